@@ -33,3 +33,185 @@ def magic_name(agent_name: str) -> str:
     if not name or name[0].isdigit():
         name = "_" + name
     return name
+
+
+# --- parsing -------------------------------------------------------------------------------------
+#
+# Claude Code is lenient with agent files, and agents written for it are shared as is: agentnb must
+# load what Claude Code loads. So: BOM, CRLF and blank lines before the opening ``---`` are accepted,
+# and front matter that strict YAML rejects because of an unquoted ``: `` in a one-line value
+# (``description: ... Triggers on: 'x'``) is retried with those values quoted.
+
+_KNOWN = ("name", "description", "tools", "model")
+# a top-level ``key: value`` line whose value is a one-line plain (unquoted) scalar
+_PLAIN_LINE = re.compile(r"^(?P<key>[A-Za-z_][\w.-]*)[ \t]*:[ \t]+(?P<value>[^\s'\"\[{|>&*!%@`#].*?)[ \t]*$")
+_TOP_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w.-]*)[ \t]*:")
+# commas split tools, except inside parentheses: ``Bash(git add:*, git commit:*)`` is one entry
+_TOOL_SPLIT = re.compile(r",(?![^(]*\))")
+
+
+def load_agent(path: str | Path) -> Agent:
+    """Read and parse one agent file. Raises AgentDefinitionError, never a bare OSError or decode error."""
+    from agentnb.errors import AgentDefinitionError
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AgentDefinitionError(path, None, f"cannot be read ({exc.strerror or exc}).",
+                                   "Check that the path names an existing file you can read.") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise AgentDefinitionError(
+            path, None,
+            f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}).",
+            "Save the file with UTF-8 encoding.") from None
+    return parse_agent(text, path)
+
+
+def parse_agent(text: str, path: Path | None = None) -> Agent:
+    """Parse an agent file's text: YAML front matter between ``---`` lines, then the system prompt.
+
+    ``name`` and ``description`` are required; ``tools`` is a comma-separated string or a list;
+    ``model`` is kept as written; every other field goes into ``metadata`` as parsed.
+    """
+    import frontmatter
+    import yaml
+
+    from agentnb.errors import AgentDefinitionError
+
+    path = Path(path) if path is not None else None
+
+    def fail(field: str | None, problem: str, fix: str = "") -> AgentDefinitionError:
+        return AgentDefinitionError(path, field, problem, fix)
+
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    stripped = text.lstrip(" \t\n")
+    # file line of the opening ``---`` (1-based), for YAML error positions
+    first_line = text[: len(text) - len(stripped)].count("\n") + 1
+    text = stripped
+
+    handler = frontmatter.default_handlers.YAMLHandler()
+    if not handler.detect(text):
+        raise fail(None, "has no front matter.",
+                   "Start the file with a line '---', then 'name: ...' and 'description: ...' "
+                   "lines, then a line '---', then the system prompt.")
+    try:
+        fm, body = handler.split(text)
+    except ValueError:
+        raise fail(None, "front matter is not closed.",
+                   "Add a line '---' after the last front-matter field, before the system prompt.") from None
+
+    meta = _load_front_matter(fm, yaml, fail, first_line)
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise fail(None, f"front matter is not a set of 'key: value' fields (got a {_kind(meta)}).",
+                   "Write one 'key: value' per line between the '---' lines.")
+
+    name = _required_text(meta, "name", fail, "name: my-agent")
+    description = _required_text(meta, "description", fail, "description: When to use this agent.")
+    tools = _tools(meta.get("tools"), fail)
+    model = meta.get("model")
+    if model is not None and not isinstance(model, str):
+        raise fail("model", f"must be a string, got {_kind(model)} {model!r}.",
+                   "Use an alias (sonnet, opus, haiku), a full model id, or 'inherit'.")
+    if isinstance(model, str):
+        model = model.strip() or None
+
+    body = re.sub(r"\A(?:[ \t]*\n)+", "", body).rstrip()
+    metadata = {k: v for k, v in meta.items() if k not in _KNOWN}
+    return Agent(name=name, description=description, system_prompt=body, path=path,
+                 tools=tools, model=model, metadata=metadata)
+
+
+def _load_front_matter(fm: str, yaml: Any, fail: Any, first_line: int) -> Any:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(fm, Loader=loader)
+    except yaml.YAMLError:
+        pass
+    fixed = _quote_plain_values(fm, yaml, loader)
+    try:
+        return yaml.load(fixed, Loader=loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if mark is None:
+            raise fail(None, f"front matter is not valid YAML: {problem}.",
+                       "Fix the YAML between the '---' lines.") from None
+        # fm starts with the newline ending the opening '---' line: its line 0 is that line
+        where = f"line {first_line + mark.line}, column {mark.column + 1}"
+        start = getattr(exc, "context_mark", None)
+        context = getattr(exc, "context", None)
+        # a flow list or quoted string left open: the error shows where it started, which is the
+        # field to fix; "while parsing a block mapping" is the whole front matter, no help
+        if start is None or not context or "block mapping" in context or start.line == mark.line:
+            start = mark
+        else:
+            problem += f" ({context} started at line {first_line + start.line})"
+        field = _field_at(fm, start.line)
+        raise fail(field, f"front matter is not valid YAML at {where}: {problem}.",
+                   "Quote the value (key: \"...\") if it contains ': ' or ' #', and check the "
+                   "indentation of lists and multi-line values.") from None
+
+
+def _quote_plain_values(fm: str, yaml: Any, loader: Any) -> str:
+    """Single-quote one-line plain values that YAML rejects on their own (e.g. an inner ``: ``)."""
+    lines = fm.split("\n")
+    for i, line in enumerate(lines):
+        m = _PLAIN_LINE.match(line)
+        if not m:
+            continue
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if nxt[:1] in (" ", "\t") and nxt.strip():
+            continue  # a multi-line value: quoting its first line would break it
+        try:
+            yaml.load(line, Loader=loader)
+        except yaml.YAMLError:
+            value = m.group("value").replace("'", "''")
+            lines[i] = f"{m.group('key')}: '{value}'"
+    return "\n".join(lines)
+
+
+def _field_at(fm: str, line_index: int) -> str | None:
+    """The top-level key on, or nearest above, a front-matter line."""
+    lines = fm.split("\n")
+    for line in reversed(lines[: line_index + 1]):
+        m = _TOP_KEY.match(line)
+        if m:
+            return m.group("key")
+    return None
+
+
+def _required_text(meta: dict, field: str, fail: Any, example: str) -> str:
+    if field not in meta or meta[field] is None:
+        raise fail(field, "is missing.", f"Add a line '{example}' to the front matter.")
+    value = meta[field]
+    if not isinstance(value, str):
+        raise fail(field, f"must be a string, got {_kind(value)} {value!r}.",
+                   f"Quote the value: {field}: \"...\".")
+    if not value.strip():
+        raise fail(field, "is empty.", f"Give it a value, e.g. '{example}'.")
+    return value.strip()
+
+
+def _tools(value: Any, fail: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(t.strip() for t in _TOOL_SPLIT.split(value) if t.strip())
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                raise fail("tools", f"entry {i + 1} must be a tool name, got {_kind(item)} {item!r}.",
+                           "List tool names only, e.g. tools: [Read, Grep].")
+        return tuple(t.strip() for t in value if t.strip())
+    raise fail("tools", f"must be a comma-separated string or a list, got {_kind(value)}.",
+               "Write e.g. 'tools: Read, Write, Edit', or leave it out to allow every tool.")
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", bool: "a boolean", int: "a number",
+            float: "a number", str: "a string"}.get(type(value), f"a {type(value).__name__}")
