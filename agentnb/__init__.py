@@ -1,9 +1,65 @@
 """agentnb: Claude Code sub-agents as Jupyter cell magics.
 
 Importing this package is cheap on purpose (``%load_ext agentnb`` must stay fast): the SDK, DuckDB,
-SQLAlchemy and nbformat are imported on first use, from the modules that need them.
+SQLAlchemy and nbformat are imported on first use, by the modules that need them.
 """
 
 from __future__ import annotations
 
+from .errors import AgentDefinitionError, AgentnbError
+
 __version__ = "0.1.0"
+__all__ = [
+    "AgentDefinitionError",
+    "AgentnbError",
+    "agents",
+    "ask",
+    "load_agent",
+    "load_ipython_extension",
+    "log",
+    "session",
+]
+
+
+def load_agent(path):
+    """Load one agent file (Markdown with YAML front matter); raises AgentDefinitionError."""
+    from .agentfile import load_agent as _load
+
+    return _load(path)
+
+
+def agents() -> dict:
+    """The agents found on the search path, by name (bad files are in ``session().catalog.errors``)."""
+    from .session import current
+
+    return dict(current().catalog.agents)
+
+
+def ask(agent, prompt: str, *, model=None, thread=None, new=False, max_tokens=None, context=None,
+        renderer=None):
+    """Ask an agent (a name or an Agent) and return the Response; continues the agent's conversation."""
+    from .session import current
+
+    return current().ask(agent, prompt, model=model, thread=thread, new=new, max_tokens=max_tokens,
+                         context=context, renderer=renderer)
+
+
+def session():
+    """The current session: settings, conversations, totals."""
+    from .session import current
+
+    return current()
+
+
+def log(sql: str | None = None):
+    """The session log as a DuckDB relation over the table ``exchanges`` (or the result of ``sql``)."""
+    from . import sessionlog
+    from .session import current
+
+    return sessionlog.query(sql, home=current().settings.resolved_home())
+
+
+def load_ipython_extension(shell) -> None:
+    from .magics import load_ipython_extension as _load
+
+    _load(shell)

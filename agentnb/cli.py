@@ -1,0 +1,69 @@
+"""The ``agentnb`` command: a skin over the same API as the magics."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import AgentnbError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agentnb", description="Claude Code sub-agents, from notebooks "
+                                     "and the terminal.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("agents", help="list and validate the agents found (exit 1 if a file is bad)")
+    ask = sub.add_parser("ask", help="ask an agent; the answer streams to the terminal")
+    ask.add_argument("agent")
+    ask.add_argument("prompt", help="the prompt ('-' reads standard input)")
+    ask.add_argument("--model")
+    ask.add_argument("--max-tokens", type=int)
+    ask.add_argument("--no-stream", action="store_true")
+    ask.add_argument("--dry-run", action="store_true")
+    ask.add_argument("--record-mode", choices=["once", "none", "all"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "agents":
+            return cmd_agents()
+        if args.command == "ask":
+            return cmd_ask(args)
+    except AgentnbError as err:
+        print(f"agentnb: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nagentnb: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def cmd_agents() -> int:
+    from .report import agents_table
+    from .session import current
+
+    catalog = current().catalog
+    print(agents_table(catalog))
+    return 1 if catalog.errors else 0
+
+
+def cmd_ask(args) -> int:
+    from .display import TerminalRenderer
+    from .session import current
+
+    session = current()
+    if args.record_mode:
+        session.settings.record_mode = args.record_mode
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    if args.dry_run:
+        print(session.dry_run(args.agent, prompt, model=args.model, max_tokens=args.max_tokens)._repr_markdown_())
+        return 0
+    session.ask(args.agent, prompt, model=args.model, max_tokens=args.max_tokens,
+                renderer=TerminalRenderer(stream=not args.no_stream))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

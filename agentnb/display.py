@@ -1,0 +1,92 @@
+"""Showing a streamed answer: in a notebook (throttled display updates) and in a terminal."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from .response import Response
+
+
+class NotebookRenderer:
+    """Streams Markdown into one display, then hands over to the cell's result.
+
+    Each update re-renders the whole text, so updates are spaced by an interval that grows with the
+    text (rendering n characters costs ~n): the total rendering work stays linear in the answer's
+    length. A replay is not streamed at all: its answer appears once, as the cell's result, so that a
+    saved notebook compares equal under nbval (which does not apply display updates).
+    """
+
+    MIN_INTERVAL = 0.08
+    CHARS_PER_SECOND = 200_000
+
+    def __init__(self, stream: bool = True):
+        self.stream = stream
+        self.parts: list[str] = []
+        self.handle = None
+        self.last = 0.0
+        self.live = False
+
+    def start(self, replayed: bool) -> None:
+        self.live = self.stream and not replayed
+
+    def text(self, delta: str) -> None:
+        self.parts.append(delta)
+        if not self.live:
+            return
+        now = time.monotonic()
+        size = sum(map(len, self.parts)) if self.handle else 0
+        if self.handle is None or now - self.last >= max(self.MIN_INTERVAL, size / self.CHARS_PER_SECOND):
+            self._show("".join(self.parts) + " ▌")
+            self.last = now
+
+    def _show(self, text: str) -> None:
+        from IPython.display import Markdown, display
+
+        if self.handle is None:
+            self.handle = display(Markdown(text), display_id=True)
+        else:
+            self.handle.update(Markdown(text))
+
+    def finish(self, response: Response) -> None:
+        # the response, returned as the cell's result, shows the whole answer: empty the stream display
+        if self.handle is not None:
+            self.handle.update({"text/plain": ""}, raw=True)
+
+    def fail(self, error: BaseException, partial: str) -> None:
+        if partial:
+            note = "interrupted" if isinstance(error, KeyboardInterrupt) else "incomplete"
+            self._show(f"{partial}\n\n> ⚠️ {note}: the answer above is partial.")
+
+
+class TerminalRenderer:
+    """Writes deltas to a text stream as they come (the CLI)."""
+
+    def __init__(self, out=None, stream: bool = True):
+        self.out = out or sys.stdout
+        self.stream = stream
+        self.parts: list[str] = []
+
+    def start(self, replayed: bool) -> None:
+        pass
+
+    def text(self, delta: str) -> None:
+        if self.stream:
+            self.out.write(delta)
+            self.out.flush()
+        else:
+            self.parts.append(delta)
+
+    def finish(self, response: Response) -> None:
+        if not self.stream:
+            self.out.write(response.text)
+        self.out.write("\n")
+        for note in response._notes():
+            print(f"warning: {note}", file=sys.stderr)
+        print(f"-- {response.footer()}", file=sys.stderr)
+
+    def fail(self, error: BaseException, partial: str) -> None:
+        if partial and not self.stream:
+            self.out.write(partial)
+        self.out.write("\n")
+        self.out.flush()

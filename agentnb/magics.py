@@ -1,0 +1,169 @@
+"""IPython magics: a thin skin over ``agentnb.session``.
+
+``%load_ext agentnb`` registers one cell magic per agent (``backend-dev`` -> ``%%backend_dev``), plus
+``%%agent NAME``, ``%agents`` and ``%agentnb``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from . import session as sessions
+from .errors import AgentnbError
+
+
+def _cell_options(func):
+    for decorator in reversed([
+        magic_arguments(),
+        argument("--model", metavar="MODEL", help="model id or alias (sonnet, opus, haiku) for this cell"),
+        argument("--new", action="store_true", help="start a fresh conversation with this agent"),
+        argument("--thread", metavar="NAME", help="switch to (or start) the named conversation"),
+        argument("--max-tokens", type=int, metavar="N", help="most tokens the answer may use"),
+        argument("--no-stream", action="store_true", help="show the answer only once it is complete"),
+        argument("--dry-run", action="store_true",
+                 help="show the exact request and an estimate of its tokens and cost; send nothing"),
+        argument("-o", "--output", metavar="VAR", help="also store the response in this variable"),
+        argument("--with", dest="with_", metavar="NAME[,NAME]",
+                 help="attach variables as context: text, data frames (schema and rows), earlier responses"),
+    ]):
+        func = decorator(func)
+    return func
+
+
+@_cell_options
+def _agent_cell(line, cell):
+    """Ask the agent: the cell's text is the prompt, sent exactly as written.
+
+    The answer streams into the output; the cell's result is the response object (text, model,
+    stop_reason, usage, cost_usd, artifacts). The next cell continues the same conversation.
+    """
+
+
+CELL_HELP = _agent_cell.__doc__ + "\n" + _agent_cell.parser.format_help()
+
+
+@magics_class
+class AgentMagics(Magics):
+    @property
+    def session(self) -> sessions.Session:
+        return sessions.current()
+
+    def run_cell(self, agent_name: str, line: str, cell: str | None):
+        args = parse_argstring(_agent_cell, line)
+        if cell is None or not cell.strip():
+            raise UsageError(f"%%{self.session.agent(agent_name).magic_name}: write the prompt in the cell "
+                             "body, below the magic line.")
+        from .attach import context_blocks
+        from .display import NotebookRenderer
+
+        try:
+            context = context_blocks(args.with_, self.shell.user_ns)
+            kwargs = dict(model=args.model, thread=args.thread, new=args.new, max_tokens=args.max_tokens,
+                          context=context)
+            if args.dry_run:
+                result = self.session.dry_run(agent_name, cell, **kwargs)
+            else:
+                renderer = NotebookRenderer(stream=not args.no_stream)
+                result = self.session.ask(agent_name, cell, renderer=renderer, **kwargs)
+        except AgentnbError:
+            raise   # IPython shows its _render_traceback_: the short message, and the cell fails
+        if args.output:
+            self.shell.user_ns[args.output] = result
+        return result
+
+    @magic_arguments()
+    @argument("name", help="the agent's name (or its magic name)")
+    @cell_magic
+    def agent(self, line, cell):
+        """%%agent NAME [options]: ask any agent by name. Options as for the per-agent magics."""
+        name, _, rest = line.strip().partition(" ")
+        if not name:
+            raise UsageError("%%agent NAME: give the agent's name, e.g. %%agent backend-dev. "
+                             "%agents lists them.")
+        return self.run_cell(name, rest, cell)
+
+    @line_magic
+    def agents(self, line):
+        """%agents: the agents found (magic, name, model, tools, file), and files that could not load."""
+        from .report import agents_table
+
+        return agents_table(self.session.catalog)
+
+    @line_magic
+    def agentnb(self, line):
+        """%agentnb [status | record MODE | model AGENT MODEL | usage | reload | reset]
+
+        status (default): settings and where things are.
+        record MODE: once (replay, else call and record), none (replay only), all (call, overwrite).
+        model AGENT MODEL: use MODEL for AGENT in this session (`model AGENT -` clears it).
+        usage: totals from the session log (this session and all time).
+        reload: read the agent files again and register their magics.
+        reset: forget every conversation.
+        """
+        from . import report
+
+        words = line.split()
+        command = words[0] if words else "status"
+        settings = self.session.settings
+        if command == "status":
+            return report.status(self.session)
+        if command == "record":
+            if len(words) != 2:
+                raise UsageError("%agentnb record MODE: MODE is once, none or all.")
+            previous = settings.record_mode
+            settings.record_mode = words[1]
+            try:
+                settings.resolved_record_mode()
+            except AgentnbError:
+                settings.record_mode = previous
+                raise
+            print(f"record mode: {settings.record_mode}")
+            return None
+        if command == "model":
+            if len(words) != 3:
+                raise UsageError("%agentnb model AGENT MODEL (or `-` to clear the override).")
+            agent = self.session.agent(words[1])
+            if words[2] == "-":
+                settings.model_overrides.pop(agent.name, None)
+                print(f"{agent.name}: model from its file again")
+            else:
+                settings.model_overrides[agent.name] = words[2]
+                print(f"{agent.name}: model {words[2]} for this session")
+            return None
+        if command == "usage":
+            return report.usage(self.session)
+        if command == "reload":
+            register_agents(self.shell, self.session.reload())
+            return None
+        if command == "reset":
+            self.session.conversations.clear()
+            print("conversations cleared")
+            return None
+        raise UsageError(f"%agentnb {command}: unknown command. Try: status, record, model, usage, reload, reset.")
+
+
+def register_agents(shell, catalog) -> list[str]:
+    """One cell magic per agent; returns the magic names. Prints one short warning for bad files."""
+    magics = shell.magics_manager.registry.get("AgentMagics")
+    names = []
+    for magic, agent in catalog.by_magic().items():
+        def run(line, cell, _name=agent.name):
+            return magics.run_cell(_name, line, cell)
+        run.__doc__ = f"%%{magic} [options]: ask {agent.name} ({agent.description.strip()[:200]})\n\n{CELL_HELP}"
+        shell.register_magic_function(run, magic_kind="cell", magic_name=magic)
+        names.append(magic)
+    if catalog.errors:
+        print(f"agentnb: {len(catalog.errors)} agent file(s) skipped: "
+              + "; ".join(str(e.path) for e in catalog.errors) + " (%agents says why)", file=sys.stderr)
+    for warning in catalog.warnings:
+        print(f"agentnb: {warning}", file=sys.stderr)
+    return names
+
+
+def load_ipython_extension(shell) -> None:
+    shell.register_magics(AgentMagics)
+    register_agents(shell, sessions.current().catalog)

@@ -1,0 +1,142 @@
+"""Models: aliases, retirements, context windows and prices.
+
+Models come and go, so everything dated lives here, in one table. A retired model is answered with a
+warning and its replacement, never a crash; an unknown id is sent as written (the API decides) with a
+note that its cost is unknown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+# Aliases as Claude Code's `model:` field uses them; "inherit" means "the session's default".
+ALIASES = {
+    "sonnet": "claude-sonnet-5-5",
+    "opus": "claude-opus-5-5",
+    "haiku": "claude-haiku-5-5",
+}
+DEFAULT_MODEL = "claude-sonnet-5-5"
+
+
+@dataclass(frozen=True)
+class Price:
+    """US dollars per million tokens."""
+
+    input: float
+    output: float
+    cache_write_5m: float
+    cache_read: float
+
+
+@dataclass(frozen=True)
+class Family:
+    prefix: str            # model ids starting with this belong to the family
+    price: Price
+    context_window: int
+    retires: dt.date | None = None
+    replacement: str | None = None
+
+
+# Prices as listed on 2026-11-26 (docs.claude.com pricing pages, stored copies); per family.
+# Cache write at 1.25x input for a 5-minute TTL; cache read 0.1x (0.05x on the 5.5 generation).
+PRICES_AS_OF = dt.date(2026, 11, 26)
+FAMILIES: tuple[Family, ...] = (
+    Family("claude-opus-5-5", Price(4.0, 20.0, 5.0, 0.2), 1_000_000),
+    Family("claude-sonnet-5-5", Price(2.0, 10.0, 2.5, 0.1), 1_000_000),
+    # Haiku 5.5 bills 5x above 100k prompt tokens; the table holds the lower tier.
+    Family("claude-haiku-5-5", Price(0.10, 0.50, 0.125, 0.01), 1_000_000),
+    Family("claude-fable-5-1", Price(10.0, 50.0, 12.5, 0.5), 1_000_000),
+    Family("claude-opus-4-8", Price(5.0, 25.0, 6.25, 0.5), 200_000),
+    Family("claude-opus-4-7", Price(5.0, 25.0, 6.25, 0.5), 200_000),
+    Family("claude-opus-4-6", Price(5.0, 25.0, 6.25, 0.5), 200_000),
+    Family("claude-opus-4-5", Price(5.0, 25.0, 6.25, 0.5), 200_000,
+           retires=dt.date(2027, 1, 22), replacement="claude-opus-5-5"),
+    Family("claude-sonnet-4-6", Price(3.0, 15.0, 3.75, 0.3), 200_000),
+    Family("claude-sonnet-4-5", Price(3.0, 15.0, 3.75, 0.3), 200_000,
+           retires=dt.date(2026, 11, 30), replacement="claude-sonnet-5-5"),
+    Family("claude-haiku-4-5", Price(1.0, 5.0, 1.25, 0.1), 200_000),
+)
+FALLBACK_CONTEXT_WINDOW = 200_000
+
+
+def family(model: str) -> Family | None:
+    # longest prefix first so that "claude-opus-4-5" never matches "claude-opus-4-50..."
+    for fam in sorted(FAMILIES, key=lambda f: -len(f.prefix)):
+        if model == fam.prefix or model.startswith(fam.prefix + "-"):
+            return fam
+    return None
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    model: str                 # the id sent to the API
+    source: str                # where it came from: "--model", "AGENTNB_MODEL", "agent file", ...
+    warning: str | None = None
+    known: bool = True
+
+
+def override_env_var(agent_name: str) -> str:
+    from .agentfile import magic_name
+
+    return f"AGENTNB_MODEL_{magic_name(agent_name).upper().strip('_')}"
+
+
+def resolve(agent_name: str, agent_model: str | None, *, override: str | None = None,
+            session_override: str | None = None, env: dict | None = None,
+            today: dt.date | None = None) -> ModelChoice:
+    """Which model a call uses. First found wins: the cell's ``--model``, ``%agentnb model AGENT
+    MODEL``, ``AGENTNB_MODEL_<AGENT>``, ``AGENTNB_MODEL``, the agent file, the default."""
+    env = os.environ if env is None else env
+    per_agent = override_env_var(agent_name)
+    candidates = [
+        (override, "--model"),
+        (session_override, "%agentnb model"),
+        (env.get(per_agent), per_agent),
+        (env.get("AGENTNB_MODEL"), "AGENTNB_MODEL"),
+        (agent_model if agent_model not in (None, "", "inherit") else None, "agent file"),
+        (DEFAULT_MODEL, "default"),
+    ]
+    written, source = next((m.strip(), s) for m, s in candidates if m and m.strip())
+    model = ALIASES.get(written.lower(), written)
+    fam = family(model)
+    today = today or dt.date.today()
+    how = (f"override with --model MODEL on the cell, `%agentnb model {agent_name} MODEL`, "
+           f"or the environment variable {per_agent}")
+    if fam and fam.retires:
+        replacement = fam.replacement or DEFAULT_MODEL
+        if today >= fam.retires:
+            return ModelChoice(
+                replacement, source,
+                f"{model} (from {source}) was retired on {fam.retires:%Y-%m-%d}; using {replacement} "
+                f"instead. To choose another model, {how}.")
+        days = (fam.retires - today).days
+        return ModelChoice(
+            model, source,
+            f"{model} (from {source}) retires on {fam.retires:%Y-%m-%d} ({days} day"
+            f"{'s' if days != 1 else ''} left); {replacement} replaces it: {how}.")
+    if fam is None:
+        return ModelChoice(model, source,
+                           f"unknown model {model!r} (from {source}): sent as written, cost not "
+                           f"counted. Known aliases: {', '.join(ALIASES)}.", known=False)
+    return ModelChoice(model, source)
+
+
+def context_window(model: str) -> int:
+    fam = family(model)
+    return fam.context_window if fam else FALLBACK_CONTEXT_WINDOW
+
+
+def cost(model: str, usage) -> float | None:
+    """Dollars for one call from its usage (the SDK's Usage or a dict); None for an unknown model."""
+    fam = family(model)
+    if fam is None:
+        return None
+    get = usage.get if isinstance(usage, dict) else (lambda k, d=0: getattr(usage, k, d))
+    p = fam.price
+    total = ((get("input_tokens", 0) or 0) * p.input
+             + (get("output_tokens", 0) or 0) * p.output
+             + (get("cache_creation_input_tokens", 0) or 0) * p.cache_write_5m
+             + (get("cache_read_input_tokens", 0) or 0) * p.cache_read)
+    return total / 1_000_000

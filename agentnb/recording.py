@@ -1,0 +1,217 @@
+"""Record and replay at the HTTP transport, so that a replay runs the very same SDK code as a live call.
+
+``RecordingTransport`` wraps the real transport (as httpx's ``MockTransport`` and llm's ``_LogTransport``
+do): in mode ``once`` it serves a recorded exchange when one exists and otherwise calls the network and
+writes one; ``none`` only serves; ``all`` always calls and overwrites.
+
+One human-readable JSON file per exchange, named by a hash of the canonical request (method, path and
+JSON body; headers are left out, so credentials never reach the key nor the file). Streamed answers keep
+their server-sent events one per entry and are replayed event by event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+import anthropic
+import httpx2
+
+MODES = ("once", "none", "all")
+FORMAT = 1
+# Response headers worth keeping; everything else (cookies, rate-limit counters, dates) varies or leaks.
+KEPT_HEADERS = ("content-type", "request-id")
+
+
+class MissingRecording(anthropic.AnthropicError):
+    """Mode ``none`` and no file for this request. An SDK error type, so the SDK raises it as is
+    instead of retrying it as a connection failure; agentnb's client turns it into its own error."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        super().__init__(f"no recording at {path}")
+
+
+class NoCredentials(anthropic.AnthropicError):
+    """A live call was needed but the SDK found no credentials (agentnb lent it a placeholder so that
+    replays work without a key; the placeholder never leaves this process)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        super().__init__("no credentials for a live call")
+
+
+def canonical_request(method: str, path: str, body: bytes) -> dict:
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        parsed = body.decode("utf-8", "replace")
+    return {"method": method.upper(), "path": path, "body": parsed}
+
+
+def request_hash(canonical: dict) -> str:
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def recording_path(directory: Path, canonical: dict) -> Path:
+    return directory / f"{request_hash(canonical)[:24]}.json"
+
+
+def parse_sse(data: bytes) -> list[dict]:
+    """Server-sent events as ``{"event": ..., "data": <parsed JSON or text>}`` entries."""
+    events = []
+    for block in data.decode("utf-8").replace("\r\n", "\n").split("\n\n"):
+        if not block.strip():
+            continue
+        event, lines = None, []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                lines.append(line[5:].lstrip(" "))
+        payload = "\n".join(lines)
+        try:
+            value = json.loads(payload)
+        except ValueError:
+            value = payload
+        events.append({"event": event, "data": value})
+    return events
+
+
+def render_sse(event: dict) -> bytes:
+    data = event["data"]
+    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    head = f"event: {event['event']}\n" if event.get("event") else ""
+    return (head + "".join(f"data: {line}\n" for line in text.split("\n")) + "\n").encode("utf-8")
+
+
+def write_atomic(path: Path, document: dict) -> None:
+    # parallel runs share the directory: write aside, then rename over
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(document, f, indent=1, ensure_ascii=False, sort_keys=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class _EventStream(httpx2.SyncByteStream):
+    def __init__(self, chunks: list[bytes]):
+        self._chunks = chunks
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._chunks
+
+
+class _TeeStream(httpx2.SyncByteStream):
+    """Passes the live bytes through as they come and writes the recording once the body is whole."""
+
+    def __init__(self, inner: httpx2.SyncByteStream, on_complete):
+        self._inner = inner
+        self._on_complete = on_complete
+        self._buffer = bytearray()
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._inner:
+            self._buffer += chunk
+            yield chunk
+        self._on_complete(bytes(self._buffer))
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class RecordingTransport(httpx2.BaseTransport):
+    def __init__(self, directory: str | Path, mode: str = "once", *, inner: httpx2.BaseTransport | None = None,
+                 live_allowed: bool = True):
+        if mode not in MODES:
+            raise ValueError(f"record mode {mode!r}: expected one of {', '.join(MODES)}")
+        self.directory = Path(directory)
+        self.mode = mode
+        self.live_allowed = live_allowed
+        self._inner = inner
+
+    @property
+    def inner(self) -> httpx2.BaseTransport:
+        if self._inner is None:
+            from anthropic._constants import DEFAULT_CONNECTION_LIMITS
+
+            self._inner = httpx2.HTTPTransport(limits=DEFAULT_CONNECTION_LIMITS)
+        return self._inner
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        canonical = canonical_request(request.method, request.url.path, request.read())
+        path = recording_path(self.directory, canonical)
+        if self.mode != "all" and path.is_file():
+            return self._replay(path, request)
+        if self.mode == "none":
+            raise MissingRecording(path)
+        if not self.live_allowed:
+            raise NoCredentials(path)
+        started = time.monotonic()
+        response = self.inner.handle_request(request)
+        if not 200 <= response.status_code < 300:
+            return response    # errors are not recorded: a replay must not repeat a passing outage
+
+        def save(body: bytes) -> None:
+            content_type = response.headers.get("content-type", "")
+            document = {
+                "agentnb_recording": FORMAT,
+                "request": canonical,
+                "response": {
+                    "status": response.status_code,
+                    "headers": {k: response.headers[k] for k in KEPT_HEADERS if k in response.headers},
+                },
+                "duration_s": round(time.monotonic() - started, 3),
+            }
+            if content_type.startswith("text/event-stream"):
+                events = parse_sse(body)
+                if not any(e.get("event") == "message_stop" for e in events):
+                    return     # a cut stream is not an answer worth replaying
+                document["response"]["events"] = events
+            else:
+                try:
+                    document["response"]["json"] = json.loads(body)
+                except ValueError:
+                    document["response"]["text"] = body.decode("utf-8", "replace")
+            write_atomic(path, document)
+
+        headers = httpx2.Headers(response.headers)
+        headers["x-agentnb-recording"] = path.name
+        return httpx2.Response(status_code=response.status_code, headers=headers,
+                               stream=_TeeStream(response.stream, save), extensions=response.extensions,
+                               request=request)
+
+    def _replay(self, path: Path, request: httpx2.Request) -> httpx2.Response:
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            recorded = document["response"]
+        except (OSError, ValueError, KeyError) as err:
+            raise anthropic.AnthropicError(
+                f"recording {path} is unreadable ({err}); delete it to record again") from err
+        headers = dict(recorded.get("headers") or {})
+        if "events" in recorded:
+            chunks = [render_sse(e) for e in recorded["events"]]
+            headers.setdefault("content-type", "text/event-stream")
+        elif "json" in recorded:
+            chunks = [json.dumps(recorded["json"], ensure_ascii=False).encode("utf-8")]
+            headers.setdefault("content-type", "application/json")
+        else:
+            chunks = [str(recorded.get("text", "")).encode("utf-8")]
+        headers["x-agentnb-replayed"] = path.name
+        return httpx2.Response(status_code=recorded.get("status", 200), headers=headers,
+                               stream=_EventStream(chunks), request=request)
+
+    def close(self) -> None:
+        if self._inner is not None:
+            self._inner.close()

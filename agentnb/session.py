@@ -1,0 +1,218 @@
+"""A session: the agents found, their conversations, the settings and totals of one kernel or process.
+
+``Session.ask`` is the one way through: cell text -> request -> stream -> response -> log. The magics,
+the CLI and ``agentnb.ask`` all call it; they differ only in how they show the stream.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from . import models
+from .agentfile import Agent
+from .conversation import Conversation, build_request, estimate_tokens
+from .errors import AgentnbError, APIError, ConfigurationError
+from .response import Response
+from .settings import Settings
+
+
+class Renderer(Protocol):
+    """How a skin shows one call. Every method may be a no-op."""
+
+    def start(self, replayed: bool) -> None: ...
+    def text(self, delta: str) -> None: ...
+    def finish(self, response: Response) -> None: ...
+    def fail(self, error: BaseException, partial: str) -> None: ...
+
+
+@dataclass
+class DryRun:
+    """What ``--dry-run`` shows: the exact request, and what it would cost. Nothing is sent."""
+
+    request: dict
+    endpoint: str
+    input_tokens_estimate: int
+    max_cost_usd: float | None
+    input_cost_usd: float | None
+    notes: list[str] = field(default_factory=list)
+
+    def _repr_markdown_(self) -> str:
+        import json
+
+        cost = ("unknown (model without a price)" if self.input_cost_usd is None else
+                f"input ~${self.input_cost_usd:.4f}; at most ${self.max_cost_usd:.4f} if the answer uses all "
+                f"{self.request['max_tokens']:,} output tokens")
+        notes = "".join(f"> ⚠️ {n}\n\n" for n in self.notes)
+        body = json.dumps(self.request, indent=2, ensure_ascii=False)
+        fence = "````" if "```" in body else "```"
+        return (f"{notes}**Dry run: nothing sent.** `POST {self.endpoint}` · model `{self.request['model']}` · "
+                f"~{self.input_tokens_estimate:,} input tokens (estimate) · {cost}\n\n"
+                f"{fence}json\n{body}\n{fence}\n")
+
+    def __repr__(self) -> str:
+        return (f"<DryRun {self.request['model']} ~{self.input_tokens_estimate:,} input tokens, "
+                f"{len(self.request['messages'])} messages>")
+
+
+class Session:
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self.id = uuid.uuid4().hex[:12]
+        self.conversations: dict[tuple[str, str], Conversation] = {}
+        self.threads: dict[str, str] = {}          # agent -> current thread name
+        self.billed_usd = 0.0
+        self.notebook: str | None = os.environ.get("AGENTNB_NOTEBOOK")
+        self._catalog = None
+        self._client = None
+        self._announced: set[str] = set()
+
+    # -- agents -------------------------------------------------------------------------------------
+    @property
+    def catalog(self):
+        if self._catalog is None:
+            from .catalog import discover
+
+            self._catalog = discover()
+        return self._catalog
+
+    def reload(self):
+        self._catalog = None
+        return self.catalog
+
+    def agent(self, name_or_agent: str | Agent) -> Agent:
+        if isinstance(name_or_agent, Agent):
+            return name_or_agent
+        return self.catalog.get(name_or_agent)
+
+    # -- conversations ------------------------------------------------------------------------------
+    def conversation(self, agent: str, thread: str | None = None, new: bool = False) -> Conversation:
+        if thread:
+            self.threads[agent] = thread
+        name = self.threads.get(agent, "default")
+        key = (agent, name)
+        if new or key not in self.conversations:
+            self.conversations[key] = Conversation(agent, name)
+        return self.conversations[key]
+
+    # -- the call -----------------------------------------------------------------------------------
+    def prepare(self, agent: Agent, prompt: str, *, model: str | None, thread: str | None, new: bool,
+                max_tokens: int | None, context: list[dict] | None = None):
+        choice = models.resolve(agent.name, agent.model, override=model,
+                                session_override=self.settings.model_overrides.get(agent.name))
+        tokens = max_tokens or self.settings.resolved_max_tokens()
+        if tokens <= 0:
+            raise ConfigurationError(f"--max-tokens {tokens}: give a positive number of tokens.")
+        conversation = self.conversation(agent.name, thread, new)
+        blocks = list(context or []) + [{"type": "text", "text": prompt}]
+        body, notes = build_request(model=choice.model, system=agent.system_prompt,
+                                    conversation=conversation, prompt=blocks, max_tokens=tokens)
+        if choice.warning:
+            notes.insert(0, choice.warning)
+        return body, blocks, conversation, notes
+
+    def dry_run(self, agent: str | Agent, prompt: str, *, model: str | None = None, thread: str | None = None,
+                new: bool = False, max_tokens: int | None = None, context: list[dict] | None = None) -> DryRun:
+        agent = self.agent(agent)
+        body, _, _, notes = self.prepare(agent, prompt, model=model, thread=thread, new=new,
+                                         max_tokens=max_tokens, context=context)
+        est = estimate_tokens(body.get("system", "")) + estimate_tokens(body["messages"])
+        fam = models.family(body["model"])
+        input_cost = max_cost = None
+        if fam:
+            # first call: the cached prefix is written at the cache-write price
+            input_cost = est * fam.price.cache_write_5m / 1_000_000
+            max_cost = input_cost + body["max_tokens"] * fam.price.output / 1_000_000
+        base = os.environ.get("ANTHROPIC_BASE_URL", "https://api.anthropic.com").rstrip("/")
+        return DryRun(body, f"{base}/v1/messages", est, max_cost, input_cost, notes)
+
+    def ask(self, agent: str | Agent, prompt: str, *, model: str | None = None, thread: str | None = None,
+            new: bool = False, max_tokens: int | None = None, context: list[dict] | None = None,
+            renderer: Renderer | None = None) -> Response:
+        from .client import Client, redact
+
+        agent = self.agent(agent)
+        body, blocks, conversation, notes = self.prepare(agent, prompt, model=model, thread=thread, new=new,
+                                                         max_tokens=max_tokens, context=context)
+        mode = self.settings.resolved_record_mode()
+        recordings = self.settings.resolved_recordings()
+        if self._client is None:
+            self._client = Client()
+        started = dt.datetime.now(dt.timezone.utc)
+        partial: list[str] = []
+
+        def on_text(delta: str) -> None:
+            partial.append(delta)
+            if renderer:
+                renderer.text(delta)
+
+        try:
+            result = self._client.stream(body, mode=mode, recordings=recordings, on_text=on_text,
+                                         on_start=renderer.start if renderer else None,
+                                         agent=agent.name, prompt_text=prompt)
+        except KeyboardInterrupt:
+            # keep what was shown and the conversation usable: the partial answer becomes the turn
+            text = "".join(partial)
+            conversation.add(blocks, text, "interrupted")
+            self._log(started, agent, conversation, body, prompt, text, None, None, error="interrupted")
+            if renderer:
+                renderer.fail(KeyboardInterrupt(), text)
+            raise
+        except AgentnbError as err:
+            text = getattr(err, "partial_text", "") or "".join(partial)
+            self._log(started, agent, conversation, body, prompt, text, None, None, error=redact(str(err)))
+            if renderer:
+                renderer.fail(err, text)
+            raise
+        conversation.add(blocks, result.text, result.stop_reason)
+        cost = models.cost(result.model, result.usage)
+        if not result.replayed and cost:
+            self.billed_usd += cost
+        response = Response(
+            text=result.text, agent=agent.name, model=result.model, thread=conversation.thread,
+            stop_reason=result.stop_reason, usage=result.usage, cost_usd=cost, replayed=result.replayed,
+            latency_s=result.latency_s, ttft_s=result.ttft_s,
+            recording=result.recording.name if result.recording else None,
+            warnings=notes, notebook_total_usd=self.billed_usd, prompt=prompt)
+        self._log(started, agent, conversation, body, prompt, result.text, result, cost)
+        if renderer:
+            renderer.finish(response)
+        return response
+
+    def _log(self, started, agent: Agent, conversation: Conversation, body: dict, prompt: str, answer: str,
+             result, cost, error: str | None = None) -> None:
+        from . import sessionlog
+
+        usage = result.usage if result else {}
+        sessionlog.append(sessionlog.Exchange(
+            time=started.isoformat(timespec="milliseconds"), notebook=self.notebook, agent=agent.name,
+            thread=conversation.thread, model=result.model if result else body["model"], prompt=prompt,
+            answer=answer, stop_reason=result.stop_reason if result else None,
+            input_tokens=usage.get("input_tokens", 0), output_tokens=usage.get("output_tokens", 0),
+            cache_creation_input_tokens=usage.get("cache_creation_input_tokens", 0),
+            cache_read_input_tokens=usage.get("cache_read_input_tokens", 0), cost_usd=cost,
+            latency_s=result.latency_s if result else None, ttft_s=result.ttft_s if result else None,
+            replayed=bool(result and result.replayed), error=error,
+            request_hash=result.recording.stem if result and result.recording else None, session=self.id),
+            home=self.settings.resolved_home())
+
+
+_current: Session | None = None
+
+
+def current() -> Session:
+    global _current
+    if _current is None:
+        _current = Session()
+    return _current
+
+
+def reset() -> Session:
+    """A fresh default session (tests, or ``%agentnb reset``)."""
+    global _current
+    _current = Session()
+    return _current
