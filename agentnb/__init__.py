@@ -17,7 +17,7 @@ __all__ = [
     "load_agent",
     "load_ipython_extension",
     "log",
-    "session",
+    "current_session",
 ]
 
 
@@ -29,7 +29,7 @@ def load_agent(path):
 
 
 def agents() -> dict:
-    """The agents found on the search path, by name (bad files are in ``session().catalog.errors``)."""
+    """The agents found on the search path, by name (bad files: ``current_session().catalog.errors``)."""
     from .session import current
 
     return dict(current().catalog.agents)
@@ -44,7 +44,7 @@ def ask(agent, prompt: str, *, model=None, thread=None, new=False, max_tokens=No
                          context=context, renderer=renderer)
 
 
-def session():
+def current_session():
     """The current session: settings, conversations, totals."""
     from .session import current
 

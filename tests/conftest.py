@@ -1,0 +1,43 @@
+"""Shared fixtures. ``api``: a local Messages API server, the real SDK pointed at it, and a fresh
+agentnb session working in its own folder (recordings, session log)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_KEY = "sk-ant-test-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def messages_server():
+    from agentnb.testing.server import MessagesServer
+
+    with MessagesServer(api_key=TEST_KEY) as server:
+        yield server
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A fresh working folder and environment: no credentials, no agentnb settings from outside."""
+    for name in list(os.environ):
+        if name.startswith(("AGENTNB_", "ANTHROPIC_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))   # no ~/.claude/agents, no SDK credential files
+    monkeypatch.chdir(tmp_path)
+    from agentnb.session import reset
+
+    reset()
+    yield tmp_path
+    reset()
+
+
+@pytest.fixture
+def api(workdir, messages_server, monkeypatch):
+    messages_server.reset() if hasattr(messages_server, "reset") else None
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", messages_server.url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", TEST_KEY)
+    return messages_server

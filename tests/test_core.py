@@ -1,0 +1,283 @@
+"""The core slice through the Python API: request, stream, response, conversation, recordings, errors,
+against the local Messages API server with the real SDK as the client."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+import agentnb
+from agentnb import models
+from agentnb.errors import APIError, CredentialsError, ModelError, RecordingMissingError, StreamInterrupted
+from agentnb.testing.server import cut, error, max_tokens, slow, stream_error, text
+
+from conftest import TEST_KEY
+
+
+class Collect:
+    """A renderer that keeps what it was shown."""
+
+    def __init__(self, interrupt_after: int | None = None):
+        self.deltas, self.started, self.finished, self.failed = [], None, None, None
+        self.interrupt_after = interrupt_after
+
+    def start(self, replayed):
+        self.started = replayed
+
+    def text(self, delta):
+        self.deltas.append(delta)
+        if self.interrupt_after is not None and len(self.deltas) >= self.interrupt_after:
+            raise KeyboardInterrupt
+
+    def finish(self, response):
+        self.finished = response
+
+    def fail(self, err, partial):
+        self.failed = (err, partial)
+
+
+def test_streamed_answer_is_the_response(api):
+    api.enqueue(text("Voici le schéma.\n\n```sql\nCREATE TABLE t (id int);\n```\n", chunk_size=5))
+    shown = Collect()
+    r = agentnb.ask("backend-dev", "Une bibliothèque de prêt.", renderer=shown)
+    assert r.text == "Voici le schéma.\n\n```sql\nCREATE TABLE t (id int);\n```\n"
+    assert len(shown.deltas) > 3 and "".join(shown.deltas) == r.text
+    assert shown.started is False and shown.finished is r
+    assert r.model == "claude-sonnet-5-5" and r.stop_reason == "end_turn" and not r.replayed
+    assert r.usage["output_tokens"] > 0 and r.cost_usd > 0
+    assert "claude-sonnet-5-5" in r.footer() and "$" in r.footer()
+
+
+def test_request_carries_the_agent_and_two_cache_breakpoints(api):
+    agentnb.ask("backend-dev", "first")
+    body = api.message_requests[-1].body
+    assert body["system"][0]["text"].startswith("Tu es un DÉVELOPPEUR BACKEND SENIOR")
+    assert body["system"][0]["cache_control"] == {"type": "ephemeral"}
+    assert body["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert json.dumps(body).count("cache_control") == 2
+    assert api.message_requests[-1].headers["authorization"] == f"Bearer {TEST_KEY}"
+
+
+def test_braces_and_dollars_are_sent_exactly(api):
+    prompt = 'Return {"id": 1, "tags": ["a"]} and {{double}} and $HOME and {missing}'
+    agentnb.ask("backend-dev", prompt)
+    assert api.message_requests[-1].body["messages"][-1]["content"][-1]["text"] == prompt
+
+
+def test_conversation_continues_and_reads_the_previous_turn_from_cache(api):
+    first = agentnb.ask("backend-dev", "Members borrow books.")
+    second = agentnb.ask("backend-dev", "Add reservations.")
+    messages = api.message_requests[-1].body["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert messages[1]["content"][0]["text"] == first.text
+    # only one breakpoint on the history side: the newest turn
+    assert "cache_control" not in messages[0]["content"][-1]
+    # everything the first call sent is read from cache; only the last answer and prompt are new
+    assert second.usage["cache_read_input_tokens"] >= first.input_tokens - 1
+    assert second.usage["cache_creation_input_tokens"] + second.usage["input_tokens"] < first.input_tokens
+
+
+def test_new_and_threads(api):
+    agentnb.ask("backend-dev", "one")
+    agentnb.ask("backend-dev", "two", new=True)
+    assert len(api.message_requests[-1].body["messages"]) == 1
+    agentnb.ask("backend-dev", "in another thread", thread="api")
+    assert len(api.message_requests[-1].body["messages"]) == 1
+    agentnb.ask("backend-dev", "back to default", thread="default")
+    assert len(api.message_requests[-1].body["messages"]) == 3
+
+
+def test_recording_then_offline_replay_is_identical(api, monkeypatch):
+    api.enqueue(text("A recorded answer with ```code```.", chunk_size=4))
+    live = agentnb.ask("backend-dev", "Record me")
+    files = list(Path("recordings").glob("*.json"))
+    assert len(files) == 1
+    recording = json.loads(files[0].read_text())
+    assert recording["request"]["path"] == "/v1/messages"
+    assert recording["response"]["events"][-1]["event"] == "message_stop"
+
+    # no server, no key, replay only
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    monkeypatch.setenv("AGENTNB_RECORD_MODE", "none")
+    agentnb.current_session().conversations.clear()
+    shown = Collect()
+    replay = agentnb.ask("backend-dev", "Record me", renderer=shown)
+    assert replay.replayed and shown.started is True
+    assert (replay.text, replay.usage, replay.model, replay.stop_reason) == \
+        (live.text, live.usage, live.model, live.stop_reason)
+    assert replay.footer().endswith("not billed · notebook $0.0000 billed") or "not billed" in replay.footer()
+
+
+def test_missing_recording_in_mode_none_names_agent_cell_and_file(workdir, monkeypatch):
+    monkeypatch.setenv("AGENTNB_RECORD_MODE", "none")
+    with pytest.raises(RecordingMissingError) as info:
+        agentnb.ask("backend-dev", "Never recorded\nsecond line")
+    message = str(info.value)
+    assert "backend-dev" in message and "Never recorded" in message
+    assert str(workdir / "recordings") in message and message.count(".json") == 1
+
+
+def test_no_credentials_says_how_to_set_them(workdir, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+    with pytest.raises(CredentialsError) as info:
+        agentnb.ask("backend-dev", "hello")
+    assert "ANTHROPIC_API_KEY" in str(info.value) and "AGENTNB_RECORD_MODE=none" in str(info.value)
+
+
+def test_mode_all_calls_again_and_overwrites(api, monkeypatch):
+    monkeypatch.setenv("AGENTNB_RECORD_MODE", "all")
+    api.enqueue(text("first version"), text("second version"))
+    agentnb.ask("backend-dev", "same prompt")
+    agentnb.current_session().conversations.clear()
+    agentnb.ask("backend-dev", "same prompt")
+    [file] = Path("recordings").glob("*.json")
+    assert "second version" in file.read_text()
+    assert len(api.message_requests) == 2
+
+
+def test_key_never_lands_on_disk(api, workdir):
+    api.enqueue(error(400, message=f"bad thing, echoing {TEST_KEY}"))
+    with pytest.raises(APIError) as info:
+        agentnb.ask("backend-dev", "x")
+    assert TEST_KEY not in str(info.value)
+    agentnb.ask("backend-dev", "y")
+    written = [p for p in workdir.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".jsonl" for p in written) and any(p.suffix == ".json" for p in written)
+    for path in written:
+        assert TEST_KEY not in path.read_text(errors="replace"), path
+
+
+@pytest.mark.parametrize("reply, kind, words", [
+    (error(401), "authentication", "ANTHROPIC_API_KEY"),
+    (error(400, message="messages: roles must alternate"), "bad_request", "roles must alternate"),
+    (error(429, times=3), "rate_limit", "Rate limited"),
+    (error(529, times=3), "overloaded", "overloaded"),
+    (error(500, times=3), "api_error", "500"),
+])
+def test_api_errors_are_short_and_actionable(api, reply, kind, words):
+    api.enqueue(reply)
+    with pytest.raises(APIError) as info:
+        agentnb.ask("backend-dev", "x")
+    assert info.value.kind == kind and words in str(info.value)
+    assert "Traceback" not in "\n".join(info.value._render_traceback_())
+
+
+def test_unknown_model_from_the_api(api):
+    api.unknown_models.add("claude-nonexistent-9")
+    try:
+        with pytest.raises(ModelError) as info:
+            agentnb.ask("backend-dev", "x", model="claude-nonexistent-9")
+    finally:
+        api.unknown_models.discard("claude-nonexistent-9")
+    assert "--model" in str(info.value) and "claude-nonexistent-9" in str(info.value)
+
+
+def test_error_inside_the_stream_keeps_the_partial_text(api):
+    api.enqueue(stream_error("overloaded_error", after_chunks=2))
+    shown = Collect()
+    with pytest.raises(APIError) as info:
+        agentnb.ask("backend-dev", "x", renderer=shown)
+    assert info.value.partial_text and shown.failed[1] == info.value.partial_text
+
+
+def test_cut_stream_is_detected_and_not_added_to_the_conversation(api):
+    api.enqueue(cut(after_chunks=2))
+    with pytest.raises(StreamInterrupted) as info:
+        agentnb.ask("backend-dev", "x")
+    assert info.value.partial_text and "ended before" in str(info.value)
+    assert agentnb.current_session().conversation("backend-dev").turns == []
+    assert not list(Path("recordings").glob("*.json"))      # a cut answer is not recorded
+
+
+def test_connection_failure(workdir, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", TEST_KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+    with pytest.raises(APIError) as info:
+        agentnb.ask("backend-dev", "x")
+    assert info.value.kind == "connection" and "127.0.0.1:9" in str(info.value)
+
+
+def test_max_tokens_keeps_the_partial_answer_with_a_warning(api):
+    api.enqueue(max_tokens("Half an answ"))
+    r = agentnb.ask("backend-dev", "x", max_tokens=5)
+    assert r.text == "Half an answ" and r.truncated
+    assert "max_tokens" in r._repr_markdown_() and api.message_requests[-1].body["max_tokens"] == 5
+
+
+def test_interrupt_keeps_the_conversation_usable(api):
+    api.enqueue(slow("one two three four five six seven", delay=0.01, chunk_size=4))
+    with pytest.raises(KeyboardInterrupt):
+        agentnb.ask("backend-dev", "long answer please", renderer=Collect(interrupt_after=3))
+    turns = agentnb.current_session().conversation("backend-dev").turns
+    assert len(turns) == 1 and turns[0].answer == "one two three "[:12]
+    r = agentnb.ask("backend-dev", "next")
+    assert r.text
+    roles = [m["role"] for m in api.message_requests[-1].body["messages"]]
+    assert roles == ["user", "assistant", "user"]
+
+
+def test_dry_run_sends_nothing(api):
+    dry = agentnb.current_session().dry_run("backend-dev", "Design it", max_tokens=1000)
+    assert api.message_requests == []
+    assert dry.request["model"] == "claude-sonnet-5-5" and dry.request["max_tokens"] == 1000
+    assert dry.request["messages"][-1]["content"][-1]["text"] == "Design it"
+    assert dry.input_tokens_estimate > 100 and dry.max_cost_usd > dry.input_cost_usd > 0
+    shown = dry._repr_markdown_()
+    assert "nothing sent" in shown and '"Design it"' in shown and TEST_KEY not in shown
+
+
+def test_session_log_has_every_exchange(api):
+    agentnb.ask("backend-dev", "logged")
+    api.enqueue(error(400))
+    with pytest.raises(APIError):
+        agentnb.ask("backend-dev", "fails")
+    rows = agentnb.log("select agent, prompt, replayed, error, output_tokens from exchanges order by time").fetchall()
+    assert [r[1] for r in rows] == ["logged", "fails"]
+    assert rows[0][3] is None and rows[0][4] > 0 and "refused" in rows[1][3]
+
+
+def test_agent_model_retiring_soon_warns_and_names_the_replacement(api, workdir):
+    (workdir / "agents").mkdir()
+    (workdir / "agents" / "old.md").write_text(
+        "---\nname: old-agent\ndescription: uses the original model\nmodel: claude-sonnet-4-5-20250929\n---\nYou help.\n")
+    agentnb.current_session().reload()
+    r = agentnb.ask("old-agent", "hi")
+    assert api.message_requests[-1].body["model"] in ("claude-sonnet-4-5-20250929", "claude-sonnet-5-5")
+    note = " ".join(r.warnings)
+    assert "claude-sonnet-5-5" in note and "--model" in note and "AGENTNB_MODEL_OLD_AGENT" in note
+
+
+def test_model_resolution_order_and_retirement():
+    today = dt.date(2026, 11, 26)
+    assert models.resolve("a", "sonnet", today=today, env={}).model == "claude-sonnet-5-5"
+    assert models.resolve("a", "inherit", today=today, env={}).source == "default"
+    c = models.resolve("a", "claude-sonnet-4-5-20250929", today=today, env={})
+    assert c.model == "claude-sonnet-4-5-20250929" and "retires on 2026-11-30" in c.warning
+    c = models.resolve("a", "claude-sonnet-4-5-20250929", today=dt.date(2026, 12, 1), env={})
+    assert c.model == "claude-sonnet-5-5" and "was retired" in c.warning
+    env = {"AGENTNB_MODEL": "haiku", "AGENTNB_MODEL_A": "opus"}
+    assert models.resolve("a", "sonnet", env=env, today=today).model == "claude-opus-5-5"
+    assert models.resolve("a", "sonnet", session_override="haiku", env=env, today=today).model == "claude-haiku-5-5"
+    assert models.resolve("a", "sonnet", override="claude-opus-4-8", env=env, today=today).source == "--model"
+    unknown = models.resolve("a", "gpt-9", env={}, today=today)
+    assert not unknown.known and "unknown model" in unknown.warning
+    assert models.cost("gpt-9", {"input_tokens": 10}) is None
+    assert models.cost("claude-sonnet-5-5", {"input_tokens": 1_000_000, "output_tokens": 1_000_000}) == 12.0
+
+
+def test_history_near_the_context_window_drops_oldest_turns_and_says_so():
+    from agentnb.conversation import Conversation, build_request
+
+    conv = Conversation("a")
+    big = "x" * 300_000      # ~100k tokens each at the 3-chars estimate
+    for i in range(6):
+        conv.add([{"type": "text", "text": f"q{i} {big}"}], f"a{i} {big}", "end_turn")
+    body, notes = build_request(model="claude-sonnet-4-6", system="s", conversation=conv,
+                                prompt=[{"type": "text", "text": "new"}], max_tokens=1000)
+    assert conv.dropped >= 5 and len(body["messages"]) < 13
+    assert body["messages"][-1]["content"][-1]["text"] == "new"
+    assert any("oldest turn" in n for n in notes)
