@@ -26,6 +26,7 @@ def workdir(tmp_path, monkeypatch):
     for name in list(os.environ):
         if name.startswith(("AGENTNB_", "ANTHROPIC_")):
             monkeypatch.delenv(name)
+    (tmp_path / "home").mkdir()
     monkeypatch.setenv("HOME", str(tmp_path / "home"))   # no ~/.claude/agents, no SDK credential files
     monkeypatch.chdir(tmp_path)
     from agentnb.session import reset

@@ -1,0 +1,108 @@
+"""The magics in a real IPython shell: what a notebook user types and sees."""
+
+from __future__ import annotations
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+
+from agentnb.response import Response
+from agentnb.testing.server import error, text
+
+
+@pytest.fixture
+def ip(workdir):
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "agentnb")
+    shell.run_line_magic("reload_ext", "agentnb")   # a fresh registration for this test's folder
+    yield shell
+    shell.user_ns.pop("answer", None)
+
+
+def test_load_ext_registers_one_magic_per_agent(ip):
+    cells = ip.magics_manager.magics["cell"]
+    assert "backend_dev" in cells and "agent" in cells
+    assert "agents" in ip.magics_manager.magics["line"] and "agentnb" in ip.magics_manager.magics["line"]
+    table = ip.run_line_magic("agents", "")
+    assert "%%backend_dev" in repr(table) and "backend-dev" in table._repr_html_()
+
+
+def test_cell_magic_returns_the_response_and_continues_the_conversation(ip, api):
+    api.enqueue(text("Premier schéma."), text("Avec réservations."))
+    first = ip.run_cell_magic("backend_dev", "", "A lending library {with braces}.\n")
+    assert isinstance(first, Response) and first.text == "Premier schéma."
+    assert api.message_requests[-1].body["messages"][-1]["content"][-1]["text"] == "A lending library {with braces}.\n"
+    second = ip.run_cell_magic("backend_dev", "-o answer", "Add reservations.")
+    assert ip.user_ns["answer"] is second and len(api.message_requests[-1].body["messages"]) == 3
+    assert "Avec réservations." in second._repr_markdown_() and "out " in second._repr_markdown_()
+
+
+def test_options(ip, api):
+    ip.run_cell_magic("backend_dev", "", "one")
+    ip.run_cell_magic("backend_dev", "--new --model haiku --max-tokens 300", "two")
+    body = api.message_requests[-1].body
+    assert body["model"] == "claude-haiku-5-5" and body["max_tokens"] == 300 and len(body["messages"]) == 1
+    ip.run_cell_magic("agent", "backend-dev --thread other", "three")
+    assert len(api.message_requests[-1].body["messages"]) == 1
+
+
+def test_with_attaches_namespace_objects(ip, api):
+    ip.user_ns["notes"] = "Members may hold 5 loans."
+    earlier = ip.run_cell_magic("backend_dev", "", "first")
+    ip.user_ns["earlier"] = earlier
+    ip.run_cell_magic("backend_dev", "--with notes,earlier", "Use these.")
+    blocks = api.message_requests[-1].body["messages"][-1]["content"]
+    assert "Members may hold 5 loans." in blocks[0]["text"] and "`notes`" in blocks[0]["text"]
+    assert earlier.text in blocks[1]["text"] and blocks[-1]["text"] == "Use these."
+    with pytest.raises(Exception, match="no variable named 'missing'"):
+        ip.run_cell_magic("backend_dev", "--with missing", "x")
+
+
+def test_dry_run_shows_the_request_and_sends_nothing(ip, api):
+    dry = ip.run_cell_magic("backend_dev", "--dry-run", "Design it")
+    assert api.message_requests == [] and "nothing sent" in dry._repr_markdown_()
+
+
+def test_bad_option_is_a_usage_error(ip):
+    with pytest.raises(UsageError):
+        ip.run_cell_magic("backend_dev", "--max-tokens lots", "x")
+
+
+def test_failed_call_fails_the_cell_with_a_short_message(ip, api, capsys):
+    api.enqueue(error(401))
+    result = ip.run_cell("%%backend_dev\nhello")
+    assert result.error_in_exec is not None
+    out = capsys.readouterr()
+    shown = out.out + out.err
+    assert "Authentication failed" in shown and "Traceback" not in shown and "site-packages" not in shown
+
+
+def test_agentnb_settings(ip, api, capsys):
+    ip.run_line_magic("agentnb", "record none")
+    assert ip.run_line_magic("agentnb", "")  # status table
+    with pytest.raises(Exception, match="no recording"):
+        ip.run_cell_magic("backend_dev", "", "never recorded")
+    with pytest.raises(Exception, match="not one of"):
+        ip.run_line_magic("agentnb", "record sometimes")
+    ip.run_line_magic("agentnb", "record once")
+    ip.run_line_magic("agentnb", "model backend-dev opus")
+    ip.run_cell_magic("backend_dev", "", "x")
+    assert api.message_requests[-1].body["model"] == "claude-opus-5-5"
+    usage = ip.run_line_magic("agentnb", "usage")
+    assert "this session" in repr(usage)
+
+
+def test_bad_agent_file_warns_once_and_never_fails_load(workdir, capsys):
+    (workdir / "agents").mkdir()
+    (workdir / "agents" / "broken.md").write_text("no front matter here\n")
+    (workdir / "agents" / "good.md").write_text("---\nname: data-modeler\ndescription: d\n---\nbody\n")
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("reload_ext", "agentnb")
+    err = capsys.readouterr().err
+    assert "broken.md" in err and err.count("agentnb:") == 1
+    assert "data_modeler" in shell.magics_manager.magics["cell"]
+
+
+def test_magic_help_is_the_manual(ip):
+    doc = ip.magics_manager.magics["cell"]["backend_dev"].__doc__
+    assert "--dry-run" in doc and "--with" in doc and "backend-dev" in doc

@@ -1,0 +1,81 @@
+"""Done means: a notebook run by papermill in a real kernel against the local server streams and stores
+the answer and a recording; the same notebook replays with no server and record mode ``none``, with
+identical outputs; the key is nowhere on disk."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import TEST_KEY
+
+pytestmark = pytest.mark.slow
+
+CELLS = [
+    "%load_ext agentnb",
+    "%%backend_dev\nA lending library: members borrow books, at most 5 at a time, 21 days, with reservations.\n"
+    "Give the answer as JSON-ish {braces} too.",
+    "%%backend_dev -o second\nNow add fines for late returns.",
+    "print(second.model, second.stop_reason, len(second.text) > 0)",
+]
+
+
+def make_notebook(path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def outputs(path):
+    """Each cell's outputs with multi-line strings joined (nbformat saves them as lists of lines)."""
+    join = lambda v: "".join(v) if isinstance(v, list) else v
+    nb = json.loads(path.read_text())
+    cells = []
+    for cell in nb["cells"]:
+        cells.append([{k: ({m: join(d) for m, d in v.items()} if k == "data" else join(v))
+                       for k, v in o.items() if k not in ("execution_count", "metadata")}
+                      for o in cell["outputs"]])
+    return cells
+
+
+def test_papermill_live_then_offline_replay(api, workdir, monkeypatch):
+    import papermill
+
+    source = workdir / "session.ipynb"
+    make_notebook(source)
+    live_out = workdir / "live.ipynb"
+    papermill.execute_notebook(str(source), str(live_out), cwd=str(workdir), kernel_name="python3",
+                               progress_bar=False)
+    assert len(api.message_requests) == 2
+    recordings = sorted((workdir / "recordings").glob("*.json"))
+    assert len(recordings) == 2
+    live = outputs(live_out)
+    answer = [o for o in live[1] if o["output_type"] == "execute_result"]
+    assert answer and "Fake answer" in answer[0]["data"]["text/markdown"]
+    assert "claude-sonnet-5-5 end_turn True" in live[3][0]["text"]
+
+    # offline: no server, no key, replay only
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    monkeypatch.setenv("AGENTNB_RECORD_MODE", "none")
+    replay_out = workdir / "replay.ipynb"
+    papermill.execute_notebook(str(source), str(replay_out), cwd=str(workdir), kernel_name="python3",
+                               progress_bar=False)
+    replay_again = workdir / "replay2.ipynb"
+    papermill.execute_notebook(str(source), str(replay_again), cwd=str(workdir), kernel_name="python3",
+                               progress_bar=False)
+    assert len(api.message_requests) == 2       # nothing new reached the server
+    replayed = outputs(replay_out)
+    assert replayed == outputs(replay_again)    # the same notebook replayed twice: same outputs
+    # the answers are the recorded ones; only the footer's billing note differs from the live run
+    strip = lambda cell: [o["data"]["text/markdown"].split("\n---\n")[0] for o in cell if "text/markdown" in o.get("data", {})]
+    assert strip(replayed[1]) == strip(live[1]) and strip(replayed[2]) == strip(live[2])
+    assert "not billed" in replayed[1][-1]["data"]["text/markdown"]
+
+    for path in workdir.rglob("*"):
+        if path.is_file():
+            assert TEST_KEY not in path.read_text(errors="replace"), path
