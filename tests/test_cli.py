@@ -1,0 +1,43 @@
+"""The ``agentnb`` command: a skin over the same API."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from agentnb.cli import main
+from agentnb.testing.server import text
+
+
+def test_agents_lists_and_validates(workdir, capsys):
+    assert main(["agents"]) == 0
+    out = capsys.readouterr().out
+    assert "%%backend_dev" in out and "backend-dev" in out
+    (workdir / "agents").mkdir()
+    (workdir / "agents" / "bad.md").write_text("---\nname: [oops\n---\n")
+    from agentnb.session import reset
+
+    reset()
+    assert main(["agents"]) == 1
+    out = capsys.readouterr().out
+    assert "bad.md" in out and "skipped" in out
+
+
+def test_ask_streams_to_the_terminal(api, capsys):
+    api.enqueue(text("Le schéma {ok}.", chunk_size=3))
+    assert main(["ask", "backend-dev", "Design {this}"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "Le schéma {ok}."
+    assert "claude-sonnet-5-5" in captured.err and "$" in captured.err
+    assert api.message_requests[-1].body["messages"][-1]["content"][-1]["text"] == "Design {this}"
+
+
+def test_ask_errors_are_one_line_and_exit_2(workdir, capsys):
+    assert main(["ask", "backend_devv", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "Did you mean 'backend-dev'" in err and "Traceback" not in err
+
+
+def test_console_script_is_installed(workdir):
+    done = subprocess.run([sys.executable, "-m", "agentnb.cli", "agents"], capture_output=True, text=True)
+    assert done.returncode == 0 and "backend-dev" in done.stdout
