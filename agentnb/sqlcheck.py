@@ -1,0 +1,134 @@
+"""SQL syntax checks with PostgreSQL's own parser (pglast, in process: a few milliseconds, no server).
+
+``check_syntax`` parses every statement and, on an error, reports PostgreSQL's message, the statement
+and the line and column in the text the user sees. ``split_statements`` cuts a script into statements
+with PostgreSQL's scanner, so ``$$`` bodies, strings, comments and ``BEGIN ATOMIC`` bodies that hold
+semicolons stay whole. pglast is imported on first use, never at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agentnb.checkresult import FAILED, PASSED, SKIPPED, CheckResult
+
+__all__ = ["Statement", "check_syntax", "split_statements", "statement_spans", "line_col"]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement of a script: ``text`` is ``sql[start:end]``, from its first token to its last."""
+
+    text: str
+    start: int        # character offset in the script
+    end: int
+    line: int         # 1-based line of the first token
+
+
+def line_col(sql: str, index: int) -> tuple[int, int]:
+    """1-based line and column of character ``index`` in ``sql``."""
+    index = max(0, min(index, len(sql)))
+    line = sql.count("\n", 0, index) + 1
+    col = index - (sql.rfind("\n", 0, index) + 1) + 1
+    return line, col
+
+
+_COMMENTS = {"SQL_COMMENT", "C_COMMENT"}
+
+
+def statement_spans(sql: str) -> list[Statement]:
+    """The statements of ``sql``, located by PostgreSQL's scanner; comments between statements dropped.
+
+    Raises ``pglast.parser.ParseError`` when the scanner itself fails (an unterminated string,
+    quoted identifier, dollar quote or comment); its second argument is the character index.
+    """
+    from pglast import parser
+
+    # pglast's own scanner split drops statements that begin with an unknown word ("SELEC 1;"),
+    # and its parser split fails on the first syntax error, so the cut is made here from the tokens.
+    tokens = parser.scan(sql)
+    spans: list[Statement] = []
+    first = last = None
+    atomic_depth = 0
+    previous = None
+
+    def close() -> None:
+        if first is not None:
+            spans.append(Statement(sql[first:last + 1], first, last + 1, line_col(sql, first)[0]))
+
+    for token in tokens:
+        name = token.name
+        if name in _COMMENTS:
+            continue
+        if name == "ASCII_59" and atomic_depth == 0:   # ';'
+            close()
+            first = last = None
+            previous = None
+            continue
+        if first is None:
+            first = token.start
+        last = token.end
+        # CREATE FUNCTION ... BEGIN ATOMIC ...; ...; END: semicolons inside the body do not end it
+        if name == "ATOMIC" and previous == "BEGIN_P":
+            atomic_depth += 1
+        elif atomic_depth and name == "CASE":
+            atomic_depth += 1
+        elif atomic_depth and name == "END_P":
+            atomic_depth -= 1
+        previous = name
+    close()
+    return spans
+
+
+def split_statements(sql: str) -> list[tuple[str, int]]:
+    """``[(statement text, 1-based start line), ...]``; the text has no trailing semicolon."""
+    return [(s.text, s.line) for s in statement_spans(sql)]
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def check_syntax(sql: str, name: str = "SQL syntax") -> CheckResult:
+    """Parse every statement of ``sql`` with PostgreSQL's parser.
+
+    Failed: ``message`` is PostgreSQL's message; ``details`` has ``statement`` (its first line),
+    ``statement_text``, ``line`` and ``column`` in ``sql``, ``errors`` (every statement that failed).
+    """
+    from pglast import parser
+
+    try:
+        spans = statement_spans(sql)
+    except parser.ParseError as exc:
+        message, index = exc.args[0], (exc.args[1] if len(exc.args) > 1 else None)
+        details: dict = {"statement": "", "statement_text": ""}
+        if index is not None:
+            line, col = line_col(sql, index)
+            details.update(line=line, column=col)
+            details["statement"] = sql.splitlines()[line - 1].strip() if sql.splitlines() else ""
+        details["errors"] = [dict(details, message=message)]
+        return CheckResult(name, FAILED, message, details)
+
+    if not spans:
+        return CheckResult(name, SKIPPED, "no SQL statements")
+
+    errors = []
+    for span in spans:
+        try:
+            parser.parse_sql(span.text)
+        except parser.ParseError as exc:
+            message = exc.args[0]
+            index = exc.args[1] if len(exc.args) > 1 else None
+            line, col = line_col(sql, span.start + index) if index is not None else (span.line, None)
+            errors.append({"message": message, "statement": _first_line(span.text),
+                           "statement_text": span.text, "line": line, "column": col,
+                           "statement_line": span.line})
+    if errors:
+        first = errors[0]
+        details = {k: first[k] for k in ("statement", "statement_text", "line", "column", "statement_line")}
+        details["errors"] = errors
+        details["statements"] = len(spans)
+        return CheckResult(name, FAILED, first["message"], details)
+    n = len(spans)
+    return CheckResult(name, PASSED, f"{n} statement{'s' if n != 1 else ''} parsed",
+                       {"statements": n})

@@ -1,0 +1,93 @@
+"""How long the PostgreSQL checks take: server start (each embedded option), schema, migration, diff.
+
+    /work/venv/bin/python bench/bench_postgres.py [--runs N]
+
+Server starts are cold (a new cluster each time). Check times are medians on a warm server, for a
+generated 30-table schema with identity keys, enums, JSONB, arrays, foreign keys and partial indexes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from agentnb import postgres
+
+
+def make_schema(n_tables: int = 30) -> str:
+    parts = ["CREATE TYPE item_state AS ENUM ('new', 'active', 'archived');"]
+    for i in range(n_tables):
+        fk = f",\n    parent_id bigint REFERENCES t{i - 1} (id) ON DELETE CASCADE" if i else ""
+        parts.append(f"""CREATE TABLE t{i} (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    code text NOT NULL UNIQUE,
+    state item_state NOT NULL DEFAULT 'new',
+    tags text[] NOT NULL DEFAULT '{{}}',
+    data jsonb,
+    amount numeric(10, 2) CHECK (amount >= 0),
+    created_at timestamptz NOT NULL DEFAULT now(){fk}
+);
+CREATE INDEX t{i}_active_idx ON t{i} (created_at) WHERE state = 'active';""")
+    return "\n".join(parts) + "\n"
+
+
+UP = "ALTER TABLE t5 ADD COLUMN note text;\nCREATE TABLE extra (id bigint PRIMARY KEY, t0_id bigint REFERENCES t0 (id));\n"
+DOWN = "DROP TABLE extra;\nALTER TABLE t5 DROP COLUMN note;\n"
+
+
+def timed(fn, runs: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def bench_start(runs: int) -> None:
+    for label, starter in (("machine binaries", postgres._start_system),
+                           ("pgserver", postgres._start_pgserver)):
+        times = []
+        for _ in range(runs):
+            reasons: list[str] = []
+            t0 = time.perf_counter()
+            server = starter(reasons)
+            if server is None:
+                print(f"start {label:17s} unavailable: {'; '.join(reasons)}")
+                break
+            with server.connect() as conn:
+                conn.execute("select 1")
+            times.append(time.perf_counter() - t0)
+            server.stop()
+        if times:
+            print(f"start {label:17s} to select 1: median {statistics.median(times):.3f} s "
+                  f"(min {min(times):.3f}, max {max(times):.3f}, {len(times)} runs)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    bench_start(args.runs)
+
+    t0 = time.perf_counter()
+    server = postgres.get_server()
+    print(f"get_server ({server.kind}): {time.perf_counter() - t0:.3f} s")
+    ddl = make_schema(30)
+    t0 = time.perf_counter()
+    result, _ = postgres.check_schema(ddl, server=server)
+    print(f"check_schema first call (imports included): {time.perf_counter() - t0:.3f} s")
+    secs, (result, _) = timed(lambda: postgres.check_schema(ddl, server=server), args.runs * 3)
+    print(f"check_schema 30 tables: {secs * 1000:.0f} ms — {result.message}")
+    secs, result = timed(lambda: postgres.check_migration(ddl, UP, DOWN, "bench", server=server), args.runs * 3)
+    print(f"check_migration 30 tables: {secs * 1000:.0f} ms — {result.status}: {result.message}")
+    new = ddl.replace("CREATE TABLE t7 (", "CREATE TABLE t7 (\n    extra_col int,") + UP.split("\n")[1]
+    postgres.diff_schemas(ddl, new, server=server)          # imports Alembic
+    secs, result = timed(lambda: postgres.diff_schemas(ddl, new, server=server), args.runs * 3)
+    print(f"diff_schemas 30 tables: {secs * 1000:.0f} ms — {result.message}, "
+          f"upgrade verified: {result.details.get('upgrade_verified')}")
+
+
+if __name__ == "__main__":
+    main()
