@@ -65,6 +65,7 @@ class Client:
         """Send ``body`` as a streamed Messages call; ``on_text`` gets each text delta as it arrives and
         ``on_start(replayed)`` is called once the response headers are in."""
         import anthropic
+        import httpx2
 
         from . import recording
 
@@ -105,6 +106,12 @@ class Client:
                 "No Anthropic credentials for a live call. Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) "
                 "in the environment the kernel starts from, or replay recorded answers: put them in "
                 f"{recordings} and set AGENTNB_RECORD_MODE=none.") from None
+        except httpx2.TransportError as err:
+            # a connection dropped mid-body surfaces raw from the SDK's stream iterator
+            raise StreamInterrupted(
+                f"The connection dropped mid-answer ({redact(str(err))}) after {len(''.join(parts)):,} "
+                "characters. The partial answer is shown above and was not added to the conversation; run the "
+                "cell again.", kind="connection", partial_text="".join(parts)) from None
         except anthropic.APIStatusError as err:
             raise _status_error(err, body["model"], "".join(parts)) from None
         except anthropic.APITimeoutError:

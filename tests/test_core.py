@@ -193,6 +193,14 @@ def test_cut_stream_is_detected_and_not_added_to_the_conversation(api):
     assert not list(Path("recordings").glob("*.json"))      # a cut answer is not recorded
 
 
+def test_connection_dropped_mid_answer(api):
+    api.enqueue(cut(after_chunks=2, abrupt=True))
+    with pytest.raises(StreamInterrupted) as info:
+        agentnb.ask("backend-dev", "x")
+    assert "dropped" in str(info.value) and info.value.partial_text
+    assert agentnb.ask("backend-dev", "again").text      # the next call works
+
+
 def test_connection_failure(workdir, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", TEST_KEY)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
