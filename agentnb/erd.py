@@ -1,0 +1,503 @@
+"""Entity-relationship diagrams of a :class:`dbschema.Schema`: Mermaid source and standalone SVG.
+
+:func:`mermaid` gives an ``erDiagram`` JupyterLab 4.1+ renders itself (``text/vnd.mermaid`` or a
+```` ```mermaid ```` fence); :func:`svg` gives a picture that needs no JavaScript, no Graphviz and no
+network, so it also survives nbconvert's HTML and GitHub's notebook viewer. Both are deterministic:
+the same schema gives the same bytes.
+
+Cardinality comes from the foreign keys: nullable FK columns make the parent end "zero or one"
+(``|o``), NOT NULL ones "exactly one" (``||``); FK columns that are also a primary key, a UNIQUE
+constraint or a (non-partial) unique index make the child end "zero or one" (one-to-one, ``o|``),
+otherwise "zero or more" (``o{``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
+
+from agentnb.dbschema import Column, ForeignKey, Schema, Table
+
+__all__ = ["mermaid", "svg"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Shared: types and cardinality
+
+_LONG_TYPES = [
+    ("timestamp with time zone", "timestamptz"), ("timestamp without time zone", "timestamp"),
+    ("time with time zone", "timetz"), ("time without time zone", "time"),
+    ("character varying", "varchar"), ("double precision", "double"), ("bit varying", "varbit"),
+    ("character", "char"),
+]
+
+
+def short_type(type_: str) -> str:
+    """A compact spelling for display: ``timestamp with time zone`` → ``timestamptz``."""
+    t = " ".join((type_ or "").split())
+    t = re.sub(r"^(timestamp|time)\s*\(\d+\)", r"\1", t, flags=re.I)
+    low = t.lower()
+    for long, short in _LONG_TYPES:
+        if low.startswith(long):
+            t = short + t[len(long):]
+            low = t.lower()
+    return t
+
+
+def mermaid_type(type_: str) -> str:
+    """A type word Mermaid's erDiagram grammar accepts: letters, digits and underscores, starting with
+    a letter. ``numeric(10,2)`` → ``numeric``, ``text[]`` → ``text_array``."""
+    t = short_type(type_)
+    t = re.sub(r"\([^)]*\)", "", t)                         # numeric(10,2) -> numeric
+    t = re.sub(r"\[\d*\]", "_array", t)                     # text[] -> text_array
+    t = re.sub(r"[^A-Za-z0-9_]+", "_", t).strip("_")
+    t = re.sub(r"_+", "_", t)
+    if not t:
+        return "unknown"
+    return t if t[0].isalpha() else "t_" + t
+
+
+def _keys(table: Table) -> list[set[str]]:
+    """Column sets known unique: the primary key, UNIQUE constraints, full unique indexes."""
+    keys = [set(table.primary_key)] if table.primary_key else []
+    keys += [set(u) for u in table.unique]
+    keys += [set(ix.columns) for ix in table.indexes if ix.unique and not ix.where]
+    return keys
+
+
+def _fk_unique(table: Table, fk: ForeignKey) -> bool:
+    cols = set(fk.columns)
+    return any(k and k <= cols for k in _keys(table))
+
+
+def _fk_nullable(table: Table, fk: ForeignKey) -> bool:
+    for name in fk.columns:
+        col = table.column(name)
+        if col is None or col.nullable:
+            return True
+    return False
+
+
+def _markers(table: Table, col: Column) -> list[str]:
+    marks = []
+    if col.name in table.primary_key:
+        marks.append("PK")
+    if any(col.name in fk.columns for fk in table.foreign_keys):
+        marks.append("FK")
+    if any(k == {col.name} for k in _keys(table)[1 if table.primary_key else 0:]) and "PK" not in marks:
+        marks.append("UK")
+    return marks
+
+
+def _qualified(table: Table) -> str:
+    return f"{table.schema}.{table.name}" if table.schema else table.name
+
+
+def _find(schema: Schema, name: str, own: Table) -> Table | None:
+    """The referenced table: same schema first, then any table of that name."""
+    same = [t for t in schema.tables if t.name == name and t.schema == own.schema]
+    return same[0] if same else next((t for t in schema.tables if t.name == name), None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Mermaid
+
+# Mermaid 10's lexer matches these words before entity names, without a word boundary
+_MERMAID_KEYWORD_PREFIX = re.compile(r"(one|only|zero|many|to|optionally|erdiagram|style|classdef|class"
+                                     r"|direction|title|acc)", re.I)
+_ALNUM = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+
+
+def _entity_name(name: str, used: dict[str, str]) -> str:
+    if name in used:
+        return used[name]
+    base = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_") or "table"
+    if not base[0].isalpha():
+        base = "t_" + base
+    out = base
+    i = 2
+    while out in used.values():
+        out = f"{base}_{i}"
+        i += 1
+    if _MERMAID_KEYWORD_PREFIX.match(out):
+        out = f'"{out}"'    # quoted entity names: Mermaid 10.x and 11
+    used[name] = out
+    return out
+
+
+def _attr_name(name: str) -> str:
+    out = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_") or "column"
+    if not out[0].isalpha():
+        out = "c_" + out
+    if out.upper() in ("PK", "FK", "UK"):
+        out += "_"
+    return out
+
+
+def _comment(text: str) -> str:
+    return '"' + text.replace('"', "'").replace("\n", " ") + '"'
+
+
+def mermaid(schema: Schema) -> str:
+    """A Mermaid ``erDiagram`` of ``schema``: typed columns with PK/FK/UK markers, one relationship line
+    per foreign key (cardinality from nullability and uniqueness of its columns, labelled with them).
+
+    Types and names are reduced to what Mermaid's grammar accepts (``timestamptz``, ``text_array``,
+    ``numeric``); a renamed column keeps its real name in the attribute comment.
+    """
+    used: dict[str, str] = {}
+    lines = ["erDiagram"]
+    for t in schema.tables:
+        ent = _entity_name(_qualified(t), used)
+        if not t.columns:
+            lines.append(f"    {ent} {{")
+            lines.append("    }")
+            continue
+        lines.append(f"    {ent} {{")
+        for col in t.columns:
+            marks = _markers(t, col)
+            name = _attr_name(col.name)
+            parts = [mermaid_type(col.type), name]
+            notes = []
+            if marks:
+                parts.append(marks[0])        # one key per attribute: Mermaid 10.x's grammar
+                notes += marks[1:]
+            if name != col.name:
+                notes.append(col.name)
+            if mermaid_type(col.type) != short_type(col.type):
+                notes.append(short_type(col.type))
+            if notes:
+                parts.append(_comment(", ".join(notes)))
+            lines.append("        " + " ".join(parts))
+        lines.append("    }")
+    for t in schema.tables:
+        child = _entity_name(_qualified(t), used)
+        for fk in t.foreign_keys:
+            ref = _find(schema, fk.ref_table, t)
+            parent = _entity_name(_qualified(ref) if ref else fk.ref_table, used)
+            left = "|o" if _fk_nullable(t, fk) else "||"
+            right = "o|" if _fk_unique(t, fk) else "o{"
+            identifying = bool(t.primary_key) and set(fk.columns) <= set(t.primary_key)
+            link = "--" if identifying else ".."
+            lines.append(f"    {parent} {left}{link}{right} {child} : {_comment(', '.join(fk.columns))}")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------------
+# SVG
+
+FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace"
+FONT_SIZE = 12
+CHAR_W = 7.25            # advance of a 12px monospace glyph (DejaVu Sans Mono: 7.22)
+ROW_H = 20
+HEAD_H = 26
+PAD = 8
+MARK_W = 26
+V_GAP = 28
+GAP_MIN = 56
+LANE = 9
+MARGIN = 24
+HEAD_FILL = "#2f4858"
+LINE = "#5b6b78"
+
+
+@dataclass
+class _Box:
+    table: Table
+    index: int
+    width: int = 0
+    height: int = 0
+    col: int = 0
+    x: float = 0
+    y: float = 0
+    rows: dict = field(default_factory=dict)     # column name -> row index
+
+    def row_y(self, name: str | None) -> float:
+        if name is not None and name in self.rows:
+            return self.y + HEAD_H + self.rows[name] * ROW_H + ROW_H / 2
+        return self.y + HEAD_H / 2
+
+
+def _n(v: float) -> str:
+    text = f"{v:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _text_w(s: str) -> float:
+    return len(s) * CHAR_W
+
+
+def _measure(box: _Box) -> None:
+    t = box.table
+    name_w = max([_text_w(c.name) for c in t.columns] or [0])
+    type_w = max([_text_w(short_type(c.type)) for c in t.columns] or [0])
+    head_w = _text_w(_qualified(t)) * 1.05 + 2 * PAD
+    box.width = int(math.ceil(max(140, head_w, PAD + MARK_W + name_w + 18 + type_w + PAD)))
+    box.height = HEAD_H + max(1, len(t.columns)) * ROW_H
+    box.rows = {c.name: i for i, c in enumerate(t.columns)}
+
+
+def _layers(schema: Schema, boxes: dict[str, _Box], refs: dict[str, list[str]]) -> dict[str, int]:
+    """Longest path from the tables that reference nothing: referenced tables to the left."""
+    depth: dict[str, int] = {}
+    visiting: set[str] = set()
+
+    def walk(key: str) -> int:
+        if key in depth:
+            return depth[key]
+        visiting.add(key)
+        d = 0
+        for r in refs[key]:
+            if r != key and r not in visiting:
+                d = max(d, walk(r) + 1)
+        visiting.discard(key)
+        depth[key] = d
+        return d
+
+    for key in boxes:
+        walk(key)
+    return depth
+
+
+def svg(schema: Schema) -> str:
+    """A standalone SVG ER diagram: one box per table (name; columns with PK/FK/UK marks and types),
+    laid out in layers from the foreign-key graph (referenced tables on the left), with orthogonal
+    connectors from each FK column to the referenced column and crow's-foot ends."""
+    boxes: dict[str, _Box] = {}
+    for i, t in enumerate(schema.tables):
+        key = _qualified(t)
+        if key in boxes:
+            key = f"{key}#{i}"
+        box = _Box(t, i)
+        _measure(box)
+        boxes[key] = box
+    keys = list(boxes)
+    key_of = {id(b.table): k for k, b in boxes.items()}
+    refs: dict[str, list[str]] = {}
+    edges = []   # (child key, fk, parent key)
+    for k, b in boxes.items():
+        refs[k] = []
+        for fk in b.table.foreign_keys:
+            ref = _find(schema, fk.ref_table, b.table)
+            if ref is not None:
+                pk = key_of[id(ref)]
+                refs[k].append(pk)
+                edges.append((k, fk, pk))
+
+    # columns: layers, ordered by the position of what they reference, split when too tall
+    depth = _layers(schema, boxes, refs)
+    n_layers = max(depth.values(), default=-1) + 1
+    cap = max(3, math.ceil(math.sqrt(len(boxes) * 1.2)))
+    columns: list[list[str]] = []
+    position: dict[str, float] = {}
+    for layer in range(n_layers):
+        members = [k for k in keys if depth[k] == layer]
+
+        def weight(k: str) -> tuple:
+            ps = [position[r] for r in refs[k] if r in position]
+            return (sum(ps) / len(ps) if ps else float(boxes[k].index), boxes[k].index)
+
+        if layer:
+            members.sort(key=weight)
+        for start in range(0, len(members), cap):
+            chunk = members[start:start + cap]
+            for j, k in enumerate(chunk):
+                position[k] = j + 0.5 * (start // cap)
+            columns.append(chunk)
+    for ci, col in enumerate(columns):
+        y = MARGIN + 8
+        for k in col:
+            boxes[k].col = ci
+            boxes[k].y = y
+            y += boxes[k].height + V_GAP
+    n_cols = len(columns)
+    col_w = [max(boxes[k].width for k in col) for col in columns]
+
+    # routing: vertical segments in lanes of the gaps (gap g is left of column g; gap n_cols right of
+    # the last), long horizontals at a height free of boxes in the columns crossed
+    lanes: list[int] = [0] * (n_cols + 1)
+    used_y: list[float] = []
+    bottom = max((b.y + b.height for b in boxes.values()), default=MARGIN)
+    routes = []
+
+    def lane(gap: int) -> tuple[int, int]:
+        lanes[gap] += 1
+        return gap, lanes[gap] - 1
+
+    def free_y(c0: int, c1: int, target: float) -> float:
+        blocked = sorted((boxes[k].y - 8, boxes[k].y + boxes[k].height + 8)
+                         for c in range(c0, c1 + 1) for k in columns[c])
+        free, top = [], 10.0
+        for a, b in blocked:
+            if a > top:
+                free.append((top, a))
+            top = max(top, b)
+        free.append((top, top + 10_000))
+        best = None
+        for a, b in free:
+            lo, hi = a + 3, b - 3
+            if lo > hi:
+                continue
+            start = min(max(target, lo), hi)
+            for step in range(200):
+                cands = [c for c in (start + step * 7, start - step * 7) if lo <= c <= hi
+                         and all(abs(c - u) >= 6 for u in used_y)]
+                if cands:
+                    if best is None or abs(cands[0] - target) < abs(best - target):
+                        best = cands[0]
+                    break
+        best = best if best is not None else bottom + 12
+        used_y.append(best)
+        return best
+
+    for ck, fk, pk in edges:
+        child, parent = boxes[ck], boxes[pk]
+        yc = child.row_y(fk.columns[0] if fk.columns else None)
+        yp = parent.row_y(fk.ref_columns[0] if fk.ref_columns else
+                          (parent.table.primary_key[0] if parent.table.primary_key else None))
+        ci, pi = child.col, parent.col
+        if pi == ci:
+            routes.append((ck, fk, pk, "loop", [lane(ci + 1)], yc, yp, None))
+        elif pi < ci:
+            if ci - pi == 1:
+                routes.append((ck, fk, pk, "left", [lane(ci)], yc, yp, None))
+            else:
+                yf = free_y(pi + 1, ci - 1, (yc + yp) / 2)
+                routes.append((ck, fk, pk, "left", [lane(ci), lane(pi + 1)], yc, yp, yf))
+        else:
+            if pi - ci == 1:
+                routes.append((ck, fk, pk, "right", [lane(pi)], yc, yp, None))
+            else:
+                yf = free_y(ci + 1, pi - 1, (yc + yp) / 2)
+                routes.append((ck, fk, pk, "right", [lane(ci + 1), lane(pi)], yc, yp, yf))
+
+    # x positions now that lane counts are known
+    gap_w = []
+    for g in range(n_cols + 1):
+        if g in (0, n_cols):
+            gap_w.append(MARGIN + (lanes[g] * LANE + 16 if lanes[g] else 0))
+        else:
+            gap_w.append(max(GAP_MIN, 32 + lanes[g] * LANE))
+    col_x, x = [], 0.0
+    for ci in range(n_cols):
+        x += gap_w[ci]
+        col_x.append(x)
+        x += col_w[ci]
+    width = int(math.ceil(x + gap_w[n_cols])) if n_cols else 2 * MARGIN
+    for b in boxes.values():
+        b.x = col_x[b.col]
+
+    def lane_x(gap: int, i: int) -> float:
+        if gap == n_cols:                         # right margin: lanes start after the last column
+            left = col_x[-1] + col_w[-1] + 14
+            return left + i * LANE
+        left = (col_x[gap - 1] + col_w[gap - 1]) if gap > 0 else 0
+        right = col_x[gap] if gap < n_cols else left + gap_w[gap]
+        mid = (left + right) / 2
+        return mid + (i - (lanes[gap] - 1) / 2) * LANE
+
+    height = int(math.ceil(max([bottom] + [y + 14 for y in used_y]) + MARGIN))
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="{FONT}" font-size="{FONT_SIZE}">',
+           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>']
+
+    # connectors first: boxes sit on top of any line end
+    out.append('<g class="relationships" fill="none" stroke="' + LINE + '" stroke-width="1.3">')
+    for ck, fk, pk, kind, lane_ids, yc, yp, yf in routes:
+        child, parent = boxes[ck], boxes[pk]
+        if kind == "loop":
+            x0, x1 = child.x + child.width, parent.x + parent.width
+            lx = lane_x(*lane_ids[0])
+            pts = [(x0, yc), (lx, yc), (lx, yp), (x1, yp)]
+            dc, dp = 1, 1
+        elif kind == "left":
+            x0, x1 = child.x, parent.x + parent.width
+            if yf is None:
+                lx = lane_x(*lane_ids[0])
+                pts = [(x0, yc), (lx, yc), (lx, yp), (x1, yp)]
+            else:
+                la, lb = lane_x(*lane_ids[0]), lane_x(*lane_ids[1])
+                pts = [(x0, yc), (la, yc), (la, yf), (lb, yf), (lb, yp), (x1, yp)]
+            dc, dp = -1, 1
+        else:
+            x0, x1 = child.x + child.width, parent.x
+            if yf is None:
+                lx = lane_x(*lane_ids[0])
+                pts = [(x0, yc), (lx, yc), (lx, yp), (x1, yp)]
+            else:
+                la, lb = lane_x(*lane_ids[0]), lane_x(*lane_ids[1])
+                pts = [(x0, yc), (la, yc), (la, yf), (lb, yf), (lb, yp), (x1, yp)]
+            dc, dp = 1, -1
+        title = (f"{_qualified(child.table)}({', '.join(fk.columns)}) → {_qualified(parent.table)}"
+                 f"({', '.join(fk.ref_columns)})" + (f" ON DELETE {fk.on_delete}" if fk.on_delete else ""))
+        d = "M" + " L".join(f"{_n(px)} {_n(py)}" for px, py in pts)
+        out.append(f'<g class="fk" data-from="{_attr(_qualified(child.table))}" '
+                   f'data-to="{_attr(_qualified(parent.table))}"><title>{escape(title)}</title>')
+        out.append(f'<path d="{d}"/>')
+        out.append(_end_marker(x0, yc, dc, many=not _fk_unique(child.table, fk), optional=True))
+        out.append(_end_marker(x1, yp, dp, many=False, optional=_fk_nullable(child.table, fk)))
+        out.append("</g>")
+    out.append("</g>")
+
+    for k in keys:
+        out.append(_box_svg(boxes[k]))
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _attr(text: str) -> str:
+    return escape(text, {'"': "&quot;"})
+
+
+def _end_marker(x: float, y: float, d: int, *, many: bool, optional: bool) -> str:
+    """Crow's-foot notation at a box edge; ``d`` is the direction the line leaves the box (+1 right)."""
+    parts = []
+    if many:
+        tip = x + d * 12
+        parts.append(f'<path d="M{_n(tip)} {_n(y)} L{_n(x)} {_n(y - 6)} M{_n(tip)} {_n(y)} L{_n(x)} {_n(y)} '
+                     f'M{_n(tip)} {_n(y)} L{_n(x)} {_n(y + 6)}"/>')
+        bar_x = x + d * 16
+    else:
+        parts.append(f'<path d="M{_n(x + d * 7)} {_n(y - 6)} L{_n(x + d * 7)} {_n(y + 6)}"/>')
+        bar_x = x + d * 12
+    if optional:
+        cx = bar_x + d * 4
+        parts.append(f'<circle cx="{_n(cx)}" cy="{_n(y)}" r="4" fill="#ffffff"/>')
+    else:
+        parts.append(f'<path d="M{_n(bar_x)} {_n(y - 6)} L{_n(bar_x)} {_n(y + 6)}"/>')
+    return "".join(parts)
+
+
+def _box_svg(box: _Box) -> str:
+    t, x, y, w = box.table, box.x, box.y, box.width
+    name = _qualified(t)
+    out = [f'<g class="table" id="table-{box.index}" data-table="{_attr(name)}">',
+           f'<rect x="{_n(x)}" y="{_n(y)}" width="{w}" height="{box.height}" rx="4" fill="#ffffff" '
+           f'stroke="{HEAD_FILL}" stroke-width="1.2"/>',
+           f'<path d="M{_n(x)} {_n(y + HEAD_H)} L{_n(x)} {_n(y + 4)} Q{_n(x)} {_n(y)} {_n(x + 4)} {_n(y)} '
+           f'L{_n(x + w - 4)} {_n(y)} Q{_n(x + w)} {_n(y)} {_n(x + w)} {_n(y + 4)} L{_n(x + w)} '
+           f'{_n(y + HEAD_H)} Z" fill="{HEAD_FILL}"/>',
+           f'<text x="{_n(x + PAD)}" y="{_n(y + HEAD_H / 2 + 4.5)}" fill="#ffffff" font-weight="bold">'
+           f'{escape(name)}</text>']
+    for i, col in enumerate(t.columns):
+        ry = y + HEAD_H + i * ROW_H
+        if i % 2:
+            out.append(f'<rect x="{_n(x + 1)}" y="{_n(ry)}" width="{w - 2}" height="{ROW_H}" fill="#f1f4f6"/>')
+        base = ry + ROW_H / 2 + 4.2
+        marks = _markers(t, col)
+        if marks:
+            color = "#b7791f" if marks[0] == "PK" else ("#2b6cb0" if marks[0] == "FK" else "#6b46c1")
+            label = marks[0] if len(marks) == 1 else marks[0][0] + marks[1][0]    # "PF": PK and FK
+            out.append(f'<text x="{_n(x + PAD)}" y="{_n(base)}" fill="{color}" font-size="10" '
+                       f'font-weight="bold">{label}</text>')
+        weight = ' font-weight="bold"' if not col.nullable else ""
+        out.append(f'<text x="{_n(x + PAD + MARK_W)}" y="{_n(base)}" fill="#1a202c"{weight}>'
+                   f'{escape(col.name)}</text>')
+        out.append(f'<text x="{_n(x + w - PAD)}" y="{_n(base)}" fill="#718096" text-anchor="end">'
+                   f'{escape(short_type(col.type))}</text>')
+    if not t.columns:
+        out.append(f'<text x="{_n(x + PAD)}" y="{_n(y + HEAD_H + 14)}" fill="#a0aec0">(no columns)</text>')
+    out.append("</g>")
+    return "\n".join(out)
