@@ -17,6 +17,7 @@ __all__ = [
     "load_agent",
     "load_ipython_extension",
     "log",
+    "schema_db",
     "current_session",
 ]
 
@@ -36,12 +37,13 @@ def agents() -> dict:
 
 
 def ask(agent, prompt: str, *, model=None, thread=None, new=False, max_tokens=None, context=None,
-        renderer=None):
-    """Ask an agent (a name or an Agent) and return the Response; continues the agent's conversation."""
+        renderer=None, check=True, fix=0):
+    """Ask an agent (a name or an Agent) and return the Response, its artifacts checked; continues the
+    agent's conversation."""
     from .session import current
 
     return current().ask(agent, prompt, model=model, thread=thread, new=new, max_tokens=max_tokens,
-                         context=context, renderer=renderer)
+                         context=context, renderer=renderer, check=check, fix=fix)
 
 
 def current_session():
@@ -57,6 +59,13 @@ def log(sql: str | None = None):
     from .session import current
 
     return sessionlog.query(sql, home=current().settings.resolved_home())
+
+
+def schema_db(agent=None, thread=None):
+    """A DuckDB connection holding the latest valid schema of the conversation, for your own SQL."""
+    from .session import current
+
+    return current().schema_db(agent, thread)
 
 
 def load_ipython_extension(shell) -> None:

@@ -51,9 +51,10 @@ class Client:
     """An SDK client per (record mode, recordings folder), made on first use."""
 
     def __init__(self):
-        self._clients: dict[tuple, object] = {}
+        self._clients: dict[tuple, tuple] = {}
 
     def sdk(self, mode: str, recordings: Path):
+        """The SDK client and its recording transport for this mode and folder."""
         key = (mode, str(recordings))
         if key not in self._clients:
             self._clients[key] = _make_sdk_client(mode, recordings)
@@ -61,7 +62,7 @@ class Client:
 
     def stream(self, body: dict, *, mode: str, recordings: Path, on_text: Callable[[str], None] | None = None,
                on_start: Callable[[bool], None] | None = None, agent: str | None = None,
-               prompt_text: str | None = None) -> CallResult:
+               prompt_text: str | None = None, budget: Callable[[dict], None] | None = None) -> CallResult:
         """Send ``body`` as a streamed Messages call; ``on_text`` gets each text delta as it arrives and
         ``on_start(replayed)`` is called once the response headers are in."""
         import anthropic
@@ -69,7 +70,8 @@ class Client:
 
         from . import recording
 
-        client = self.sdk(mode, recordings)
+        client, transport = self.sdk(mode, recordings)
+        transport.before_live = budget
         started = time.monotonic()
         ttft = None
         parts: list[str] = []
@@ -101,6 +103,8 @@ class Client:
                     message = stream.current_message_snapshot
         except recording.MissingRecording as err:
             raise RecordingMissingError(err.path, agent=agent, cell=prompt_text) from None
+        except recording.OverBudget as err:
+            raise err.error from None
         except recording.NoCredentials as err:
             raise CredentialsError(
                 "No Anthropic credentials for a live call. Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) "
@@ -195,4 +199,4 @@ def _make_sdk_client(mode: str, recordings: Path):
     if client.api_key is None and client.auth_token is None and client.credentials is None:
         transport.live_allowed = False
         client = anthropic.Anthropic(http_client=http_client, api_key=PLACEHOLDER_KEY)
-    return client
+    return client, transport

@@ -28,6 +28,8 @@ class NotebookRenderer:
         self.live = False
 
     def start(self, replayed: bool) -> None:
+        # called once per call: a --fix round starts a fresh display
+        self.parts, self.handle, self.last = [], None, 0.0
         self.live = self.stream and not replayed
 
     def text(self, delta: str) -> None:
@@ -49,9 +51,24 @@ class NotebookRenderer:
             self.handle.update(Markdown(text))
 
     def finish(self, response: Response) -> None:
-        # the response, returned as the cell's result, shows the whole answer: empty the stream display
+        """The whole answer replaces the streamed text (or appears, for a replay), before checks run."""
+        from .render import answer_bundle
+        from .response import _execution_count
+
+        data, meta = answer_bundle(response)
         if self.handle is not None:
-            self.handle.update({"text/plain": ""}, raw=True)
+            self.handle.update(data, metadata=meta, raw=True)
+        else:
+            from IPython.display import display
+
+            display(data, metadata=meta, raw=True)
+        # the cell's result is then a one-line summary, not the answer a second time
+        response.shown_in = _execution_count()
+
+    def checked(self, response: Response) -> None:
+        from .render import show_artifacts
+
+        show_artifacts(response)
 
     def fail(self, error: BaseException, partial: str) -> None:
         if partial:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -29,6 +30,10 @@ def _cell_options(func):
         argument("-o", "--output", metavar="VAR", help="also store the response in this variable"),
         argument("--with", dest="with_", metavar="NAME[,NAME]",
                  help="attach variables as context: text, data frames (schema and rows), earlier responses"),
+        argument("--fix", type=int, default=0, metavar="N",
+                 help="when schema or migration checks fail, send the errors back, up to N rounds"),
+        argument("--apply", metavar="DIR", help="write the answer's named files under DIR"),
+        argument("--no-check", action="store_true", help="skip the checks of the answer's artifacts"),
     ]):
         func = decorator(func)
     return func
@@ -67,8 +72,15 @@ class AgentMagics(Magics):
             if args.dry_run:
                 result = self.session.dry_run(agent_name, cell, **kwargs)
             else:
+                if args.fix < 0:
+                    raise UsageError("--fix N: N is a number of rounds, 0 or more.")
                 renderer = NotebookRenderer(stream=not args.no_stream)
-                result = self.session.ask(agent_name, cell, renderer=renderer, **kwargs)
+                result = self.session.ask(agent_name, cell, renderer=renderer, check=not args.no_check,
+                                          fix=args.fix, **kwargs)
+                if args.apply:
+                    written = result.apply(args.apply)
+                    print(f"wrote {len(written)} file(s) under {args.apply}: "
+                          + (", ".join(str(p.relative_to(Path(args.apply).resolve())) for p in written) or "none"))
         except AgentnbError:
             raise   # IPython shows its _render_traceback_: the short message, and the cell fails
         if args.output:
@@ -95,10 +107,11 @@ class AgentMagics(Magics):
 
     @line_magic
     def agentnb(self, line):
-        """%agentnb [status | record MODE | model AGENT MODEL | usage | reload | reset]
+        """%agentnb [status | record MODE | recordings DIR | model AGENT MODEL | usage | reload | reset]
 
         status (default): settings and where things are.
         record MODE: once (replay, else call and record), none (replay only), all (call, overwrite).
+        recordings DIR: where recordings are read and written (relative to the working directory).
         model AGENT MODEL: use MODEL for AGENT in this session (`model AGENT -` clears it).
         usage: totals from the session log (this session and all time).
         reload: read the agent files again and register their magics.
@@ -123,6 +136,12 @@ class AgentMagics(Magics):
                 raise
             print(f"record mode: {settings.record_mode}")
             return None
+        if command == "recordings":
+            if len(words) != 2:
+                raise UsageError("%agentnb recordings DIR")
+            settings.recordings = Path(words[1])
+            print(f"recordings: {settings.resolved_recordings()}")
+            return None
         if command == "model":
             if len(words) != 3:
                 raise UsageError("%agentnb model AGENT MODEL (or `-` to clear the override).")
@@ -143,7 +162,8 @@ class AgentMagics(Magics):
             self.session.conversations.clear()
             print("conversations cleared")
             return None
-        raise UsageError(f"%agentnb {command}: unknown command. Try: status, record, model, usage, reload, reset.")
+        raise UsageError(f"%agentnb {command}: unknown command. Try: status, record, recordings, model, usage, "
+                         "reload, reset.")
 
 
 def register_agents(shell, catalog) -> list[str]:

@@ -46,6 +46,14 @@ class NoCredentials(anthropic.AnthropicError):
         super().__init__("no credentials for a live call")
 
 
+class OverBudget(anthropic.AnthropicError):
+    """Carries agentnb's BudgetExceeded through the SDK, which raises its own error types as they are."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+        super().__init__(str(error))
+
+
 def canonical_request(method: str, path: str, body: bytes) -> dict:
     try:
         parsed = json.loads(body) if body else None
@@ -118,6 +126,7 @@ class _TeeStream(httpx2.SyncByteStream):
 
     def __init__(self, inner: httpx2.SyncByteStream, on_complete):
         self._inner = inner
+        self.before_live = None   # called with the JSON body before any live call (the budget guard)
         self._on_complete = on_complete
         self._buffer = bytearray()
 
@@ -140,6 +149,7 @@ class RecordingTransport(httpx2.BaseTransport):
         self.mode = mode
         self.live_allowed = live_allowed
         self._inner = inner
+        self.before_live = None   # called with the JSON body before any live call (the budget guard)
 
     @property
     def inner(self) -> httpx2.BaseTransport:
@@ -158,6 +168,15 @@ class RecordingTransport(httpx2.BaseTransport):
             raise MissingRecording(path)
         if not self.live_allowed:
             raise NoCredentials(path)
+        if self.before_live is not None:
+            try:
+                self.before_live(canonical["body"])
+            except Exception as err:
+                from .errors import AgentnbError
+
+                if isinstance(err, AgentnbError):
+                    raise OverBudget(err) from None
+                raise
         started = time.monotonic()
         response = self.inner.handle_request(request)
         if not 200 <= response.status_code < 300:

@@ -27,6 +27,8 @@ class Response:
     warnings: list[str] = field(default_factory=list)
     notebook_total_usd: float | None = None   # billed in this session so far, this call included
     prompt: str = ""
+    check_report: object | None = field(default=None, repr=False)   # checks.CheckReport, once run
+    shown_in: int | None = field(default=None, repr=False)   # the cell that already showed it in full
 
     def __str__(self) -> str:
         return self.text
@@ -55,6 +57,66 @@ class Response:
 
         return extract(self.text)
 
+    # the artifacts by kind, so that the next cell can use them
+    @property
+    def schema(self) -> str | None:
+        """The answer's SQL DDL (its schema blocks joined), or None."""
+        return self.artifacts.schema
+
+    @property
+    def migrations(self):
+        return self.artifacts.migrations
+
+    @property
+    def examples(self):
+        return self.artifacts.examples
+
+    @property
+    def env(self):
+        return self.artifacts.env
+
+    @property
+    def code(self):
+        return self.artifacts.code
+
+    @cached_property
+    def openapi(self) -> dict | None:
+        """The OpenAPI contract, parsed (None when absent or unreadable)."""
+        artifact = self.artifacts.openapi
+        if artifact is None:
+            return None
+        import json
+
+        import yaml
+
+        try:
+            document = json.loads(artifact.code) if artifact.language == "json" else yaml.safe_load(artifact.code)
+        except (ValueError, yaml.YAMLError):
+            return None
+        return document if isinstance(document, dict) else None
+
+    @property
+    def checks(self) -> list:
+        """Check rows (name, status passed/failed/skipped, message); empty until checks ran."""
+        return list(self.check_report.rows) if self.check_report is not None else []
+
+    @property
+    def schema_model(self):
+        """The schema as the database reflected it (``dbschema.Schema``), when the DDL ran."""
+        return getattr(self.check_report, "schema", None)
+
+    def apply(self, directory) -> list:
+        """Write the artifacts that have file names under ``directory`` (never outside it)."""
+        from .apply import write_artifacts
+
+        return write_artifacts(self.artifacts, directory)
+
+    def show(self) -> None:
+        """Display the answer, its artifacts and checks, and the ER diagram, as the magics do."""
+        from .render import show
+
+        show(self)
+
     def footer(self) -> str:
         u = self.usage
         parts = [self.model,
@@ -79,10 +141,43 @@ class Response:
                          "--max-tokens, or ask the agent to continue.")
         return notes
 
-    def _repr_markdown_(self) -> str:
+    def answer_markdown(self) -> str:
         notes = "".join(f"> ⚠️ {n}\n\n" for n in self._notes())
         return f"{notes}{self.text}\n\n---\n<sub>{html.escape(self.footer())}</sub>\n"
 
-    def to_dict(self) -> dict:
+    def _repr_markdown_(self) -> str:
+        return self.answer_markdown()
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # The cell that streamed this answer already shows it in full; its result is then a one-line
+        # summary. Anywhere else (a variable shown in a later cell) the whole answer shows again.
+        if self.shown_in is not None and self.shown_in == _execution_count():
+            text = self.summary()
+            return {"text/plain": text, "text/markdown": f"<sub>{html.escape(text)}</sub>"}
+        markdown = self.answer_markdown()
+        if self.check_report is not None and len(self.artifacts):
+            from .render import panel_text
+
+            markdown += "\n```text\n" + panel_text(self) + "\n```\n"
+        return {"text/markdown": markdown, "text/plain": f"{self.text}\n\n-- {self.footer()}"}
+
+    def summary(self) -> str:
+        text = f"{self.agent}: {len(self.text):,} characters, {len(self.artifacts)} artifact(s)"
+        if self.check_report is not None and self.checks:
+            from .render import checks_summary
+
+            text += f", {checks_summary(self)}"
+        return f"<Response {text}>"
+
+    def to_dict(self) -> dict:  # noqa: D102
         return {k: getattr(self, k) for k in ("agent", "model", "thread", "stop_reason", "usage", "cost_usd",
                                               "replayed", "recording", "warnings", "text")}
+
+
+def _execution_count() -> int | None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return getattr(shell, "execution_count", None) if shell is not None else None

@@ -69,7 +69,9 @@ class Session:
         self.notebook: str | None = os.environ.get("AGENTNB_NOTEBOOK")
         self._catalog = None
         self._client = None
-        self._announced: set[str] = set()
+        self.schemas: dict[tuple[str, str], str] = {}    # (agent, thread) -> latest valid DDL
+        self.schema_dbs: dict[tuple[str, str], object] = {}   # (agent, thread) -> DuckDB connection
+        self.latest_schema_key: tuple[str, str] | None = None
 
     # -- agents -------------------------------------------------------------------------------------
     @property
@@ -132,7 +134,28 @@ class Session:
 
     def ask(self, agent: str | Agent, prompt: str, *, model: str | None = None, thread: str | None = None,
             new: bool = False, max_tokens: int | None = None, context: list[dict] | None = None,
-            renderer: Renderer | None = None) -> Response:
+            renderer: Renderer | None = None, check: bool = True, fix: int = 0) -> Response:
+        """Ask, stream, check. With ``fix=N``, failed schema and migration checks are sent back to the
+        agent as the next turn, up to N rounds, stopping as soon as they pass."""
+        response = self._ask_once(agent, prompt, model=model, thread=thread, new=new, max_tokens=max_tokens,
+                                  context=context, renderer=renderer, check=check)
+        rounds = 0
+        while check and rounds < fix and response.check_report is not None:
+            failures = response.check_report.failures(fixable_only=True)
+            if not failures:
+                break
+            from .checks import fix_prompt
+
+            rounds += 1
+            response = self._ask_once(agent, fix_prompt(failures), model=model, thread=thread, new=False,
+                                      max_tokens=max_tokens, context=None, renderer=renderer, check=True)
+            response.warnings.insert(0, f"--fix round {rounds} of {fix}: the previous answer's failed checks "
+                                     "were sent back to the agent")
+        return response
+
+    def _ask_once(self, agent: str | Agent, prompt: str, *, model: str | None, thread: str | None, new: bool,
+                  max_tokens: int | None, context: list[dict] | None, renderer: Renderer | None,
+                  check: bool) -> Response:
         from .client import Client, redact
 
         agent = self.agent(agent)
@@ -153,7 +176,7 @@ class Session:
         try:
             result = self._client.stream(body, mode=mode, recordings=recordings, on_text=on_text,
                                          on_start=renderer.start if renderer else None,
-                                         agent=agent.name, prompt_text=prompt)
+                                         agent=agent.name, prompt_text=prompt, budget=self._budget_guard)
         except KeyboardInterrupt:
             # keep what was shown and the conversation usable: the partial answer becomes the turn
             text = "".join(partial)
@@ -181,7 +204,75 @@ class Session:
         self._log(started, agent, conversation, body, prompt, result.text, result, cost)
         if renderer:
             renderer.finish(response)
+        if check:
+            self._check(agent, conversation, response)
+            if renderer and hasattr(renderer, "checked"):
+                renderer.checked(response)
         return response
+
+    def _check(self, agent: Agent, conversation: Conversation, response: Response) -> None:
+        """Run the checks on the answer's artifacts, once the stream has ended."""
+        from . import checks
+
+        key = (agent.name, conversation.thread)
+        required = agent.metadata.get("answer-format") or ()
+        if isinstance(required, str):
+            required = [part.strip() for part in required.split(",")]
+        report = checks.run(response.artifacts, answer_text=response.text, previous_ddl=self.schemas.get(key),
+                            required=tuple(required))
+        response.check_report = report
+        if report.schema_valid and response.schema:
+            self.schemas[key] = response.schema
+            if report.duck is not None:
+                self.schema_dbs[key] = report.duck.con
+                self.latest_schema_key = key
+
+    def schema_db(self, agent: str | None = None, thread: str | None = None):
+        """A DuckDB connection holding the latest valid schema of a conversation (the latest of any
+        conversation by default)."""
+        if agent is None:
+            key = self.latest_schema_key
+        else:
+            name = self.agent(agent).name
+            key = (name, thread or self.threads.get(name, "default"))
+        if key is None or key not in self.schema_dbs:
+            raise AgentnbError("No valid schema yet in this session: ask the agent for one (its DDL must pass "
+                               "the checks), then call schema_db() again.")
+        return self.schema_dbs[key]
+
+    def _budget_guard(self, body: dict) -> None:
+        """Before a live call: stop if it could take the spend past AGENTNB_BUDGET_USD. The spend is this
+        session's, or, when AGENTNB_BUDGET_SINCE is set (agentnb run), every live call logged since then
+        (parallel runs share the log)."""
+        raw = os.environ.get("AGENTNB_BUDGET_USD")
+        if not raw:
+            return
+        try:
+            budget = float(raw)
+        except ValueError:
+            raise ConfigurationError(f"AGENTNB_BUDGET_USD={raw!r} is not a number of dollars.") from None
+        since = os.environ.get("AGENTNB_BUDGET_SINCE")
+        if since:
+            from . import sessionlog
+
+            rows = sessionlog.query(f"select coalesce(sum(cost_usd), 0) from exchanges where not replayed "
+                                    f"and time >= '{since.replace(chr(39), '')}'",
+                                    home=self.settings.resolved_home()).fetchall()
+            spent = float(rows[0][0])
+        else:
+            spent = self.billed_usd
+        fam = models.family(body["model"])
+        worst = 0.0
+        if fam:
+            est = estimate_tokens(body.get("system", "")) + estimate_tokens(body["messages"])
+            worst = (est * fam.price.cache_write_5m + body["max_tokens"] * fam.price.output) / 1_000_000
+        if spent + worst > budget:
+            from .errors import BudgetExceeded
+
+            raise BudgetExceeded(
+                f"Budget reached: ${spent:.4f} spent of ${budget:.2f} (AGENTNB_BUDGET_USD), and this call could "
+                f"cost up to ${worst:.4f}. Nothing was sent. Raise the budget, lower --max-tokens, or replay "
+                "recorded answers (AGENTNB_RECORD_MODE=none).")
 
     def _log(self, started, agent: Agent, conversation: Conversation, body: dict, prompt: str, answer: str,
              result, cost, error: str | None = None) -> None:

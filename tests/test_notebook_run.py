@@ -54,8 +54,12 @@ def test_papermill_live_then_offline_replay(api, workdir, monkeypatch):
     recordings = sorted((workdir / "recordings").glob("*.json"))
     assert len(recordings) == 2
     live = outputs(live_out)
-    answer = [o for o in live[1] if o["output_type"] == "execute_result"]
+    # the answer (streamed, then updated to the final text), the checks panel, and a one-line result
+    answer = [o for o in live[1] if o["output_type"] == "display_data" and "text/markdown" in o["data"]]
     assert answer and "Fake answer" in answer[0]["data"]["text/markdown"]
+    assert any("Checks" in o["data"].get("text/html", "") for o in live[1] if "data" in o)
+    [result] = [o for o in live[1] if o["output_type"] == "execute_result"]
+    assert "<Response backend-dev" in result["data"]["text/plain"]
     assert "claude-sonnet-5-5 end_turn True" in live[3][0]["text"]
 
     # offline: no server, no key, replay only
@@ -74,7 +78,7 @@ def test_papermill_live_then_offline_replay(api, workdir, monkeypatch):
     # the answers are the recorded ones; only the footer's billing note differs from the live run
     strip = lambda cell: [o["data"]["text/markdown"].split("\n---\n")[0] for o in cell if "text/markdown" in o.get("data", {})]
     assert strip(replayed[1]) == strip(live[1]) and strip(replayed[2]) == strip(live[2])
-    assert "not billed" in replayed[1][-1]["data"]["text/markdown"]
+    assert "not billed" in replayed[1][0]["data"]["text/markdown"]
 
     for path in workdir.rglob("*"):
         if path.is_file():

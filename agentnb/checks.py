@@ -1,0 +1,137 @@
+"""Checks that really run, on one answer's artifacts: the one place that decides which check runs on what.
+
+PostgreSQL decides what is valid (its parser, then a real server); DuckDB holds a lowered copy for the
+user's own queries; OpenAPI, code, secrets and the answer's format are checked by ``codechecks``.
+Every check gives a row (passed, failed with the exact message, or skipped with the reason); none
+raises for bad input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .checkresult import FAILED, SKIPPED, CheckResult
+
+SQL_KINDS = ("schema", "migration", "query")
+# the checks whose failures --fix sends back to the agent
+FIXABLE = ("SQL syntax", "Schema on PostgreSQL", "Migration", "Schema in DuckDB")
+
+
+@dataclass
+class CheckReport:
+    rows: list[CheckResult] = field(default_factory=list)
+    schema: object | None = None          # dbschema.Schema as PostgreSQL (else DuckDB) reflects it
+    duck: object | None = None            # duckschema.LoadResult: the lowered copy, for schema_db()
+    schema_valid: bool = False
+    diff: CheckResult | None = None       # what changed since the conversation's previous schema
+    implied_migration: dict | None = None  # {"up": sql, "down": sql} when the agent wrote none
+
+    def failures(self, fixable_only: bool = False) -> list[CheckResult]:
+        return [r for r in self.rows if r.status == FAILED
+                and (not fixable_only or r.name.startswith(FIXABLE))]
+
+
+def _label(artifact) -> str:
+    return artifact.filename or artifact.title or f"block {artifact.index + 1} ({artifact.kind})"
+
+
+def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
+        required: tuple[str, ...] | list[str] = ()) -> CheckReport:
+    report = CheckReport()
+    if not len(artifacts):
+        return report
+    from . import sqlcheck
+
+    for artifact in artifacts:
+        if artifact.kind in SQL_KINDS and artifact.language in ("sql", "psql", "postgresql", "pgsql", ""):
+            row = sqlcheck.check_syntax(artifact.code, name=f"SQL syntax: {_label(artifact)}")
+            if row.status != SKIPPED:
+                report.rows.append(row)
+
+    ddl = artifacts.schema
+    if ddl:
+        _check_schema(report, ddl)
+    _check_migrations(report, artifacts, ddl, previous_ddl)
+    if ddl and previous_ddl and previous_ddl.strip() != ddl.strip() and report.schema_valid:
+        _check_evolution(report, artifacts, previous_ddl, ddl)
+
+    from . import codechecks
+
+    report.rows.extend(codechecks.run_all(answer_text, artifacts, list(required)))
+    return report
+
+
+def _check_schema(report: CheckReport, ddl: str) -> None:
+    from . import duckschema, postgres
+
+    try:
+        row, schema = postgres.check_schema(ddl)
+    except postgres.NoPostgresError as err:   # defensive: check_schema reports it as a skipped row
+        row, schema = CheckResult("Schema on PostgreSQL", SKIPPED, str(err)), None
+    report.rows.append(row)
+    report.schema = schema
+    duck = duckschema.load(ddl)
+    report.rows.append(duck.check())
+    report.duck = duck
+    pg_ok = row.status == "passed"
+    pg_unavailable = row.status == SKIPPED
+    report.schema_valid = pg_ok or (pg_unavailable and duck.ok)
+    if report.schema is None and report.schema_valid:
+        report.schema = duck.schema      # no server: the diagram comes from DuckDB's catalog
+
+
+def _check_migrations(report: CheckReport, artifacts, ddl: str | None, previous_ddl: str | None) -> None:
+    from . import postgres
+
+    pairs = [p for p in artifacts.migrations
+             if p.up is not None and p.down is not None and p.up is not p.down
+             and p.up.language in ("sql", "") and p.down.language in ("sql", "")]
+    for pair in pairs:
+        # Where the migration starts from: the conversation's previous schema (the usual case: the
+        # answer evolves it), nothing (an initial migration), or this answer's schema.
+        bases = []
+        for label, base in (("previous schema", previous_ddl), ("empty database", ""), ("this answer's schema", ddl)):
+            if base is not None and all(base != b for _, b in bases):
+                bases.append((label, base))
+        row = None
+        for label, base in bases:
+            row = postgres.check_migration(base, pair.up.code, pair.down.code, name=f"Migration {pair.id}")
+            row.details["base"] = label
+            if not (row.status == FAILED and row.details.get("phase") in ("up", "schema")):
+                break
+        if row is not None:
+            if row.status != SKIPPED:
+                row.message = f"{row.message} (applied on: {row.details['base']})"
+            report.rows.append(row)
+    for pair in artifacts.migrations:
+        if pair.up is None or pair.down is None:
+            missing = "down" if pair.down is None else "up"
+            report.rows.append(CheckResult(f"Migration {pair.id}", FAILED,
+                                           f"the {missing} migration is missing: every up needs its down"))
+
+
+def _check_evolution(report: CheckReport, artifacts, previous_ddl: str, ddl: str) -> None:
+    from . import postgres
+
+    row = postgres.diff_schemas(previous_ddl, ddl, name="Schema changes since the previous answer")
+    report.diff = row
+    has_migration = any(p.up is not None for p in artifacts.migrations)
+    if row.status == "passed" and not has_migration and row.details.get("upgrade_sql"):
+        report.implied_migration = {"up": row.details.get("upgrade_sql", ""),
+                                    "down": row.details.get("downgrade_sql", "")}
+        row.message += " — no migration in the answer: the migration these changes imply is in the Migrations tab"
+    report.rows.append(row)
+
+
+def fix_prompt(failures: list[CheckResult]) -> str:
+    """The next turn of a ``--fix`` round: the exact errors, and what to send back."""
+    lines = ["Les vérifications automatiques ont échoué sur ta réponse précédente. Voici les erreurs exactes "
+             "(PostgreSQL fait foi) :", ""]
+    for row in failures:
+        lines.append(f"- {row.name} : {row.message}")
+        statement = row.details.get("statement")
+        if statement:
+            lines.append(f"  instruction : {statement}")
+    lines += ["", "Corrige ces erreurs et redonne les blocs concernés complets (schéma et migrations), "
+              "dans le même format."]
+    return "\n".join(lines)

@@ -1,0 +1,291 @@
+"""How an answer is shown: the answer as Markdown, then its artifacts and checks in tabs, then the ER
+diagram. Three outputs, each with a ``text/plain`` form:
+
+- in JupyterLab (a Jupyter server started the kernel), the tabs are ipywidgets, with the static HTML
+  inside the same output as a fallback;
+- headless (papermill, nbconvert, nbval, VS Code, classic notebook), the tabs are static HTML whose
+  switching is pure CSS, so an exported HTML file shows everything without JavaScript or network;
+- the ER diagram is one output holding both a Mermaid fence (``text/markdown``: JupyterLab renders it)
+  and an SVG (``image/svg+xml``: nbconvert prefers it to Markdown, so the HTML export has a picture).
+
+Everything is deterministic (ids are hashes of the content) so that a replayed notebook compares equal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+
+STATUS_ICON = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}
+LEXERS = {"sql": "postgresql", "python": "python", "typescript": "typescript", "javascript": "javascript",
+          "yaml": "yaml", "json": "json", "bash": "bash", "shell": "bash", "sh": "bash", "prisma": "text",
+          "graphql": "graphql", "dockerfile": "docker", "dotenv": "bash", "tsx": "tsx", "jsx": "jsx"}
+
+
+def widgets_wanted() -> bool:
+    """ipywidgets only where a Jupyter server started the kernel (it sets JPY_SESSION_NAME); never under
+    papermill or nbval, whose saved outputs must stay static and comparable."""
+    mode = os.environ.get("AGENTNB_DISPLAY", "auto").lower()
+    if mode in ("static", "widgets"):
+        return mode == "widgets"
+    return bool(os.environ.get("JPY_SESSION_NAME"))
+
+
+def highlight(code: str, language: str) -> str:
+    from pygments import highlight as _highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        lexer = get_lexer_by_name(LEXERS.get(language, language or "text"))
+    except ClassNotFound:
+        lexer = get_lexer_by_name("text")
+    # inline styles: survive JupyterLab's sanitizer and an exported file without a stylesheet
+    return _highlight(code, lexer, HtmlFormatter(noclasses=True, nobackground=True,
+                                                 prestyles="margin:0;white-space:pre-wrap"))
+
+
+def _code_block(artifact) -> str:
+    label = artifact.filename or artifact.title or f"block {artifact.index + 1}"
+    return (f"<div style='margin:6px 0'><div style='font-weight:600'>{html.escape(label)} "
+            f"<span style='color:#888;font-weight:400'>{html.escape(artifact.kind)} · "
+            f"{html.escape(artifact.language or 'text')}</span></div>"
+            f"<div style='border:1px solid #ddd;border-radius:4px;padding:6px'>"
+            f"{highlight(artifact.code, artifact.language)}</div></div>")
+
+
+def _pre(text: str) -> str:
+    return f"<pre style='white-space:pre-wrap;margin:2px 0'>{html.escape(text)}</pre>"
+
+
+def _table(columns: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td style='text-align:left;vertical-align:top;padding:2px 8px'>{c}</td>"
+                                    for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+# -- tab contents --------------------------------------------------------------------------------------
+
+def schema_tab(response) -> str:
+    arts = response.artifacts
+    parts = [_code_block(a) for a in arts.by_kind("schema")]
+    parts += [_code_block(a) for a in arts.by_kind("prisma")]
+    if response.schema_model is not None and response.schema_model.tables:
+        from . import erd
+
+        parts.append("<div style='margin-top:8px;font-weight:600'>ER diagram (as the database sees it)</div>"
+                     f"<div style='overflow:auto'>{erd.svg(response.schema_model)}</div>")
+    return "".join(parts) or "<p>No schema in this answer.</p>"
+
+
+def migrations_tab(response) -> str:
+    parts = []
+    for pair in response.artifacts.migrations:
+        parts.append(f"<h4 style='margin:6px 0'>Migration {html.escape(str(pair.id))}</h4>")
+        sides = [pair.up] if pair.up is pair.down else [pair.up, pair.down]   # Alembic: one file, both ways
+        parts.extend(_code_block(a) for a in sides if a is not None)
+    report = response.check_report
+    if report is not None and report.diff is not None:
+        differences = report.diff.details.get("differences") or []
+        parts.append("<h4 style='margin:6px 0'>Schema changes since the previous answer</h4>"
+                     + ("<ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in differences) + "</ul>"
+                        if differences else _pre(report.diff.message)))
+    if report is not None and report.implied_migration:
+        parts.append("<h4 style='margin:6px 0'>The migration these changes imply (none in the answer)</h4>"
+                     "<div>up</div>" + highlight(report.implied_migration["up"] or "-- nothing", "sql")
+                     + "<div>down</div>" + highlight(report.implied_migration["down"] or "-- nothing", "sql"))
+    return "".join(parts) or "<p>No migration in this answer.</p>"
+
+
+def code_tab(response) -> str:
+    shown = ("python", "typescript", "javascript", "graphql", "dockerfile", "compose", "query", "shell",
+             "json", "yaml", "other")
+    parts = [_code_block(a) for a in response.artifacts if a.kind in shown]
+    return "".join(parts) or "<p>No code in this answer.</p>"
+
+
+def openapi_operations(document: dict) -> list[dict]:
+    """Method, path, summary, request and responses of each operation of an OpenAPI document."""
+    ops = []
+    for path, item in (document.get("paths") or {}).items():
+        if not isinstance(item, dict):
+            continue
+        for method in ("get", "post", "put", "patch", "delete", "head", "options"):
+            op = item.get(method)
+            if not isinstance(op, dict):
+                continue
+            request = []
+            for p in (item.get("parameters") or []) + (op.get("parameters") or []):
+                if isinstance(p, dict) and "name" in p:
+                    request.append(f"{p.get('in', '?')} {p['name']}")
+                elif isinstance(p, dict) and "$ref" in p:
+                    request.append(p["$ref"].rsplit("/", 1)[-1])
+            body = op.get("requestBody")
+            if isinstance(body, dict):
+                content = body.get("content") or {}
+                for media, spec in content.items():
+                    schema = (spec or {}).get("schema") or {}
+                    ref = schema.get("$ref", "").rsplit("/", 1)[-1] if isinstance(schema, dict) else ""
+                    request.append(f"body {media}{(' ' + ref) if ref else ''}")
+                if "$ref" in body:
+                    request.append("body " + body["$ref"].rsplit("/", 1)[-1])
+            responses = [str(code) for code in (op.get("responses") or {})]
+            ops.append({"method": method.upper(), "path": path,
+                        "summary": op.get("summary") or op.get("description") or "",
+                        "request": ", ".join(request), "responses": ", ".join(responses)})
+    return ops
+
+
+def api_tab(response) -> str:
+    artifact = response.artifacts.openapi
+    if artifact is None:
+        return "<p>No OpenAPI contract in this answer.</p>"
+    document = response.openapi
+    parts = []
+    if isinstance(document, dict):
+        info = document.get("info") or {}
+        parts.append(f"<div style='font-weight:600'>{html.escape(str(info.get('title', '')))} "
+                     f"{html.escape(str(info.get('version', '')))}</div>")
+        rows = [[f"<code>{html.escape(o['method'])}</code>", f"<code>{html.escape(o['path'])}</code>",
+                 html.escape(o["summary"]), html.escape(o["request"]), html.escape(o["responses"])]
+                for o in openapi_operations(document)]
+        parts.append(_table(["method", "path", "summary", "request", "responses"], rows))
+    parts.append("<details><summary>contract</summary>" + _code_block(artifact) + "</details>")
+    return "".join(parts)
+
+
+def examples_tab(response) -> str:
+    parts = [_code_block(a) for a in response.artifacts.examples]
+    env = response.artifacts.env
+    if env:
+        rows = [[f"<code>{html.escape(v.name)}</code>", html.escape(v.description or ""),
+                 html.escape(v.example or ""), html.escape(v.source)] for v in env]
+        parts.append("<h4 style='margin:6px 0'>Environment variables</h4>"
+                     + _table(["variable", "description", "example", "from"], rows))
+    return "".join(parts) or "<p>No request examples in this answer.</p>"
+
+
+def checks_tab(response) -> str:
+    rows = [[STATUS_ICON.get(r.status, r.status), html.escape(r.name), html.escape(r.status), _pre(r.message)]
+            for r in response.checks]
+    return _table(["", "check", "status", "message"], rows) if rows else "<p>No checks ran.</p>"
+
+
+TABS = (("Schema", schema_tab), ("Migrations", migrations_tab), ("Code", code_tab), ("API", api_tab),
+        ("Examples", examples_tab), ("Checks", checks_tab))
+
+
+def checks_summary(response) -> str:
+    counts = {s: sum(r.status == s for r in response.checks) for s in ("passed", "failed", "skipped")}
+    return f"checks: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped"
+
+
+def panel_text(response) -> str:
+    kinds: dict[str, int] = {}
+    for a in response.artifacts:
+        kinds[a.kind] = kinds.get(a.kind, 0) + 1
+    lines = ["artifacts: " + (", ".join(f"{n} {k}" for k, n in kinds.items()) or "none"),
+             checks_summary(response)]
+    lines += [f"  {STATUS_ICON.get(r.status, r.status)} {r.name}: {r.message.splitlines()[0] if r.message else ''}"
+              for r in response.checks]
+    return "\n".join(lines)
+
+
+def panel_html(response) -> str:
+    """Tabs that switch with CSS radio buttons: no JavaScript. Without the stylesheet (a sanitizer
+    removing it), every pane simply shows, one after the other."""
+    uid = "anb" + hashlib.sha1((response.text + response.agent).encode("utf-8")).hexdigest()[:10]
+    tabs = [(name, build(response)) for name, build in TABS]
+    css = [f".{uid} > input{{display:none}}",
+           f".{uid} > label{{display:inline-block;padding:4px 12px;border:1px solid #ccc;border-bottom:none;"
+           f"border-radius:4px 4px 0 0;margin-right:2px;cursor:pointer;background:#f4f4f4}}",
+           f".{uid} > .pane{{display:none;border:1px solid #ccc;padding:8px}}"]
+    body = []
+    for i, (name, content) in enumerate(tabs):
+        tid = f"{uid}-{i}"
+        css.append(f"#{tid}:checked ~ .pane-{i}{{display:block}} #{tid}:checked + label{{background:#fff;"
+                   "font-weight:600}")
+        body.append(f"<input type='radio' name='{uid}' id='{tid}'{' checked' if i == 0 else ''}>"
+                    f"<label for='{tid}'>{html.escape(name)}</label>")
+    panes = "".join(f"<div class='pane pane-{i}'><h3 class='{uid}-title'>{html.escape(name)}</h3>{content}</div>"
+                    for i, (name, content) in enumerate(tabs))
+    css.append(f".{uid}-title{{display:none}}")
+    return (f"<div class='{uid}'><style>{' '.join(css)}</style>{''.join(body)}{panes}"
+            f"<div style='color:#666;margin-top:4px'>{html.escape(checks_summary(response))}</div></div>")
+
+
+def panel_widget(response):
+    import ipywidgets as widgets
+
+    names = [name for name, _ in TABS]
+    tab = widgets.Tab(children=[widgets.HTML(build(response)) for _, build in TABS])
+    tab.titles = names
+    return tab
+
+
+def metadata(response) -> dict:
+    return {"agentnb": {
+        "agent": response.agent, "model": response.model, "thread": response.thread,
+        "usage": dict(response.usage), "cost_usd": response.cost_usd, "replayed": response.replayed,
+        "checks": [{"name": r.name, "status": r.status, "message": r.message} for r in response.checks],
+        "artifacts": response.artifacts.to_dict()["artifacts"] if response.text else [],
+    }}
+
+
+def answer_bundle(response) -> tuple[dict, dict]:
+    text = response.answer_markdown()
+    return {"text/markdown": text, "text/plain": response.text + "\n\n-- " + response.footer()}, \
+        {"agentnb": {k: v for k, v in metadata(response)["agentnb"].items() if k not in ("checks", "artifacts")}}
+
+
+def panel_bundle(response) -> tuple[dict, dict]:
+    meta = {"agentnb": {"checks": metadata(response)["agentnb"]["checks"],
+                        "artifacts": metadata(response)["agentnb"]["artifacts"]}}
+    return {"text/html": panel_html(response), "text/plain": panel_text(response)}, meta
+
+
+def erd_bundle(schema) -> tuple[dict, dict]:
+    from . import erd
+
+    tables = len(schema.tables)
+    return ({"text/markdown": f"```mermaid\n{erd.mermaid(schema)}\n```\n", "image/svg+xml": erd.svg(schema),
+             "text/plain": f"ER diagram: {tables} table{'s' if tables != 1 else ''}"}, {})
+
+
+def show(response, *, handle=None) -> None:
+    """Display a response the way the magics do: answer, artifacts and checks, ER diagram."""
+    from IPython.display import display
+
+    data, meta = answer_bundle(response)
+    if handle is not None:
+        handle.update(data, metadata=meta, raw=True)
+    else:
+        display(data, metadata=meta, raw=True)
+    show_artifacts(response)
+
+
+def show_artifacts(response) -> None:
+    from IPython.display import display
+
+    if not len(response.artifacts):
+        return
+    data, meta = panel_bundle(response)
+    if widgets_wanted():
+        try:
+            tab = panel_widget(response)
+            bundle = tab._repr_mimebundle_() or {}
+            data = {**data, **(bundle[0] if isinstance(bundle, tuple) else bundle)}
+        except ImportError:
+            pass
+    display(data, metadata=meta, raw=True)
+    if response.schema_model is not None and response.schema_model.tables:
+        data, meta = erd_bundle(response.schema_model)
+        display(data, metadata=meta, raw=True)
+
+
+def json_safe(value):
+    return json.loads(json.dumps(value, default=str))
