@@ -16,7 +16,6 @@ line (``curl line 412``), since an example block has no file.
 
 from __future__ import annotations
 
-import ast
 import json
 import math
 import re
@@ -33,6 +32,21 @@ __all__ = [
     "check_openapi", "check_python", "check_typescript", "check_secrets", "check_env",
     "check_answer_format", "run_all", "FORMAT_PARTS",
 ]
+
+class _Lazy:
+    """A regex compiled on first use: the module is imported with the magics, most sessions never
+    check code, and compiling these patterns costs ~8 ms."""
+
+    __slots__ = ("_args", "_rx")
+
+    def __init__(self, pattern: str, flags: int = 0):
+        self._args, self._rx = (pattern, flags), None
+
+    def __getattr__(self, name: str):
+        if self._rx is None:
+            self._rx = re.compile(*self._args)
+        return getattr(self._rx, name)
+
 
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _CODE_KINDS = ("python", "typescript", "javascript")
@@ -128,7 +142,8 @@ def _validate_contract(text: str) -> tuple[str, str, str | None]:
 
 
 def _server_bases(spec: dict) -> list[str]:
-    bases = []
+    base_path = spec.get("basePath")                  # Swagger 2.0
+    bases = [base_path.rstrip("/")] if isinstance(base_path, str) and base_path.strip("/") else []
     for server in spec.get("servers") or []:
         if not isinstance(server, dict) or not isinstance(server.get("url"), str):
             continue
@@ -376,9 +391,8 @@ def _match_path(path: str, templates: list[str]) -> list[str]:
 def check_openapi(artifact: Artifact, examples: Iterable[Artifact] = ()) -> list[CheckResult]:
     """Three rows: the contract is valid OpenAPI (openapi-spec-validator's message and JSON path when
     not); every operation is documented (summary or description, and responses); every curl/HTTPie
-    request example calls a declared path with a declared method."""
-    name = artifact.filename or "OpenAPI contract"
-    rows: list[CheckResult] = []
+    request example calls a declared path with a declared method. One row when the text doesn't parse."""
+    name = artifact.filename or "the contract"
     doc, error = _load_contract(artifact)
     if error:
         return [CheckResult("OpenAPI contract", FAILED, error, {"file": name})]
@@ -387,75 +401,78 @@ def check_openapi(artifact: Artifact, examples: Iterable[Artifact] = ()) -> list
                             f"{name}: the document is a {type(doc).__name__}, not a mapping with "
                             "`openapi`, `info` and `paths`", {"file": name})]
     spec = _stringify_keys(doc)
+    operations: list[tuple[str, str, object]] = []
+    paths = spec.get("paths")
+    for path, item in (paths.items() if isinstance(paths, dict) else ()):
+        for method in _HTTP_METHODS:
+            if isinstance(item, dict) and method in item:
+                operations.append((method.upper(), path, item[method]))
+    return [_contract_row(spec, name), _documented_row(operations),
+            _examples_row(spec, operations, [r for ex in examples for r in _example_requests(ex)])]
 
-    external = _external_refs(spec, [])
+
+def _contract_row(spec: dict, name: str) -> CheckResult:
+    title, details = "OpenAPI contract", {"file": name}
     version = spec.get("openapi", spec.get("swagger"))
     if version is not None and not isinstance(version, str):
         key = "openapi" if "openapi" in spec else "swagger"
-        rows.append(CheckResult(
-            "OpenAPI contract", FAILED,
-            f"{name}: `{key}: {version}` is read as a number, not a version string: write the full "
-            f"version in quotes (`{key}: \"3.1.0\"`)", {"file": name, "json_path": f"$.{key}"}))
-    elif external:
-        rows.append(CheckResult(
-            "OpenAPI contract", SKIPPED,
-            f"{name} refers to files outside the answer ($ref: {external[0]}): not validated",
-            {"file": name, "external_refs": external}))
-    else:
-        try:
-            status, message, json_path = _validate_contract(json.dumps(spec, sort_keys=True, default=str))
-        except Exception as exc:                                  # never raise on a user's document
-            status, message, json_path = SKIPPED, f"the contract could not be checked: {exc}", None
-        if status == FAILED and json_path and json_path != "$":
-            message = f"{message} (at {json_path})"
-        if status == PASSED:
-            version = spec.get("openapi") or spec.get("swagger")
-            message = f"{name}: valid OpenAPI {version}"
-        details = {"file": name}
-        if json_path:
-            details["json_path"] = json_path
-        rows.append(CheckResult("OpenAPI contract", status, message, details))
+        return CheckResult(title, FAILED, f"{name}: `{key}: {version}` is read as a number, not a version "
+                                          f"string: write the full version in quotes (`{key}: \"3.1.0\"`)",
+                           {**details, "json_path": f"$.{key}"})
+    external = _external_refs(spec, [])
+    if external:                                      # resolving them would read files or the network
+        return CheckResult(title, SKIPPED,
+                           f"{name} refers to files outside the answer ($ref: {external[0]}): not validated",
+                           {**details, "external_refs": external})
+    try:
+        status, message, json_path = _validate_contract(json.dumps(spec, sort_keys=True, default=str))
+    except Exception as exc:                                      # never raise on a user's document
+        status, message, json_path = SKIPPED, f"the contract could not be checked: {exc}", None
+    if status == FAILED and json_path and json_path != "$":
+        message = f"{message} (at {json_path})"
+    if status == PASSED:
+        message = f"{name}: valid OpenAPI {version}"
+    if json_path:
+        details["json_path"] = json_path
+    return CheckResult(title, status, message, details)
 
-    paths = spec.get("paths")
-    operations: list[tuple[str, str, object]] = []
-    if isinstance(paths, dict):
-        for path, item in paths.items():
-            if not isinstance(item, dict):
-                continue
-            for method in _HTTP_METHODS:
-                if method in item:
-                    operations.append((method.upper(), path, item[method]))
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _documented_row(operations: list[tuple[str, str, object]]) -> CheckResult:
+    """The agent's standard: each endpoint described in the contract (summary or description, responses)."""
     undocumented = []
     for method, path, op in operations:
+        op = op if isinstance(op, dict) else {}
         missing = []
-        if not isinstance(op, dict) or not (str(op.get("summary") or "").strip()
-                                            or str(op.get("description") or "").strip()):
+        if not (str(op.get("summary") or "").strip() or str(op.get("description") or "").strip()):
             missing.append("no summary or description")
-        if not isinstance(op, dict) or not op.get("responses"):
+        if not op.get("responses"):
             missing.append("no responses")
         if missing:
             undocumented.append(f"{method} {path} ({', '.join(missing)})")
+    title, details = "OpenAPI operations documented", {"operations": len(operations)}
     if undocumented:
-        rows.append(CheckResult(
-            "OpenAPI operations documented", FAILED,
-            f"{len(undocumented)} of {len(operations)} operation{'s' if len(operations) != 1 else ''} "
-            f"not documented: " + "; ".join(undocumented),
-            {"undocumented": undocumented, "operations": len(operations)}))
-    else:
-        rows.append(CheckResult(
-            "OpenAPI operations documented", PASSED,
-            f"{len(operations)} operation{'s' if len(operations) != 1 else ''}, each with a summary or "
-            "description and its responses" if operations else "the contract declares no operation",
-            {"operations": len(operations)}))
+        return CheckResult(title, FAILED, f"{len(undocumented)} of {_plural(len(operations), 'operation')} "
+                                          "not documented: " + "; ".join(undocumented),
+                           {**details, "undocumented": undocumented})
+    return CheckResult(title, PASSED,
+                       f"{_plural(len(operations), 'operation')}, each with a summary or description and "
+                       "its responses" if operations else "the contract declares no operation", details)
 
-    requests = [r for ex in examples for r in _example_requests(ex)]
+
+def _examples_row(spec: dict, operations: list[tuple[str, str, object]],
+                  requests: list[tuple[int, str, str, str]]) -> CheckResult:
+    """Each request example against the declared paths and methods; requests to another host than the
+    servers' (or localhost) are another service's and are left out."""
+    title = "Request examples match the contract"
     if not requests:
-        rows.append(CheckResult("Request examples match the contract", SKIPPED,
-                                "no curl or HTTPie request examples in this answer"))
-        return rows
-    declared = {path: {m for m, p, _ in operations if p == path} for _, path, _ in operations}
-    templates = list(declared)
+        return CheckResult(title, SKIPPED, "no curl or HTTPie request examples in this answer")
+    declared: dict[str, set[str]] = {}
+    for method, path, _ in operations:
+        declared.setdefault(path, set()).add(method)
     bases = _server_bases(spec)
     hosts = _server_hosts(spec) | _LOCAL_HOSTS
     mismatches, matched, elsewhere = [], 0, []
@@ -464,23 +481,22 @@ def check_openapi(artifact: Artifact, examples: Iterable[Artifact] = ()) -> list
         if path is None:
             continue
         if host is not None and host not in hosts:
-            elsewhere.append(url)                                 # another service: not this contract
+            elsewhere.append(url)
             continue
         candidates = [path] + [path[len(b):] or "/" for b in bases if path == b or path.startswith(b + "/")]
         hits = []
         for candidate in candidates:
-            hits = _match_path(candidate, templates)
+            hits = _match_path(candidate, list(declared))
             if hits:
                 path = candidate
                 break
-        label = "http" if tool == "http" else "curl" if tool == "curl" else "HTTPie"
-        if not hits and len(candidates) > 1:
-            path = candidates[1]                          # shown as the contract writes its paths
+        else:
+            path = candidates[min(1, len(candidates) - 1)]   # without the servers' base, as the contract
         if not hits:
-            mismatches.append(f"{label} line {lineno}: {method} {path} not in the contract")
+            mismatches.append(f"{tool} line {lineno}: {method} {path} not in the contract")
         elif not any(method in declared[t] for t in hits):
             allowed = ", ".join(sorted({m for t in hits for m in declared[t]}))
-            mismatches.append(f"{label} line {lineno}: {method} {path} not in the contract "
+            mismatches.append(f"{tool} line {lineno}: {method} {path} not in the contract "
                               f"({hits[0]} allows {allowed})")
         else:
             matched += 1
@@ -488,13 +504,9 @@ def check_openapi(artifact: Artifact, examples: Iterable[Artifact] = ()) -> list
     if elsewhere:
         details["other_hosts"] = elsewhere
     if mismatches:
-        details["mismatches"] = mismatches
-        rows.append(CheckResult("Request examples match the contract", FAILED, "; ".join(mismatches), details))
-    else:
-        rows.append(CheckResult("Request examples match the contract", PASSED,
-                                f"{matched} request{'s' if matched != 1 else ''} match a declared "
-                                "path and method", details))
-    return rows
+        return CheckResult(title, FAILED, "; ".join(mismatches), {**details, "mismatches": mismatches})
+    return CheckResult(title, PASSED, f"{_plural(matched, 'request')} "
+                                      f"match{'es' if matched == 1 else ''} a declared path and method", details)
 
 
 # --- Python --------------------------------------------------------------------------------------
@@ -524,16 +536,22 @@ def check_python(artifact: Artifact) -> CheckResult:
 
 # --- TypeScript ----------------------------------------------------------------------------------
 
+_NO_TS_PARSER = "no TypeScript parser: install agentnb[typescript] (tree-sitter, tree-sitter-typescript)"
+
+
 @lru_cache(maxsize=1)
 def _ts_languages():
-    """(typescript, tsx) tree-sitter languages, or None when the optional extra is not installed."""
+    """(typescript, tsx) tree-sitter languages, or the reason there are none."""
     try:
         import tree_sitter
         import tree_sitter_typescript
     except ImportError:
-        return None
-    return (tree_sitter.Language(tree_sitter_typescript.language_typescript()),
-            tree_sitter.Language(tree_sitter_typescript.language_tsx()))
+        return _NO_TS_PARSER
+    try:
+        return (tree_sitter.Language(tree_sitter_typescript.language_typescript()),
+                tree_sitter.Language(tree_sitter_typescript.language_tsx()))
+    except Exception as exc:                        # a grammar built for another tree-sitter ABI
+        return f"the TypeScript grammar does not load ({exc}): pip install -U tree-sitter tree-sitter-typescript"
 
 
 def _ts_errors(node, out: list, limit: int = 5) -> None:
@@ -554,9 +572,8 @@ def check_typescript(artifact: Artifact) -> CheckResult:
     name = artifact.filename or f"block {artifact.index + 1} ({artifact.kind})"
     title = f"{lang_name} syntax: {name}"
     languages = _ts_languages()
-    if languages is None:
-        return CheckResult(title, SKIPPED,
-                           "no TypeScript parser: install agentnb[typescript] (tree-sitter, tree-sitter-typescript)")
+    if languages is None or isinstance(languages, str):
+        return CheckResult(title, SKIPPED, languages or _NO_TS_PARSER)
     import tree_sitter
 
     ts, tsx = languages
@@ -595,18 +612,18 @@ def check_typescript(artifact: Artifact) -> CheckResult:
 # (what, substrings that must occur for the pattern to be tried at all, pattern)
 _TOKENS = [
     ("AWS access key ID", ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA"),
-     re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b")),
-    ("Anthropic API key", ("sk-ant-",), re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
-    ("OpenAI-style API key", ("sk-",), re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}")),
-    ("Stripe secret key", ("k_live_", "k_test_"), re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}")),
+     _Lazy(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b")),
+    ("Anthropic API key", ("sk-ant-",), _Lazy(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
+    ("OpenAI-style API key", ("sk-",), _Lazy(r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}")),
+    ("Stripe secret key", ("k_live_", "k_test_"), _Lazy(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}")),
     ("GitHub token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-     re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})")),
-    ("Slack token", ("xox",), re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    ("Google API key", ("AIza",), re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
-    ("private key", ("PRIVATE KEY",), re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY(?: BLOCK)?-----")),
+     _Lazy(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})")),
+    ("Slack token", ("xox",), _Lazy(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("Google API key", ("AIza",), _Lazy(r"\bAIza[0-9A-Za-z_-]{35}")),
+    ("private key", ("PRIVATE KEY",), _Lazy(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY(?: BLOCK)?-----")),
 ]
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
-_PLACEHOLDER = re.compile(
+_JWT = _Lazy(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
+_PLACEHOLDER = _Lazy(
     r"x{4,}|X{4,}|\.\.\.|…|\*{3,}|<[^>]*>|\$\{|\{\{|%\(|%s|^\$\w|example|exemple|your[-_ ]?|votre|"
     r"change[-_ ]?me|changeit|placeholder|dummy|fake|redacted|replace|remplacer|todo|fixme|"
     r"not[-_]?a[-_]?real|insert|secret[-_]here|dev[-_]only", re.I)
@@ -628,14 +645,14 @@ _NOT_SECRET_WORDS = {
 _TRIVIAL = {"bearer", "basic", "password", "secret", "token", "hs256", "hs384", "hs512", "rs256",
             "es256", "jwt", "utf-8", "utf8", "none", "null", "true", "false", "string", "str",
             "required", "optional", "hidden", "text", "access", "refresh"}
-_ASSIGN = re.compile(
+_ASSIGN = _Lazy(
     r"""(?<![\w$])(?P<name>[A-Za-z_$][\w$]*)['"]?[ \t]*(?::[ \t]*[A-Za-z_][\w\[\], .|]*?[ \t]*)?"""
     r"""(?:=(?![=>])|:(?!:)|\?\?=?|\|\|=?)[ \t]*(?P<q>['"`])(?P<val>[^'"`\n]*)(?P=q)""")
-_ENV_DEFAULT = re.compile(
+_ENV_DEFAULT = _Lazy(
     r"""(?:getenv|environ\.get|env\.get)\(\s*['"](?P<name>\w+)['"]\s*,\s*(?P<q>['"])(?P<val>[^'"\n]*)(?P=q)"""
     r"""|process\.env\.(?P<name2>\w+)\s*(?:\?\?|\|\|)\s*(?P<q2>['"`])(?P<val2>[^'"`\n]*)(?P=q2)""")
-_JWT_CALL = re.compile(r"\bjwt\.(?:encode|decode|sign|verify)\s*\(")
-_CONN_URL = re.compile(r"\b(?P<scheme>[a-z][\w+.-]*)://(?P<user>[^\s:/@'\"`]+):(?P<pw>[^\s@/'\"`]+)@")
+_JWT_CALL = _Lazy(r"\bjwt\.(?:encode|decode|sign|verify)\s*\(")
+_CONN_URL = _Lazy(r"\b(?P<scheme>[a-z][\w+.-]*)://(?P<user>[^\s:/@'\"`]+):(?P<pw>[^\s@/'\"`]+)@")
 _CONFIG_KINDS = ("env", "compose", "dockerfile", "json", "yaml", "openapi", "shell", "example", "other",
                  "graphql", "prisma", "schema", "migration", "query")
 _DOC_KINDS = ("example", "shell", "openapi")      # documentation: JWTs shown in examples are fine
@@ -701,9 +718,9 @@ def _call_second_literal(code: str, start: int) -> re.Match | None:
     return None
 
 
-_COMMENT_LINE = re.compile(r"^\s*(?:#|//|\*|/\*|--)")
-_ENV_LINE = re.compile(r"^[ \t]*(?:export[ \t]+|ENV[ \t]+|ARG[ \t]+)?([A-Za-z_]\w*)[ \t]*=[ \t]*['\"]?([^'\"\s#]+)", re.M)
-_CODE_PLACEHOLDER = re.compile(r"<[^>]*>|\$\{|\{\{|%\(|%s|\{\w*\}|\.\.\.|…|x{4,}|X{4,}")
+_COMMENT_LINE = _Lazy(r"^\s*(?:#|//|\*|/\*|--)")
+_ENV_LINE = _Lazy(r"^[ \t]*(?:export[ \t]+|ENV[ \t]+|ARG[ \t]+)?([A-Za-z_]\w*)[ \t]*=[ \t]*['\"]?([^'\"\s#]+)", re.M)
+_CODE_PLACEHOLDER = _Lazy(r"<[^>]*>|\$\{|\{\{|%\(|%s|\{\w*\}|\.\.\.|…|x{4,}|X{4,}")
 
 
 def _scan_secrets(a: Artifact) -> list[dict]:
@@ -814,15 +831,15 @@ def check_secrets(artifacts: Sequence[Artifact]) -> CheckResult:
 
 # --- environment variables -----------------------------------------------------------------------
 
-_PY_ENV = re.compile(
+_PY_ENV = _Lazy(
     r"""\b(?:os\.)?(?:environ\s*\[\s*|environ\.get\(\s*|environ\.setdefault\(\s*|getenv\(\s*)"""
     r"""['"](?P<name>[A-Za-z_]\w*)['"]""")
-_JS_ENV = re.compile(
+_JS_ENV = _Lazy(
     r"""\b(?:process\.env|Bun\.env|import\.meta\.env)(?:\.(?P<a>[A-Za-z_]\w*)|\[\s*['"`](?P<b>[A-Za-z_]\w*)['"`]\s*\])"""
     r"""|\bDeno\.env\.get\(\s*['"`](?P<c>[A-Za-z_]\w*)['"`]""")
-_JS_DESTRUCTURE = re.compile(r"\{(?P<names>[^{}]*)\}\s*=\s*(?:process\.env|Bun\.env|Deno\.env\.toObject\(\))")
-_PRISMA_ENV = re.compile(r"""\benv\(\s*["'](?P<name>[A-Za-z_]\w*)["']\s*\)""")
-_COMPOSE_ENV = re.compile(r"(?<!\$)\$\{(?P<name>[A-Za-z_]\w*)(?:[:?+-][^}]*)?\}")
+_JS_DESTRUCTURE = _Lazy(r"\{(?P<names>[^{}]*)\}\s*=\s*(?:process\.env|Bun\.env|Deno\.env\.toObject\(\))")
+_PRISMA_ENV = _Lazy(r"""\benv\(\s*["'](?P<name>[A-Za-z_]\w*)["']\s*\)""")
+_COMPOSE_ENV = _Lazy(r"(?<!\$)\$\{(?P<name>[A-Za-z_]\w*)(?:[:?+-][^}]*)?\}")
 _STANDARD_VARS = {"NODE_ENV", "HOME", "PATH", "PWD", "USER", "HOSTNAME", "TZ", "CI", "PYTHONPATH",
                   "LANG", "SHELL", "TMPDIR", "TERM"}
 
@@ -831,6 +848,7 @@ def _settings_vars(code: str) -> list[tuple[str, int]]:
     """Env vars of pydantic ``BaseSettings`` classes: PREFIX + FIELD upper-cased, or the field's alias."""
     if "Settings" not in code:                       # ast.walk costs ~1 ms on a 150-line file
         return []
+    import ast
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
@@ -981,6 +999,8 @@ def check_answer_format(answer_text: str, artifacts: Sequence[Artifact], require
     """The parts an agent file's ``answer-format`` asks for are all in the answer. A reply without any
     fenced block is conversational (a question answered, a choice explained): skipped, not failed."""
     name = "Answer format"
+    if isinstance(required, str):
+        required = [required]
     keys = [str(k).strip().lower() for k in (required or []) if str(k).strip()]
     if not keys:
         return CheckResult(name, SKIPPED, "the agent declares no answer format")
@@ -1023,7 +1043,7 @@ def run_all(answer_text: str, artifacts: Sequence[Artifact], required: Iterable[
             rows.append(check_typescript(a))
     rows.append(check_secrets(artifacts))
     rows.append(check_env(artifacts))
-    required = list(required or ())
+    required = [required] if isinstance(required, str) else list(required or ())
     if required:
         rows.append(check_answer_format(answer_text, artifacts, required))
     return rows

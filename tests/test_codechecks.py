@@ -164,6 +164,14 @@ def test_undocumented_operations_are_listed():
     assert rows[2].message == "no curl or HTTPie request examples in this answer"
 
 
+def test_undeclared_path_parameter_is_the_validators_message():
+    text, arts = contract_answer(CONTRACT.replace("        - {name: loan_id, in: path, required: true, schema: {type: integer}}\n", "")
+                                 .replace("      parameters:\n      responses:", "      responses:"))
+    row = check_openapi(arts.openapi)[0]
+    assert (row.status, row.message) == (
+        "failed", "Path parameter 'loan_id' for 'get' operation in '/loans/{loan_id}' was not resolved")
+
+
 def test_yaml_syntax_error_gives_line_and_column():
     text, arts = contract_answer("# openapi.yaml\nopenapi: 3.0.3\npaths:\n  /a: [\n")
     rows = check_openapi(arts.openapi)
@@ -223,15 +231,29 @@ def test_request_examples_are_matched_against_the_contract():
     assert row.details["other_hosts"] == ["https://status.example.org/health"]
 
 
+def test_raw_http_examples_and_swagger_base_path():
+    contract = ('{"swagger": "2.0", "info": {"title": "x", "version": "1"}, "basePath": "/v2", "paths": '
+                '{"/pets/{id}": {"get": {"summary": "A pet", "parameters": [{"name": "id", "in": "path", '
+                '"required": true, "type": "integer"}], "responses": {"200": {"description": "ok"}}}}}}')
+    text = fence("json", contract) + fence("http", "GET /v2/pets/7 HTTP/1.1\nHost: localhost\n\nDELETE /v2/pets/7")
+    arts = extract(text)
+    rows = check_openapi(arts.openapi, arts.examples)
+    assert [r.status for r in rows] == ["passed", "passed", "failed"]
+    assert rows[2].message == (f"http line {line_of(text, 'DELETE')}: DELETE /pets/7 not in the contract "
+                               "(/pets/{id} allows GET)")
+
+
 def test_request_examples_all_declared_pass():
     text, arts = contract_answer(examples="curl -X POST http://localhost:8000/api/v1/loans --json '{}'\n")
     row = check_openapi(arts.openapi, arts.examples)[2]
-    assert (row.status, row.message) == ("passed", "1 request match a declared path and method")
+    assert (row.status, row.message) == ("passed", "1 request matches a declared path and method")
 
 
 def test_openapi_never_raises_on_junk():
-    for code in ("", "- a\n- b\n", "openapi: [", "{", "null", "openapi: 3.1.0\npaths: 3\n"):
-        rows = check_openapi(Artifact("openapi", "yaml", code, filename="openapi.yaml"))
+    for code in ("", "- a\n- b\n", "openapi: [", "{", "null", "openapi: 3.1.0\npaths: 3\n",
+                 "openapi: 3.1.0\npaths: {/a: 3, /b: {get: 4}}\n"):
+        rows = check_openapi(Artifact("openapi", "yaml", code, filename="openapi.yaml"), [
+            Artifact("example", "bash", "curl localhost/a\nhttp :80/b x=1")])
         assert rows and all(r.status in ("passed", "failed", "skipped") for r in rows)
         assert rows[0].status == "failed"
 
@@ -287,7 +309,7 @@ def test_tsx_and_jsx_parse():
 
 
 def test_typescript_is_skipped_with_a_reason_without_a_parser(monkeypatch):
-    monkeypatch.setattr(codechecks, "_ts_languages", lambda: None)
+    monkeypatch.setattr(codechecks, "_ts_languages", lambda: codechecks._NO_TS_PARSER)
     row = check_typescript(Artifact("typescript", "typescript", "const = ;", filename="a.ts"))
     assert (row.status, row.message) == (
         "skipped", "no TypeScript parser: install agentnb[typescript] (tree-sitter, tree-sitter-typescript)")
@@ -426,6 +448,12 @@ def test_answer_format_tests_openapi_migrations_and_unknown_keys():
     assert (row.status, row.message) == ("passed", "has tests, migrations")
     row = check_answer_format(text, arts, ["haiku"])
     assert (row.status, row.message) == ("skipped", "unknown answer-format key: haiku")
+
+
+def test_answer_format_accepts_a_single_key():
+    text = fence("python", "x = 1")
+    assert check_answer_format(text, extract(text), "code").message == "has code"
+    assert run_all(text, extract(text), "examples")[-1].message == "no request examples (curl or HTTPie)"
 
 
 def test_answer_format_without_requirements_is_skipped():
