@@ -21,6 +21,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--no-stream", action="store_true")
     ask.add_argument("--dry-run", action="store_true")
     ask.add_argument("--record-mode", choices=["once", "none", "all"])
+    from . import runner   # cheap: papermill and nbformat are imported when a batch runs
+
+    runner.add_arguments(sub.add_parser("run", help="run notebooks through papermill: grids, parallel jobs, "
+                                                    "HTML reports and a summary"))
     return parser
 
 
@@ -31,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_agents()
         if args.command == "ask":
             return cmd_ask(args)
+        if args.command == "run":
+            from . import runner
+
+            return runner.main(args)
     except AgentnbError as err:
         print(f"agentnb: {err}", file=sys.stderr)
         return 2
