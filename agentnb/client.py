@@ -105,7 +105,7 @@ class Client:
             raise RecordingMissingError(err.path, agent=agent, cell=prompt_text) from None
         except recording.OverBudget as err:
             raise err.error from None
-        except recording.NoCredentials as err:
+        except recording.NoCredentials:
             raise CredentialsError(
                 "No Anthropic credentials for a live call. Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) "
                 "in the environment the kernel starts from, or replay recorded answers: put them in "

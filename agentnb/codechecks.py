@@ -208,7 +208,7 @@ _CURL_ARG_LONG = {
     "--url", "--limit-rate", "--max-filesize", "--interface", "--dns-servers", "--unix-socket",
     "--aws-sigv4", "--variable", "--expand-url", "--expand-data", "--expand-header", "--url-query",
     "--output-dir", "--trace", "--trace-ascii", "--stderr", "--proto", "--proto-redir",
-    "--time-cond", "--local-port", "--speed-limit", "--speed-time", "--user-agent",
+    "--time-cond", "--local-port", "--speed-limit", "--speed-time",
 }
 _CURL_DATA = {"-d", "--data", "--data-raw", "--data-binary", "--data-urlencode", "--data-ascii",
               "--json", "-F", "--form", "--form-string"}

@@ -205,7 +205,7 @@ def panel_html(response) -> str:
            f"border-radius:4px 4px 0 0;margin-right:2px;cursor:pointer;background:#f4f4f4}}",
            f".{uid} > .pane{{display:none;border:1px solid #ccc;padding:8px}}"]
     body = []
-    for i, (name, content) in enumerate(tabs):
+    for i, (name, _) in enumerate(tabs):
         tid = f"{uid}-{i}"
         css.append(f"#{tid}:checked ~ .pane-{i}{{display:block}} #{tid}:checked + label{{background:#fff;"
                    "font-weight:600}")

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from . import models
 from .agentfile import Agent
 from .conversation import Conversation, build_request, estimate_tokens
-from .errors import AgentnbError, APIError, ConfigurationError
+from .errors import AgentnbError, ConfigurationError
 from .response import Response
 from .settings import Settings
 
