@@ -253,7 +253,8 @@ def erd_bundle(schema) -> tuple[dict, dict]:
 
     tables = len(schema.tables)
     return ({"text/markdown": f"```mermaid\n{erd.mermaid(schema)}\n```\n", "image/svg+xml": erd.svg(schema),
-             "text/plain": f"ER diagram: {tables} table{'s' if tables != 1 else ''}"}, {})
+             "text/plain": f"ER diagram: {tables} table{'s' if tables != 1 else ''}"},
+            {"agentnb": {"erd": {"tables": [t.name for t in schema.tables]}}})
 
 
 def show(response, *, handle=None) -> None:

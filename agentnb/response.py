@@ -153,7 +153,8 @@ class Response:
         # summary. Anywhere else (a variable shown in a later cell) the whole answer shows again.
         if self.shown_in is not None and self.shown_in == _execution_count():
             text = self.summary()
-            return {"text/plain": text, "text/markdown": f"<sub>{html.escape(text)}</sub>"}
+            return ({"text/plain": text, "text/markdown": f"<sub>{html.escape(text)}</sub>"},
+                    {"agentnb": {"summary": text}})
         markdown = self.answer_markdown()
         if self.check_report is not None and len(self.artifacts):
             from .render import panel_text

@@ -137,3 +137,15 @@ def test_apply_writes_named_files_and_never_outside(ip, api, workdir):
     with pytest.raises(agentnb.AgentnbError, match="outside"):
         ip.run_cell_magic("backend_dev", "--apply out --no-check", "y")
     assert not (workdir / "escape.py").exists()
+
+
+def test_under_a_jupyter_server_the_tabs_are_widgets_with_a_static_fallback(ip, api, monkeypatch):
+    monkeypatch.setenv("AGENTNB_DISPLAY", "auto")
+    monkeypatch.setenv("JPY_SESSION_NAME", "design.ipynb")
+    shown = Outputs(ip, monkeypatch)
+    api.enqueue(text(LIBRARY))
+    ip.run_cell_magic("backend_dev", "--no-stream", "x")
+    [panel] = shown.find("text/html", "Checks")
+    assert "application/vnd.jupyter.widget-view+json" in panel and "text/plain" in panel
+    for data, meta, _ in shown.items:     # every output: a text/plain form and agentnb metadata
+        assert "text/plain" in data and "agentnb" in meta
