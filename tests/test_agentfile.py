@@ -12,7 +12,16 @@ from agentnb.agentfile import Agent, load_agent, parse_agent
 from agentnb.errors import AgentDefinitionError
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("AGENTNB_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+def _shared() -> Path:
+    # ../shared beside the checkout; CI's clean clone may live elsewhere on the same machine
+    for candidate in (os.environ.get("AGENTNB_SHARED"), Path(__file__).resolve().parents[2] / "shared",
+                      "/work/shared"):
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return Path(__file__).resolve().parents[2] / "shared"
+
+
+SHARED = _shared()
 SEED = SHARED / "seeds" / "000_95976772f456bf95.txt"
 CORPORA = SHARED / "corpora"
 BACKEND_TOOLS = ("Read", "Write", "Edit", "Bash", "Glob", "Grep")

@@ -142,28 +142,26 @@ def test_library_openapi_validates(library):
 
 @pytest.mark.postgres
 def test_library_sql_runs_on_postgres(library):
-    """The canonical answer's SQL really runs: schema, query, up, down, up again. Needs
-    AGENTNB_POSTGRES_URL (a server where a scratch database may be created and dropped)."""
-    dsn = re.sub(r"^postgresql\+\w+://", "postgresql://", os.environ.get("AGENTNB_POSTGRES_URL", ""))
-    if not dsn:
-        pytest.skip("AGENTNB_POSTGRES_URL not set")
-    psycopg = pytest.importorskip("psycopg")
-    _, arts = library
-    name = f"agentnb_artifacts_{os.getpid()}"
-    with psycopg.connect(dsn, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
+    """The canonical answer's SQL really runs on PostgreSQL: schema, query, up, down, up again, in a
+    transaction that is rolled back."""
+    from agentnb import postgres
+
     try:
-        conninfo = psycopg.conninfo.make_conninfo(dsn, dbname=name)
-        with psycopg.connect(conninfo) as conn:
+        server = postgres.get_server()
+    except postgres.NoPostgresError as err:
+        pytest.skip(str(err))
+    _, arts = library
+    with server.connect() as conn:
+        try:
+            conn.execute("CREATE SCHEMA agentnb_artifacts_test")
+            conn.execute("SET LOCAL search_path TO agentnb_artifacts_test")
             conn.execute(arts.schema)
             conn.execute(arts.by_kind("query")[0].code)
             pair = arts.migrations[0]
             for step in (pair.up, pair.down, pair.up):
                 conn.execute(step.code)
+        finally:
             conn.rollback()
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
 # --- nest_prisma.md ------------------------------------------------------------------------------
