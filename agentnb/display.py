@@ -22,25 +22,23 @@ class NotebookRenderer:
 
     def __init__(self, stream: bool = True):
         self.stream = stream
-        self.parts: list[str] = []
-        self.handle = None
-        self.last = 0.0
-        self.live = False
+        self.start(replayed=True)
 
     def start(self, replayed: bool) -> None:
         # called once per call: a --fix round starts a fresh display
-        self.parts, self.handle, self.last = [], None, 0.0
+        self.parts, self.handle, self.last, self.length, self.updates = [], None, 0.0, 0, 0
         self.live = self.stream and not replayed
 
     def text(self, delta: str) -> None:
         self.parts.append(delta)
+        self.length += len(delta)
         if not self.live:
             return
         now = time.monotonic()
-        size = sum(map(len, self.parts)) if self.handle else 0
-        if self.handle is None or now - self.last >= max(self.MIN_INTERVAL, size / self.CHARS_PER_SECOND):
+        if not self.updates or now - self.last >= max(self.MIN_INTERVAL, self.length / self.CHARS_PER_SECOND):
             self._show("".join(self.parts) + " ▌")
             self.last = now
+            self.updates += 1
 
     def _show(self, text: str) -> None:
         from IPython.display import Markdown, display
