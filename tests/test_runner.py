@@ -1,0 +1,259 @@
+"""``agentnb run``: notebooks through papermill, in parallel, with a report. Real kernels, no agent: the
+notebooks in ``tests/data/notebooks`` emit agentnb-shaped output metadata themselves."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentnb import runner
+from agentnb.errors import ConfigurationError
+
+pytestmark = pytest.mark.slow
+
+NOTEBOOKS = Path(__file__).parent / "data" / "notebooks"
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:
+        return False
+
+
+HAVE_NBCONVERT = _installed("nbconvert")    # the HTML exports need it; without it the report says so
+
+
+def cli(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="agentnb run")
+    runner.add_arguments(parser)
+    return runner.main(parser.parse_args([str(a) for a in argv]))
+
+
+def stream_text(path: Path) -> str:
+    nb = json.loads(path.read_text())
+    return "".join("".join(o.get("text", "")) for c in nb["cells"] if c["cell_type"] == "code"
+                   for o in c["outputs"] if o["output_type"] == "stream")
+
+
+# ------------------------------------------------------------------------------------------ with kernels
+
+def test_grid_of_two_sets_with_two_jobs(workdir, capsys):
+    grid = workdir / "grid.yaml"
+    grid.write_text("- {n: 1, label: a}\n- {n: 2, label: b}\n")
+    assert cli(NOTEBOOKS / "params.ipynb", "--grid", grid, "--jobs", "2", "--out", "out") == 0
+
+    out = workdir / "out"
+    names = {"params-n-1_label-a", "params-n-2_label-b"}
+    assert {p.stem for p in out.glob("*.ipynb")} == names
+    html_names = names if HAVE_NBCONVERT else set()
+    assert {p.stem for p in out.glob("*.html")} == html_names | {"summary"}
+    assert "n=1 label='a'" in stream_text(out / "params-n-1_label-a.ipynb")
+    assert "n=2 label='b'" in stream_text(out / "params-n-2_label-b.ipynb")
+    if HAVE_NBCONVERT:
+        assert "answer b" in (out / "params-n-2_label-b.html").read_text()
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["jobs"] == 2
+    runs = summary["runs"]
+    assert [r["parameters"] for r in runs] == [{"n": 1, "label": "a"}, {"n": 2, "label": "b"}]
+    assert [r["status"] for r in runs] == ["ok", "ok"]
+    assert runs[1]["tokens"]["input_tokens"] == 200 and runs[1]["cost_usd"] == pytest.approx(0.002)
+    assert runs[1]["checks_passed"] == 1 and runs[1]["checks_failed"] == 0
+    assert runs[0]["output"] == "params-n-1_label-a.ipynb"
+    if HAVE_NBCONVERT:
+        assert runs[0]["html"] == "params-n-1_label-a.html"
+    else:   # until nbconvert is a dependency, the report says why the HTML is missing
+        assert runs[0]["html"] is None and "nbconvert is not installed" in runs[0]["notes"][0]
+    assert summary["totals"]["tokens"]["input_tokens"] == 300 and summary["totals"]["ok"] == 2
+    assert runs[0]["id"] != runs[1]["id"]
+
+    md = (out / "summary.md").read_text()
+    ext = "html" if HAVE_NBCONVERT else "ipynb"
+    assert f"[params-n-1_label-a](params-n-1_label-a.{ext})" in md and "n=2, label=b" in md
+    html = (out / "summary.html").read_text()
+    assert f"href='params-n-2_label-b.{ext}'" in html and html.count("class='ok'") == 2
+
+    printed = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith(("[1/2] ok", "[2/2] ok")) for line in printed) == 2
+    assert printed[-1] == f"report: {os.path.join('out', 'summary.html')}"
+
+
+def test_p_values_are_typed_and_win_and_fail_on_check(workdir, capsys):
+    # the grid says fail_check false; -p says true (YAML scalar -> bool) and wins
+    batch = runner.run_notebooks([NOTEBOOKS / "params.ipynb"], grid=[{"n": 3, "fail_check": False}],
+                                 parameters={"fail_check": runner.parse_value("true"), "label": "z"},
+                                 out=workdir / "out")
+    [result] = batch.results
+    assert result.ok and result.parameters == {"n": 3, "fail_check": True, "label": "z"}
+    assert result.name == "params-n-3"                # the slug names the grid values -p left alone
+    assert "n=3 label='z' fail_check=True" in stream_text(Path(result.output))
+    assert (result.checks_passed, result.checks_failed) == (1, 1)
+    assert result.checks[1]["message"] == 'relation "loans" does not exist'
+    assert batch.exit_code() == 0 and batch.exit_code(fail_on_check=True) == 1
+    assert "Schema on PostgreSQL" in (workdir / "out" / "summary.md").read_text()
+
+    assert cli(NOTEBOOKS / "params.ipynb", "-p", "fail_check", "true", "--fail-on-check") == 1
+    assert "(--fail-on-check)" in capsys.readouterr().out
+    assert json.loads((workdir / "out" / "summary.json").read_text())["totals"]["checks_failed"] == 1
+
+
+def test_failing_notebook_exits_1_and_names_the_cell(workdir, capsys):
+    assert cli(NOTEBOOKS / "fails.ipynb", "--out", workdir / "report") == 1
+    [run] = json.loads((workdir / "report" / "summary.json").read_text())["runs"]
+    assert run["status"] == "failed"
+    assert run["error"]["execution_count"] == 2
+    assert run["error"]["source"] == 'raise ValueError("boom: the schema is wrong")'
+    assert run["error"]["ename"] == "ValueError" and run["error"]["evalue"] == "boom: the schema is wrong"
+    md = (workdir / "report" / "summary.md").read_text()
+    assert "cell In [2]" in md and "ValueError: boom: the schema is wrong" in md
+    assert "ValueError" in (workdir / "report" / "summary.html").read_text()
+    assert (workdir / "report" / "fails.ipynb").exists()
+    assert (workdir / "report" / "fails.html").exists() == HAVE_NBCONVERT
+    assert "failed fails" in capsys.readouterr().out
+
+
+def test_each_run_gets_its_own_environment_and_folder(workdir, monkeypatch):
+    monkeypatch.setenv("AGENTNB_RECORD_MODE", "all")      # the runs must get --record-mode, not this
+    batch = runner.run_notebooks([NOTEBOOKS / "env.ipynb"], grid=[{"k": 1}, {"k": 2}], jobs=2,
+                                 record_mode="none", budget_usd=1.5, out=workdir / "out")
+    assert [r.status for r in batch.results] == ["ok", "ok"]
+    seen = []
+    for result in batch.results:
+        values = dict(line.split("=", 1) for line in stream_text(Path(result.output)).splitlines())
+        assert values["AGENTNB_NOTEBOOK"] == str((NOTEBOOKS / "env.ipynb").resolve())
+        assert values["AGENTNB_RECORD_MODE"] == "none"
+        assert values["AGENTNB_BUDGET_USD"] == "1.5"
+        assert values["AGENTNB_BUDGET_SINCE"] == batch.started
+        assert values["AGENTNB_RUN_ID"] == result.id
+        assert values["cwd"] == str(NOTEBOOKS.resolve())
+        seen.append(values["AGENTNB_RUN_ID"])
+        # papermill's warning about the missing parameters cell is kept with its run, not on stderr
+        assert "Passed unknown parameter: k" in result.notes
+    assert len(set(seen)) == 2
+    assert os.environ["AGENTNB_RECORD_MODE"] == "all" and "AGENTNB_RUN_ID" not in os.environ
+    assert Path.cwd() == workdir
+
+
+# --------------------------------------------------------------------------------------------- no kernel
+
+def test_collect_reads_agentnb_output_metadata():
+    meta = {"usage": {"input_tokens": 100, "output_tokens": 20, "cache_creation_input_tokens": 50,
+                      "cache_read_input_tokens": 0}, "cost_usd": 0.01, "replayed": False,
+            "checks": [{"name": "SQL syntax", "status": "passed", "message": ""},
+                       {"name": "Round trip", "status": "failed", "message": "down() left table fines"}]}
+    replayed = {"usage": {"input_tokens": 7, "output_tokens": 3}, "cost_usd": 0.002, "replayed": True,
+                "checks": [{"name": "ERD", "status": "skipped", "message": "no tables"}, "junk", {"status": "x"}]}
+    nb = {"cells": [
+        {"cell_type": "markdown", "source": "x"},
+        {"cell_type": "code", "outputs": [
+            {"output_type": "stream", "name": "stdout", "text": "hi"},
+            {"output_type": "display_data", "data": {}, "metadata": {"agentnb": meta}},
+            {"output_type": "execute_result", "data": {}, "metadata": {"agentnb": meta}},   # the same: once
+        ]},
+        {"cell_type": "code", "outputs": [
+            {"output_type": "display_data", "data": {}, "metadata": {"agentnb": replayed}},
+            {"output_type": "display_data", "data": {}, "metadata": {"agentnb": "not a dict"}},
+            {"output_type": "display_data", "data": {}, "metadata": {"other": 1}},
+        ]},
+    ]}
+    got = runner.collect(nb)
+    assert got["exchanges"] == 2
+    assert got["tokens"] == {"input_tokens": 107, "output_tokens": 23, "cache_creation_input_tokens": 50,
+                             "cache_read_input_tokens": 0}
+    assert got["cost_usd"] == pytest.approx(0.012) and got["billed_usd"] == pytest.approx(0.01)
+    assert [(c["name"], c["status"], c["cell"]) for c in got["checks"]] == [
+        ("SQL syntax", "passed", 1), ("Round trip", "failed", 1), ("ERD", "skipped", 2)]
+    assert (got["checks_passed"], got["checks_failed"]) == (1, 1)
+
+    empty = runner.collect({"cells": [{"cell_type": "code", "outputs": [{"output_type": "stream"}]}]})
+    assert empty["tokens"] is None and empty["cost_usd"] is None and empty["exchanges"] == 0
+    assert runner.collect({})["checks"] == []
+
+
+def test_parse_value_reads_yaml_scalars():
+    assert runner.parse_value("1") == 1 and runner.parse_value("0.5") == 0.5
+    assert runner.parse_value("true") is True and runner.parse_value("False") is False
+    assert runner.parse_value("null") is None
+    assert runner.parse_value("[1, 2]") == [1, 2]
+    for text in ("opus", "yes", "no", "2024-01-01", "", "a: b: c", "{oops"):
+        assert runner.parse_value(text) == text
+
+
+def test_grid_files_list_and_product(tmp_path):
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- {n: 1}\n- {n: 2, model: opus}\n")
+    assert runner.load_grid(listed) == [{"n": 1}, {"n": 2, "model": "opus"}]
+    product = tmp_path / "product.yaml"
+    product.write_text("n: [1, 2]\nmodel: [sonnet, opus]\nstrict: true\n")
+    sets = runner.load_grid(product)
+    assert sets == [{"n": 1, "model": "sonnet", "strict": True}, {"n": 1, "model": "opus", "strict": True},
+                    {"n": 2, "model": "sonnet", "strict": True}, {"n": 2, "model": "opus", "strict": True}]
+    runs = runner.plan([NOTEBOOKS / "params.ipynb"], grid=sets, parameters={"strict": False},
+                       out=tmp_path / "out")
+    assert [Path(r.output).name for r in runs] == [
+        "params-n-1_model-sonnet.ipynb", "params-n-1_model-opus.ipynb",
+        "params-n-2_model-sonnet.ipynb", "params-n-2_model-opus.ipynb"]
+    assert all(r.parameters["strict"] is False for r in runs)
+    assert len({r.id for r in runs}) == 4
+
+    for text, message in [("- 1\n", "item 1 is a int"), ("[]\n", "empty"), ("just text\n", "found a str"),
+                          ("n: []\n", "no values"), ("{'bad name': [1]}\n", "not a valid parameter name"),
+                          ("n: [1\n", "not valid YAML")]:
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(text)
+        with pytest.raises(ConfigurationError, match=message):
+            runner.load_grid(bad)
+    with pytest.raises(ConfigurationError, match="cannot read"):
+        runner.load_grid(tmp_path / "missing.yaml")
+
+
+def test_output_names_are_safe_short_and_unique(tmp_path):
+    assert runner.slug({"n": 1, "model": "opus"}) == "n-1_model-opus"
+    odd = runner.slug({"title": "A/B test: über {x}", "xs": [1, 2]})
+    assert all(c.isalnum() or c in "._-+" for c in odd) and len(odd) <= 48
+    assert runner.slug({"title": "A/B"}) != runner.slug({"title": "A.B"})          # the hash tells them apart
+    assert len(runner.slug({"k": "x" * 500, "j": "y" * 500})) <= 48
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for folder in ("a", "b"):
+        (tmp_path / folder / "nb.ipynb").write_text("{}")
+    runs = runner.plan([tmp_path / "a" / "nb.ipynb", tmp_path / "b" / "nb.ipynb"], grid=[{"n": 1}, {"n": 1}],
+                       out=tmp_path / "out")
+    assert [Path(r.output).stem for r in runs] == ["nb-n-1", "nb-n-1-2", "nb-n-1-3", "nb-n-1-4"]
+    with pytest.raises(ConfigurationError, match="no such notebook"):
+        runner.plan([tmp_path / "nope.ipynb"])
+    with pytest.raises(ConfigurationError, match="--jobs 0"):
+        runner.run_notebooks([tmp_path / "a" / "nb.ipynb"], jobs=0)
+
+
+def test_help_says_p_wins():
+    parser = argparse.ArgumentParser(prog="agentnb run")
+    runner.add_arguments(parser)
+    text = " ".join(parser.format_help().split())
+    assert "-p wins over the grid" in text and "--fail-on-check" in text and "--record-mode" in text
+
+
+def test_import_cost_stays_off_the_package():
+    code = ("import sys, agentnb; assert 'agentnb.runner' not in sys.modules; "
+            "import agentnb.runner; assert not {'papermill', 'nbformat', 'nbconvert'} & set(sys.modules), "
+            "sorted({'papermill', 'nbformat', 'nbconvert'} & set(sys.modules))")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_run_that_cannot_start_fails_alone_and_reads_no_stale_file(workdir):
+    out = workdir / "out"
+    out.mkdir()
+    (out / "env.ipynb").write_text("{}")       # left by an earlier batch: must not pass for this run
+    batch = runner.run_notebooks([NOTEBOOKS / "env.ipynb"], kernel_name="nosuch", out=out)
+    [result] = batch.results
+    assert result.status == "failed" and result.error["ename"] == "NoSuchKernel"
+    assert "nosuch" in result.error_text() and batch.exit_code() == 1
+    assert json.loads((out / "env.ipynb").read_text()).get("cells")     # papermill's, not the stale file
