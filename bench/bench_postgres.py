@@ -3,7 +3,8 @@
     /work/venv/bin/python bench/bench_postgres.py [--runs N]
 
 Server starts are cold (a new cluster each time). Check times are medians on a warm server, for a
-generated 30-table schema with identity keys, enums, JSONB, arrays, foreign keys and partial indexes.
+generated 30-table schema with identity keys, enums, JSONB, arrays, foreign keys and partial indexes;
+``reflect_schema`` alone too (one reflection; check_schema makes one, check_migration three).
 """
 
 from __future__ import annotations
@@ -80,6 +81,11 @@ def main() -> None:
     print(f"check_schema first call (imports included): {time.perf_counter() - t0:.3f} s")
     secs, (result, _) = timed(lambda: postgres.check_schema(ddl, server=server), args.runs * 3)
     print(f"check_schema 30 tables: {secs * 1000:.0f} ms — {result.message}")
+    with postgres.scratch(server) as s:        # reflection alone (SQLAlchemy's Inspector, get_multi_*)
+        base = postgres._baseline(s)
+        s.run_script(ddl)
+        secs, schema = timed(lambda: postgres.reflect_schema(s, base), args.runs * 5)
+    print(f"reflect_schema 30 tables: {secs * 1000:.1f} ms — {postgres.schema_summary(schema)}")
     secs, result = timed(lambda: postgres.check_migration(ddl, UP, DOWN, "bench", server=server), args.runs * 3)
     print(f"check_migration 30 tables: {secs * 1000:.0f} ms — {result.status}: {result.message}")
     new = ddl.replace("CREATE TABLE t7 (", "CREATE TABLE t7 (\n    extra_col int,") + UP.split("\n")[1]

@@ -116,6 +116,53 @@ def test_schema_is_reflected(server):
     assert notes[0]["action"] == "ran without CONCURRENTLY" and notes[0]["line"] == 37
 
 
+EDGES = """\
+CREATE TYPE "Mood" AS ENUM ('ok', 'bad');
+CREATE TABLE "Parent" (id int PRIMARY KEY, k int, UNIQUE (k) INCLUDE (id));
+CREATE TABLE misc (
+    a varchar(20),
+    b char(3),
+    m serial,
+    u xml,
+    w varchar(5)[],
+    y text GENERATED ALWAYS AS (lower(a)) STORED,
+    mood "Mood"[],
+    parent_id int REFERENCES "Parent" (id) ON DELETE SET NULL,
+    CONSTRAINT misc_no_overlap EXCLUDE USING btree (m WITH =)
+);
+ALTER TABLE misc ADD CONSTRAINT misc_a_check CHECK (a <> '') NOT VALID;
+CREATE INDEX misc_a_idx ON misc (a, (m + 1)) WHERE m > 3 AND m < 10;
+CREATE TABLE part (id int, d date) PARTITION BY RANGE (d);
+CREATE TABLE part_2024 PARTITION OF part FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE SCHEMA app;
+CREATE TYPE app.level AS ENUM ('lo', 'hi');
+CREATE TABLE app.users (id int PRIMARY KEY, lvl app.level DEFAULT 'lo');
+CREATE TABLE app_ref (user_id int REFERENCES app.users (id) ON DELETE CASCADE);
+"""
+
+
+def test_reflection_edges(server):
+    """Through SQLAlchemy's Inspector, spelled as PostgreSQL spells it; pg_catalog fills the gaps."""
+    result, schema = check_schema(EDGES, server=server)
+    assert result.status == "passed", result.to_dict()
+    assert [(t.schema, t.name) for t in schema.tables] == [
+        (None, "Parent"), (None, "app_ref"), (None, "misc"), (None, "part"), ("app", "users")]   # no partitions
+    assert schema.enums == {"Mood": ["ok", "bad"], "app.level": ["lo", "hi"]}
+    misc = schema.table("misc")
+    assert {c.name: c.type for c in misc.columns} == {
+        "a": "character varying(20)", "b": "character(3)", "m": "integer", "u": "xml",   # xml: pg_catalog
+        "w": "character varying(5)[]", "y": "text", "mood": '"Mood"[]', "parent_id": "integer"}
+    assert misc.column("m").default == "nextval('misc_m_seq'::regclass)"
+    assert misc.column("y").default == "generated always as (lower((a)::text)) stored"
+    assert misc.foreign_keys[0].ref_table == "Parent" and misc.foreign_keys[0].on_delete == "SET NULL"
+    assert misc.checks == ["CHECK (a::text <> ''::text) NOT VALID", "EXCLUDE USING btree (m WITH =)"]
+    assert [(ix.name, ix.columns, ix.where) for ix in misc.indexes] == [
+        ("misc_a_idx", ["a", "(m + 1)"], "(m > 3) AND (m < 10)")]
+    assert schema.table("Parent").unique == [["k"]] and schema.table("Parent").indexes == []
+    assert schema.table("app_ref").foreign_keys[0].ref_table == "users"     # app is on the path
+    assert schema.table("users").column("lvl").default == "'lo'::level"
+
+
 def test_checks_leave_nothing_behind(server):
     check_schema(SCHEMA, server=server)
     with server.connect() as conn:
