@@ -219,6 +219,9 @@ def plan(notebooks: Iterable[str | os.PathLike[str]], *, parameters: dict | None
     if record_mode is not None and record_mode not in RECORD_MODES:
         raise ConfigurationError(f"--record-mode {record_mode}: use one of {', '.join(RECORD_MODES)}.")
     parameters = dict(parameters or {})
+    for name in parameters:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ConfigurationError(f"-p {name}: a parameter name is a Python identifier (letters, digits, _).")
     sets = grid if grid else [{}]
     out = Path(out).resolve()
     since = since or _utc_now()

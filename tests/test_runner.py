@@ -228,6 +228,8 @@ def test_output_names_are_safe_short_and_unique(tmp_path):
     runs = runner.plan([tmp_path / "a" / "nb.ipynb", tmp_path / "b" / "nb.ipynb"], grid=[{"n": 1}, {"n": 1}],
                        out=tmp_path / "out")
     assert [Path(r.output).stem for r in runs] == ["nb-n-1", "nb-n-1-2", "nb-n-1-3", "nb-n-1-4"]
+    with pytest.raises(ConfigurationError, match="-p bad-name"):
+        runner.plan([tmp_path / "a" / "nb.ipynb"], parameters={"bad-name": 1})
     with pytest.raises(ConfigurationError, match="no such notebook"):
         runner.plan([tmp_path / "nope.ipynb"])
     with pytest.raises(ConfigurationError, match="--jobs 0"):
