@@ -93,11 +93,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run the batch ``args`` describes, show one line per finished run, print where the report is."""
     progress = _Progress()
-    batch = run_notebooks(args.notebooks, parameters=dict((n, parse_value(v)) for n, v in args.parameters),
-                          grid=args.grid, jobs=args.jobs, out=args.out, record_mode=args.record_mode,
-                          budget_usd=args.budget, kernel_name=args.kernel, on_start=progress.start,
-                          on_result=progress)
-    progress.close()
+    try:
+        batch = run_notebooks(args.notebooks, parameters={n: parse_value(v) for n, v in args.parameters},
+                              grid=args.grid, jobs=args.jobs, out=args.out, record_mode=args.record_mode,
+                              budget_usd=args.budget, kernel_name=args.kernel, on_start=progress.start,
+                              on_result=progress)
+    finally:
+        progress.close()
     print(batch.headline(fail_on_check=args.fail_on_check))
     print(f"report: {_display_path(batch.paths['html'])}")
     return batch.exit_code(fail_on_check=args.fail_on_check)
