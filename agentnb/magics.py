@@ -140,7 +140,7 @@ class AgentMagics(Magics):
             if len(words) != 2:
                 raise UsageError("%agentnb recordings DIR")
             settings.recordings = Path(words[1])
-            print(f"recordings: {settings.resolved_recordings()}")
+            print(f"recordings: {words[1]}")     # as given: an absolute path would differ per machine
             return None
         if command == "model":
             if len(words) != 3:
