@@ -49,39 +49,66 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
                 report.rows.append(row)
 
     ddl = artifacts.schema
-    if ddl:
-        _check_schema(report, ddl)
-    _check_migrations(report, artifacts, ddl, previous_ddl)
-    if ddl and previous_ddl and previous_ddl.strip() != ddl.strip() and report.schema_valid:
-        _check_evolution(report, artifacts, previous_ddl, ddl)
+    # PostgreSQL's checks wait on the server (the GIL is released meanwhile): they run in a thread while
+    # DuckDB and the code checks run here. Rows keep one order whatever finishes first.
+    from concurrent.futures import ThreadPoolExecutor
 
     from . import codechecks
 
-    report.rows.extend(codechecks.run_all(answer_text, artifacts, list(required)))
+    with ThreadPoolExecutor(1, thread_name_prefix="agentnb-postgres") as pool:
+        on_postgres = pool.submit(_postgres_checks, artifacts, ddl, previous_ddl)
+        duck = _load_duckdb(ddl) if ddl else None
+        code_rows = codechecks.run_all(answer_text, artifacts, list(required))
+        pg_row, schema, migration_rows, diff = on_postgres.result()
+    if pg_row is not None:
+        report.rows.append(pg_row)
+        report.schema = schema
+    if duck is not None:
+        report.rows.append(duck.check())
+        report.duck = duck
+        pg_ok = pg_row.status == "passed"
+        report.schema_valid = pg_ok or (pg_row.status == SKIPPED and duck.ok)
+        if report.schema is None and report.schema_valid:
+            report.schema = duck.schema      # no server: the diagram comes from DuckDB's catalog
+    report.rows.extend(migration_rows)
+    if diff is not None:
+        report.diff = diff
+        if diff.details.get("upgrade_sql"):
+            report.implied_migration = {"up": diff.details.get("upgrade_sql", ""),
+                                        "down": diff.details.get("downgrade_sql", "")}
+            diff.message += (" — no migration in the answer: the migration these changes imply is in the "
+                             "Migrations tab")
+        report.rows.append(diff)
+    report.rows.extend(code_rows)
     return report
 
 
-def _check_schema(report: CheckReport, ddl: str) -> None:
-    from . import duckschema, postgres
+def _load_duckdb(ddl: str):
+    from . import duckschema
 
-    try:
-        row, schema = postgres.check_schema(ddl)
-    except postgres.NoPostgresError as err:   # defensive: check_schema reports it as a skipped row
-        row, schema = CheckResult("Schema on PostgreSQL", SKIPPED, str(err)), None
-    report.rows.append(row)
-    report.schema = schema
-    duck = duckschema.load(ddl)
-    report.rows.append(duck.check())
-    report.duck = duck
-    pg_ok = row.status == "passed"
-    pg_unavailable = row.status == SKIPPED
-    report.schema_valid = pg_ok or (pg_unavailable and duck.ok)
-    if report.schema is None and report.schema_valid:
-        report.schema = duck.schema      # no server: the diagram comes from DuckDB's catalog
+    return duckschema.load(ddl)
 
 
-def _check_migrations(report: CheckReport, artifacts, ddl: str | None, previous_ddl: str | None) -> None:
+def _postgres_checks(artifacts, ddl: str | None, previous_ddl: str | None):
+    """Schema, migrations and evolution on PostgreSQL: (schema row, reflected schema, migration rows,
+    evolution row)."""
     from . import postgres
+
+    row = schema = diff = None
+    if ddl:
+        row, schema = postgres.check_schema(ddl)
+    migration_rows = _check_migrations(artifacts, ddl, previous_ddl)
+    if row is not None and row.status == "passed" and previous_ddl and previous_ddl.strip() != ddl.strip():
+        has_migration = any(p.up is not None for p in artifacts.migrations)
+        diff = postgres.diff_schemas(previous_ddl, ddl, name="Schema changes since the previous answer",
+                                     implied=not has_migration)
+    return row, schema, migration_rows, diff
+
+
+def _check_migrations(artifacts, ddl: str | None, previous_ddl: str | None) -> list[CheckResult]:
+    from . import postgres
+
+    rows: list[CheckResult] = []
 
     pairs = [p for p in artifacts.migrations
              if p.up is not None and p.down is not None and p.up is not p.down
@@ -102,25 +129,13 @@ def _check_migrations(report: CheckReport, artifacts, ddl: str | None, previous_
         if row is not None:
             if row.status != SKIPPED:
                 row.message = f"{row.message} (applied on: {row.details['base']})"
-            report.rows.append(row)
+            rows.append(row)
     for pair in artifacts.migrations:
         if pair.up is None or pair.down is None:
             missing = "down" if pair.down is None else "up"
-            report.rows.append(CheckResult(f"Migration {pair.id}", FAILED,
-                                           f"the {missing} migration is missing: every up needs its down"))
-
-
-def _check_evolution(report: CheckReport, artifacts, previous_ddl: str, ddl: str) -> None:
-    from . import postgres
-
-    row = postgres.diff_schemas(previous_ddl, ddl, name="Schema changes since the previous answer")
-    report.diff = row
-    has_migration = any(p.up is not None for p in artifacts.migrations)
-    if row.status == "passed" and not has_migration and row.details.get("upgrade_sql"):
-        report.implied_migration = {"up": row.details.get("upgrade_sql", ""),
-                                    "down": row.details.get("downgrade_sql", "")}
-        row.message += " — no migration in the answer: the migration these changes imply is in the Migrations tab"
-    report.rows.append(row)
+            rows.append(CheckResult(f"Migration {pair.id}", FAILED,
+                                    f"the {missing} migration is missing: every up needs its down"))
+    return rows
 
 
 def fix_prompt(failures: list[CheckResult]) -> str:

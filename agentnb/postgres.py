@@ -153,6 +153,24 @@ def get_server() -> PostgresServer:
         raise NoPostgresError(reasons)
 
 
+def warm_up() -> threading.Thread | None:
+    """Start the embedded server in the background (a live answer streams for seconds, a replay
+    imports the SDK meanwhile), so that the first check finds it ready. Failures are not lost: the
+    check that needs the server calls get_server() again and reports why in its row."""
+    if os.environ.get(ENV_URL, "").strip() or (_server is not None and _server._stop is not None):
+        return None
+
+    def start():
+        try:
+            get_server()
+        except NoPostgresError:
+            pass    # reported by the check itself, with the reasons
+
+    thread = threading.Thread(target=start, name="agentnb-postgres-warm-up")
+    thread.start()
+    return thread
+
+
 def _sqlalchemy_url(url: str) -> str:
     from sqlalchemy.engine import make_url
     u = make_url(url)
@@ -964,13 +982,14 @@ def check_migration(schema_ddl: str, up: str, down: str, name: str = "Migration"
 
 
 def diff_schemas(old_ddl: str, new_ddl: str, name: str = "Schema changes",
-                 *, server: PostgresServer | None = None) -> CheckResult:
+                 *, server: PostgresServer | None = None, implied: bool = True) -> CheckResult:
     """What changed from ``old_ddl`` to ``new_ddl``, and the migration that change implies.
 
     Passed with ``details["differences"]`` (readable list), ``details["changes"]`` (structured),
     ``details["upgrade_sql"]`` / ``details["downgrade_sql"]`` (PostgreSQL, rendered by Alembic's
     autogenerate), ``details["alembic_upgrade"]`` / ``details["alembic_downgrade"]`` (Alembic ops as
     Python). Failed when either script does not run (``details["phase"]`` = "old" | "new").
+    ``implied=False`` skips rendering and verifying the implied migration (the answer has its own).
     """
     t0 = time.perf_counter()
     try:
@@ -996,7 +1015,7 @@ def diff_schemas(old_ddl: str, new_ddl: str, name: str = "Schema changes",
         new = reflect_schema(s, base)
         changes = compare_schemas(old, new)
         details = _notes({"differences": [d["text"] for d in changes], "changes": changes}, s)
-        if changes:
+        if changes and implied:
             notes = list(s.notes)
             try:
                 new_metadata = _reflect_metadata(s)

@@ -164,6 +164,10 @@ class Session:
         recordings = self.settings.resolved_recordings()
         if self._client is None:
             self._client = Client()
+        if check:
+            from .postgres import warm_up
+
+            warm_up()
         started = dt.datetime.now(dt.timezone.utc)
         partial: list[str] = []
 
