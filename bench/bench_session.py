@@ -118,6 +118,21 @@ def main(repeat: int = 3) -> None:
     verdict = "PASS" if a - b < 1.0 else "MISS"
     print(f"   agentnb adds            {a - b:6.2f} s   goal < 1 s: {verdict}")
 
+    from agentnb.runner import run_notebooks
+
+    def via_run(path, out):
+        start = time.perf_counter()
+        run_notebooks([path], out=out, jobs=1)
+        return time.perf_counter() - start
+
+    ra = statistics.median(via_run(NOTEBOOK, folder / f"run-with-{i}") for i in range(repeat))
+    rb = statistics.median(via_run(bare, folder / f"run-without-{i}") for i in range(repeat))
+    print("\n   the same through `agentnb run` (HTML export and summary included; PostgreSQL started once by")
+    print("   the runner for the batch, on both sides)")
+    print(f"   with agentnb cells      {ra:6.2f} s")
+    print(f"   agentnb cells removed   {rb:6.2f} s")
+    print(f"   agentnb adds            {ra - rb:6.2f} s   goal < 1 s: {'PASS' if ra - rb < 1.0 else 'MISS'}")
+
     print("\n   where it goes (cells run in one process, first run: imports and server start included)")
     for name, seconds in cells_in_process():
         if seconds >= 0.005:
