@@ -50,26 +50,27 @@ def test_every_shipped_notebook_replays_its_saved_outputs(tmp_path):
     assert " passed" in result.stdout and "failed" not in result.stdout.splitlines()[-1], tail
 
 
-def test_design_session_second_parameter_set_runs_offline(tmp_path):
-    import papermill
+def test_two_parameter_sets_with_two_jobs_give_two_reports_and_a_summary(tmp_path):
+    """The design session's two recorded parameter sets through `agentnb run --jobs 2`, offline."""
+    import json
 
-    vet = make_recordings().VET_CLINIC
-    env = offline_env(tmp_path)
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        out = tmp_path / "vet_clinic.ipynb"
-        nb = papermill.execute_notebook(str(NOTEBOOKS / "design_session.ipynb"), str(out), parameters=vet,
-                                        cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    text = "\n".join(
-        "".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
-        for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs)
-    assert "Une clinique vétérinaire" in text
-    assert "4 answers (4 replayed from recordings, billed: $0.0000)" in text
-    summary = text[text.index("step "):]
-    total = next(line for line in summary.splitlines() if line.startswith("total"))
-    assert total.split()[2] == "0", summary       # no failed check in the sample answers
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "agentnb.cli", "run", str(NOTEBOOKS / "design_session.ipynb"),
+         "--grid", str(REPO / "data" / "design_grid.yaml"), "--jobs", "2", "--record-mode", "none",
+         "--fail-on-check", "--out", str(out)],
+        cwd=tmp_path, env=offline_env(tmp_path), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "report: " in result.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    runs = summary["runs"]
+    assert len(runs) == 2 and all(r["status"] == "ok" for r in runs), runs
+    assert sorted(p.name for p in out.glob("*.html") if p.name != "summary.html").__len__() == 2
+    assert (out / "summary.md").is_file() and (out / "summary.html").is_file()
+    vet = next(r for r in runs if r["parameters"].get("domain") == "Une clinique vétérinaire")
+    assert vet["checks_failed"] == 0 and vet["checks_passed"] > 20, vet
+    html = next(p for p in out.glob("design_session-*.html")).read_text()
+    # the HTML export holds the tabs, the SVG diagram and the checks, without JavaScript
+    for needle in (">Schema</label>", ">Migrations</label>", ">API</label>", ">Checks</label>", "<svg",
+                   "Schema on PostgreSQL"):
+        assert needle in html, needle
