@@ -8,7 +8,6 @@ notebook, an answer or the request building changes: ``python data/make_recordin
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -28,14 +27,6 @@ def offline_env(tmp_path) -> dict:
     env["AGENTNB_HOME"] = str(tmp_path / "agentnb-home")     # the session log, out of the checkout
     env["ANTHROPIC_BASE_URL"] = "http://127.0.0.1:9"         # nothing listens there: a live call fails
     return env
-
-
-def make_recordings():
-    spec = importlib.util.spec_from_file_location("make_recordings", REPO / "data" / "make_recordings.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module          # dataclasses look their module up while it loads
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_every_shipped_notebook_replays_its_saved_outputs(tmp_path):
