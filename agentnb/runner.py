@@ -327,7 +327,7 @@ class RunResult:
         if self.checks:
             parts.append(f"checks {self.checks_passed} passed, {self.checks_failed} failed")
         if self.cost_usd is not None:
-            parts.append(f"${self.cost_usd:.4f}")
+            parts.append(_money(self.cost_usd, self.billed_usd))
         text = "  ".join(parts)
         return f"{text}  — {self.error_text()}" if self.error else text
 
@@ -365,7 +365,7 @@ class Batch:
                 text += " (--fail-on-check)"
         cost = _sum(r.cost_usd for r in self.results)
         if cost is not None:
-            text += f"; ${cost:.4f}"
+            text += f"; {_money(cost, _sum(r.billed_usd for r in self.results))}"
         return text + f"; {self.duration_s:.1f}s"
 
 
