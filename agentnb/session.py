@@ -65,7 +65,8 @@ class Session:
         self.conversations: dict[tuple[str, str], Conversation] = {}
         self.threads: dict[str, str] = {}          # agent -> current thread name
         self.billed_usd = 0.0
-        self.notebook: str | None = os.environ.get("AGENTNB_NOTEBOOK")
+        # agentnb run sets AGENTNB_NOTEBOOK; a Jupyter server names the notebook in JPY_SESSION_NAME
+        self.notebook: str | None = os.environ.get("AGENTNB_NOTEBOOK") or os.environ.get("JPY_SESSION_NAME")
         self._catalog = None
         self._client = None
         self.schemas: dict[tuple[str, str], str] = {}    # (agent, thread) -> latest valid DDL
