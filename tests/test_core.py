@@ -289,3 +289,35 @@ def test_history_near_the_context_window_drops_oldest_turns_and_says_so():
     assert conv.dropped >= 5 and len(body["messages"]) < 13
     assert body["messages"][-1]["content"][-1]["text"] == "new"
     assert any("oldest turn" in n for n in notes)
+
+
+def test_budget_stops_a_live_call_before_it_is_sent_and_never_a_replay(api, monkeypatch):
+    from agentnb.errors import BudgetExceeded
+
+    agentnb.ask("backend-dev", "recorded while there was money")
+    monkeypatch.setenv("AGENTNB_BUDGET_USD", "0.01")      # 8192 output tokens could cost $0.08
+    with pytest.raises(BudgetExceeded) as info:
+        agentnb.ask("backend-dev", "a new question", new=True)
+    assert "Nothing was sent" in str(info.value) and "$0.01" in str(info.value)
+    assert len(api.message_requests) == 1
+    agentnb.current_session().conversations.clear()
+    assert agentnb.ask("backend-dev", "recorded while there was money").replayed    # replays cost nothing
+    assert agentnb.ask("backend-dev", "small", new=True, max_tokens=100).text       # fits the budget
+
+
+def test_batch_budget_counts_every_live_call_logged_since_the_batch_began(api, monkeypatch):
+    from agentnb.errors import BudgetExceeded
+
+    monkeypatch.setenv("AGENTNB_BUDGET_SINCE", "2000-01-01T00:00:00")
+    agentnb.ask("backend-dev", "first", max_tokens=100)
+    spent = agentnb.log("select sum(cost_usd) from exchanges where not replayed").fetchall()[0][0]
+    from agentnb.session import reset
+
+    reset()          # another kernel of the same batch: its own session (nothing billed), the same log
+    worst = agentnb.current_session().dry_run("backend-dev", "second", max_tokens=100).max_cost_usd
+    # enough for this call alone, not once the batch's earlier call is counted
+    monkeypatch.setenv("AGENTNB_BUDGET_USD", str(worst + spent / 2))
+    with pytest.raises(BudgetExceeded):
+        agentnb.ask("backend-dev", "second", max_tokens=100)
+    monkeypatch.delenv("AGENTNB_BUDGET_SINCE")        # the same budget for this session alone: it fits
+    assert agentnb.ask("backend-dev", "second", max_tokens=100).text
