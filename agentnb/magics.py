@@ -187,3 +187,14 @@ def register_agents(shell, catalog) -> list[str]:
 def load_ipython_extension(shell) -> None:
     shell.register_magics(AgentMagics)
     register_agents(shell, sessions.current().catalog)
+    if getattr(shell, "kernel", None) is not None:
+        # In a kernel (a person reading, typing a prompt), load the SDK meanwhile: importing it takes
+        # about a second, which the first answer would otherwise wait for. Not in a plain IPython run.
+        import threading
+
+        threading.Thread(target=_preload_sdk, name="agentnb-preload", daemon=True).start()
+
+
+def _preload_sdk() -> None:
+    import anthropic  # noqa: F401
+    import httpx2  # noqa: F401
