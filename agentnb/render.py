@@ -1,12 +1,11 @@
 """How an answer is shown: the answer as Markdown, then its artifacts and checks in tabs, then the ER
-diagram. Three outputs, each with a ``text/plain`` form:
+diagram. Three outputs, each with a ``text/plain`` form and ``agentnb`` metadata:
 
-- in JupyterLab (a Jupyter server started the kernel), the tabs are ipywidgets, with the static HTML
-  inside the same output as a fallback;
-- headless (papermill, nbconvert, nbval, VS Code, classic notebook), the tabs are static HTML whose
-  switching is pure CSS, so an exported HTML file shows everything without JavaScript or network;
-- the ER diagram is one output holding both a Mermaid fence (``text/markdown``: JupyterLab renders it)
-  and an SVG (``image/svg+xml``: nbconvert prefers it to Markdown, so the HTML export has a picture).
+- the tabs are static HTML whose switching is pure CSS: they work in JupyterLab, survive saving and
+  reopening, and an exported HTML file shows everything without JavaScript or network. With
+  ``AGENTNB_DISPLAY=widgets`` under a Jupyter server they are ipywidgets instead (see widgets_wanted);
+- the Schema tab holds the ER diagram as SVG (no JavaScript, no system package), and a separate
+  output holds it as a Mermaid fence, which JupyterLab 4.1+ draws itself.
 
 Everything is deterministic (ids are hashes of the content) so that a replayed notebook compares equal.
 """
@@ -17,7 +16,9 @@ import hashlib
 import html
 import json
 import os
+import re
 
+EMPTY = "<p class='anb-empty'>"      # how a tab with nothing in it starts
 STATUS_ICON = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}
 LEXERS = {"sql": "postgresql", "python": "python", "typescript": "typescript", "javascript": "javascript",
           "yaml": "yaml", "json": "json", "bash": "bash", "shell": "bash", "sh": "bash", "prisma": "text",
@@ -25,12 +26,33 @@ LEXERS = {"sql": "postgresql", "python": "python", "typescript": "typescript", "
 
 
 def widgets_wanted() -> bool:
-    """ipywidgets only where a Jupyter server started the kernel (it sets JPY_SESSION_NAME); never under
-    papermill or nbval, whose saved outputs must stay static and comparable."""
-    mode = os.environ.get("AGENTNB_DISPLAY", "auto").lower()
-    if mode in ("static", "widgets"):
-        return mode == "widgets"
-    return bool(os.environ.get("JPY_SESSION_NAME"))
+    """ipywidgets tabs only when asked for (``AGENTNB_DISPLAY=widgets``) and a Jupyter server started
+    the kernel (it sets JPY_SESSION_NAME). JupyterLab does not save widget state by default, so a
+    reopened notebook shows "Error displaying widget: model not found" where each widget was; the
+    static tabs look the same, switch the same, and survive saving, exports, nbval and papermill."""
+    mode = os.environ.get("AGENTNB_DISPLAY", "static").lower()
+    return mode == "widgets" and bool(os.environ.get("JPY_SESSION_NAME"))
+
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def escape_dollars(markdown: str) -> str:
+    """``$`` becomes ``\\$`` outside fenced blocks and inline code, so that a Markdown renderer with
+    mathematics (JupyterLab's) shows prices and shell variables as written."""
+    out, fence = [], None
+    for line in markdown.split("\n"):
+        match = _FENCE.match(line)
+        if fence is None and match:
+            fence = match.group(1)
+        elif fence is not None and match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence) \
+                and not line.strip()[len(match.group(1)):].strip():
+            fence = None
+        elif fence is None and "$" in line:
+            parts = re.split(r"(`+[^`]*`+)", line)      # inline code spans keep their dollars
+            line = "".join(p if p.startswith("`") else p.replace("$", "\\$") for p in parts)
+        out.append(line)
+    return "\n".join(out)
 
 
 def highlight(code: str, language: str) -> str:
@@ -45,7 +67,7 @@ def highlight(code: str, language: str) -> str:
         lexer = get_lexer_by_name("text")
     # inline styles: survive JupyterLab's sanitizer and an exported file without a stylesheet
     return _highlight(code, lexer, HtmlFormatter(noclasses=True, nobackground=True,
-                                                 prestyles="margin:0;white-space:pre-wrap"))
+                                                 prestyles="margin:0;white-space:pre-wrap;font-family:var(--jp-code-font-family,monospace)"))
 
 
 def _code_block(artifact) -> str:
@@ -58,7 +80,8 @@ def _code_block(artifact) -> str:
 
 
 def _pre(text: str) -> str:
-    return f"<pre style='white-space:pre-wrap;margin:2px 0'>{html.escape(text)}</pre>"
+    return (f"<pre style='white-space:pre-wrap;margin:2px 0;font-family:var(--jp-code-font-family,monospace)'>"
+            f"{html.escape(text)}</pre>")
 
 
 def _table(columns: list[str], rows: list[list[str]]) -> str:
@@ -78,8 +101,8 @@ def schema_tab(response) -> str:
         from . import erd
 
         parts.append("<div style='margin-top:8px;font-weight:600'>ER diagram (as the database sees it)</div>"
-                     f"<div style='overflow:auto'>{erd.svg(response.schema_model)}</div>")
-    return "".join(parts) or "<p>No schema in this answer.</p>"
+                     f"<div style='overflow-x:auto;max-width:100%'>{erd.svg(response.schema_model)}</div>")
+    return "".join(parts) or EMPTY + "No schema in this answer.</p>"
 
 
 def migrations_tab(response) -> str:
@@ -98,14 +121,14 @@ def migrations_tab(response) -> str:
         parts.append("<h4 style='margin:6px 0'>The migration these changes imply (none in the answer)</h4>"
                      "<div>up</div>" + highlight(report.implied_migration["up"] or "-- nothing", "sql")
                      + "<div>down</div>" + highlight(report.implied_migration["down"] or "-- nothing", "sql"))
-    return "".join(parts) or "<p>No migration in this answer.</p>"
+    return "".join(parts) or EMPTY + "No migration in this answer.</p>"
 
 
 def code_tab(response) -> str:
     shown = ("python", "typescript", "javascript", "graphql", "dockerfile", "compose", "query", "shell",
              "json", "yaml", "other")
     parts = [_code_block(a) for a in response.artifacts if a.kind in shown]
-    return "".join(parts) or "<p>No code in this answer.</p>"
+    return "".join(parts) or EMPTY + "No code in this answer.</p>"
 
 
 def openapi_operations(document: dict) -> list[dict]:
@@ -143,7 +166,7 @@ def openapi_operations(document: dict) -> list[dict]:
 def api_tab(response) -> str:
     artifact = response.artifacts.openapi
     if artifact is None:
-        return "<p>No OpenAPI contract in this answer.</p>"
+        return EMPTY + "No OpenAPI contract in this answer.</p>"
     document = response.openapi
     parts = []
     if isinstance(document, dict):
@@ -166,13 +189,13 @@ def examples_tab(response) -> str:
                  html.escape(v.example or ""), html.escape(v.source)] for v in env]
         parts.append("<h4 style='margin:6px 0'>Environment variables</h4>"
                      + _table(["variable", "description", "example", "from"], rows))
-    return "".join(parts) or "<p>No request examples in this answer.</p>"
+    return "".join(parts) or EMPTY + "No request examples in this answer.</p>"
 
 
 def checks_tab(response) -> str:
     rows = [[STATUS_ICON.get(r.status, r.status), html.escape(r.name), html.escape(r.status), _pre(r.message)]
             for r in response.checks]
-    return _table(["", "check", "status", "message"], rows) if rows else "<p>No checks ran.</p>"
+    return _table(["", "check", "status", "message"], rows) if rows else EMPTY + "No checks ran.</p>"
 
 
 TABS = (("Schema", schema_tab), ("Migrations", migrations_tab), ("Code", code_tab), ("API", api_tab),
@@ -200,6 +223,7 @@ def panel_html(response) -> str:
     removing it), every pane simply shows, one after the other."""
     uid = "anb" + hashlib.sha1((response.text + response.agent).encode("utf-8")).hexdigest()[:10]
     tabs = [(name, build(response)) for name, build in TABS]
+    first = _first_filled(tabs)
     css = [f".{uid} > input{{display:none}}",
            f".{uid} > label{{display:inline-block;padding:4px 12px;border:1px solid #ccc;border-bottom:none;"
            f"border-radius:4px 4px 0 0;margin-right:2px;cursor:pointer;background:#f4f4f4}}",
@@ -209,7 +233,7 @@ def panel_html(response) -> str:
         tid = f"{uid}-{i}"
         css.append(f"#{tid}:checked ~ .pane-{i}{{display:block}} #{tid}:checked + label{{background:#fff;"
                    "font-weight:600}")
-        body.append(f"<input type='radio' name='{uid}' id='{tid}'{' checked' if i == 0 else ''}>"
+        body.append(f"<input type='radio' name='{uid}' id='{tid}'{' checked' if i == first else ''}>"
                     f"<label for='{tid}'>{html.escape(name)}</label>")
     panes = "".join(f"<div class='pane pane-{i}'><h3 class='{uid}-title'>{html.escape(name)}</h3>{content}</div>"
                     for i, (name, content) in enumerate(tabs))
@@ -218,12 +242,18 @@ def panel_html(response) -> str:
             f"<div style='color:#666;margin-top:4px'>{html.escape(checks_summary(response))}</div></div>")
 
 
+def _first_filled(tabs: list[tuple[str, str]]) -> int:
+    """The tab to open on: the first with something in it (an API answer opens on its contract)."""
+    return next((i for i, (_, content) in enumerate(tabs) if not content.startswith(EMPTY)), len(tabs) - 1)
+
+
 def panel_widget(response):
     import ipywidgets as widgets
 
-    names = [name for name, _ in TABS]
-    tab = widgets.Tab(children=[widgets.HTML(build(response)) for _, build in TABS])
-    tab.titles = names
+    tabs = [(name, build(response)) for name, build in TABS]
+    tab = widgets.Tab(children=[widgets.HTML(content) for _, content in tabs])
+    tab.titles = [name for name, _ in tabs]
+    tab.selected_index = _first_filled(tabs)
     return tab
 
 
@@ -251,8 +281,9 @@ def panel_bundle(response) -> tuple[dict, dict]:
 def erd_bundle(schema) -> tuple[dict, dict]:
     from . import erd
 
+    # Mermaid only: JupyterLab draws it; the SVG for exports and other front ends is in the Schema tab
     tables = len(schema.tables)
-    return ({"text/markdown": f"```mermaid\n{erd.mermaid(schema)}\n```\n", "image/svg+xml": erd.svg(schema),
+    return ({"text/markdown": f"```mermaid\n{erd.mermaid(schema)}\n```\n",
              "text/plain": f"ER diagram: {tables} table{'s' if tables != 1 else ''}"},
             {"agentnb": {"erd": {"tables": [t.name for t in schema.tables]}}})
 
@@ -276,12 +307,11 @@ def show_artifacts(response) -> None:
         return
     data, meta = panel_bundle(response)
     if widgets_wanted():
-        try:
-            tab = panel_widget(response)
-            bundle = tab._repr_mimebundle_() or {}
-            data = {**data, **(bundle[0] if isinstance(bundle, tuple) else bundle)}
-        except ImportError:
-            pass
+        tab = panel_widget(response)
+        bundle = tab._repr_mimebundle_() or {}
+        bundle = bundle[0] if isinstance(bundle, tuple) else bundle
+        view = "application/vnd.jupyter.widget-view+json"
+        data = {**data, view: bundle[view]}    # the summary stays the text/plain form
     display(data, metadata=meta, raw=True)
     if response.schema_model is not None and response.schema_model.tables:
         data, meta = erd_bundle(response.schema_model)

@@ -120,9 +120,8 @@ class Response:
     def footer(self) -> str:
         u = self.usage
         parts = [self.model,
-                 f"in {u.get('input_tokens', 0):,}",
-                 f"cache write {u.get('cache_creation_input_tokens', 0):,}",
-                 f"cache read {u.get('cache_read_input_tokens', 0):,}",
+                 f"in {self.input_tokens:,} (cache write {u.get('cache_creation_input_tokens', 0):,}, "
+                 f"cache read {u.get('cache_read_input_tokens', 0):,})",
                  f"out {u.get('output_tokens', 0):,}"]
         if self.cost_usd is None:
             parts.append("cost unknown")
@@ -142,8 +141,13 @@ class Response:
         return notes
 
     def answer_markdown(self) -> str:
-        notes = "".join(f"> ⚠️ {n}\n\n" for n in self._notes())
-        return f"{notes}{self.text}\n\n---\n<sub>{html.escape(self.footer())}</sub>\n"
+        """The answer for a Markdown renderer: notes, the text, a footer. Dollar signs outside code are
+        escaped, or JupyterLab would typeset the text between two of them as mathematics."""
+        from .render import escape_dollars
+
+        notes = "".join(f"> ⚠️ {escape_dollars(n)}\n\n" for n in self._notes())
+        footer = html.escape(self.footer()).replace("$", "&#36;")
+        return f"{notes}{escape_dollars(self.text)}\n\n---\n<sub>{footer}</sub>\n"
 
     def _repr_markdown_(self) -> str:
         return self.answer_markdown()
@@ -153,7 +157,7 @@ class Response:
         # summary. Anywhere else (a variable shown in a later cell) the whole answer shows again.
         if self.shown_in is not None and self.shown_in == _execution_count():
             text = self.summary()
-            return ({"text/plain": text, "text/markdown": f"<sub>{html.escape(text)}</sub>"},
+            return ({"text/plain": text, "text/markdown": f"<sub>{html.escape(text).replace('$', '&#36;')}</sub>"},
                     {"agentnb": {"summary": text}})
         markdown = self.answer_markdown()
         if self.check_report is not None and len(self.artifacts):

@@ -69,7 +69,7 @@ def test_good_answer_renders_every_tab_and_passes_every_check(ip, api, monkeypat
     for tab in ("Schema", "Migrations", "Code", "API", "Examples", "Checks"):
         assert f">{tab}</label>" in panel["text/html"]
     assert "<svg" in panel["text/html"] and "/loans/{loan_id}/return" in panel["text/html"]
-    [diagram] = shown.find("image/svg+xml")
+    [diagram] = shown.find("text/markdown", "```mermaid")
     assert diagram["text/markdown"].startswith("```mermaid\nerDiagram") and "loans" in diagram["text/markdown"]
     assert shown.items.index(next(i for i in shown.items if i[0] is answer)) < \
         shown.items.index(next(i for i in shown.items if i[0] is panel))
@@ -139,13 +139,37 @@ def test_apply_writes_named_files_and_never_outside(ip, api, workdir):
     assert not (workdir / "escape.py").exists()
 
 
-def test_under_a_jupyter_server_the_tabs_are_widgets_with_a_static_fallback(ip, api, monkeypatch):
-    monkeypatch.setenv("AGENTNB_DISPLAY", "auto")
+def test_widgets_on_request_under_a_jupyter_server_keep_the_static_fallback(ip, api, monkeypatch):
     monkeypatch.setenv("JPY_SESSION_NAME", "design.ipynb")
     shown = Outputs(ip, monkeypatch)
-    api.enqueue(text(LIBRARY))
+    api.enqueue(text(LIBRARY), text(LIBRARY))
     ip.run_cell_magic("backend_dev", "--no-stream", "x")
+    [static] = shown.find("text/html", "Checks")      # by default: static tabs, even in JupyterLab
+    assert "application/vnd.jupyter.widget-view+json" not in static
+    monkeypatch.setenv("AGENTNB_DISPLAY", "widgets")
+    shown.items.clear()
+    ip.run_cell_magic("backend_dev", "--no-stream --new", "x")
     [panel] = shown.find("text/html", "Checks")
-    assert "application/vnd.jupyter.widget-view+json" in panel and "text/plain" in panel
+    assert "application/vnd.jupyter.widget-view+json" in panel
+    assert panel["text/plain"].startswith("artifacts: ")        # agentnb's summary, not the widget's repr
     for data, meta, _ in shown.items:     # every output: a text/plain form and agentnb metadata
         assert "text/plain" in data and "agentnb" in meta
+
+
+def test_markdown_keeps_dollars_out_of_mathematics(ip, api, monkeypatch):
+    shown = Outputs(ip, monkeypatch)
+    api.enqueue(text("Une amende de 0,20 $ par jour et 10 $ au plus.\n\n```bash\necho $HOME\n```\n"))
+    r = ip.run_cell_magic("backend_dev", "--no-stream", "x")
+    *_, answer = shown.find("text/markdown", "amende")
+    assert "0,20 \\$ par jour et 10 \\$" in answer["text/markdown"]
+    assert "echo $HOME" in answer["text/markdown"] and "$" not in answer["text/markdown"].split("---")[-1]
+    assert "echo $HOME" in r.text and "10 $ au plus" in r.text          # the text itself is untouched
+
+
+def test_the_panel_opens_on_the_first_tab_with_something_in_it(ip, api, monkeypatch):
+    shown = Outputs(ip, monkeypatch)
+    api.enqueue(text("```bash\ncurl -X GET http://localhost:8000/books\n```\n"))
+    ip.run_cell_magic("backend_dev", "--no-stream", "x")
+    [panel] = shown.find("text/html", "Checks")
+    checked = panel["text/html"].split(" checked>")[0].rsplit("<input", 1)[1]
+    assert checked.endswith("-4'")          # Examples, the fifth tab
