@@ -642,9 +642,11 @@ def _reflect_tables(insp, space: str, tables: dict[str, Table], filter_names: li
     from sqlalchemy.exc import SAWarning
 
     kw = {"schema": space, "filter_names": filter_names}
-    with warnings.catch_warnings():     # types it does not know: spelled from pg_catalog instead
-        warnings.filterwarnings("ignore", "Did not recognize type", SAWarning)
-        columns = insp.get_multi_columns(**kw)
+    # types it does not know: spelled from pg_catalog instead. A lasting filter, not catch_warnings:
+    # this runs in a worker thread, and catch_warnings puts back the whole filter list on exit,
+    # undoing what the main thread added meanwhile (requests' own filter: its warning then shows)
+    warnings.filterwarnings("ignore", "Did not recognize type", SAWarning)
+    columns = insp.get_multi_columns(**kw)
     pks = insp.get_multi_pk_constraint(**kw)
     fks = insp.get_multi_foreign_keys(**kw)
     uniques = insp.get_multi_unique_constraints(**kw)
@@ -902,6 +904,22 @@ def _failed(name: str, failure: SQLFailure, phase: str | None = None, **extra) -
     return CheckResult(name, FAILED, failure.message, details)
 
 
+def _server_or_skipped(name: str, server: PostgresServer | None
+                       ) -> tuple[PostgresServer | None, CheckResult | None]:
+    """The server a check runs on, or (None, the skipped result saying why there is none)."""
+    try:
+        return server or get_server(), None
+    except NoPostgresError as exc:
+        return None, _no_server(name, exc)
+
+
+@contextmanager
+def _session(server: PostgresServer) -> Iterator[tuple[_Scratch, _Baseline]]:
+    """A scratch transaction, and what the database held before the check's scripts."""
+    with scratch(server) as s:
+        yield s, _baseline(s)
+
+
 def _notes(details: dict, s: _Scratch) -> dict:
     if s.notes:
         details["statement_notes"] = list(s.notes)
@@ -918,12 +936,10 @@ def check_schema(ddl: str, name: str = "Schema on PostgreSQL", *,
     Skipped (no server): the ``NoPostgresError`` message.
     """
     t0 = time.perf_counter()
-    try:
-        server = server or get_server()
-    except NoPostgresError as exc:
-        return _no_server(name, exc), None
-    with scratch(server) as s:
-        base = _baseline(s)
+    server, skipped = _server_or_skipped(name, server)
+    if skipped is not None:
+        return skipped, None
+    with _session(server) as (s, base):
         try:
             n = s.run_script(ddl, "schema")
         except SQLFailure as f:
@@ -944,12 +960,10 @@ def check_migration(schema_ddl: str, up: str, down: str, name: str = "Migration"
     if not name.endswith("up/down"):
         name = f"{name} up/down"
     t0 = time.perf_counter()
-    try:
-        server = server or get_server()
-    except NoPostgresError as exc:
-        return _no_server(name, exc)
-    with scratch(server) as s:
-        base = _baseline(s)
+    server, skipped = _server_or_skipped(name, server)
+    if skipped is not None:
+        return skipped
+    with _session(server) as (s, base):
         phase = "schema"
         try:
             s.run_script(schema_ddl, "schema")
@@ -992,27 +1006,24 @@ def diff_schemas(old_ddl: str, new_ddl: str, name: str = "Schema changes",
     ``implied=False`` skips rendering and verifying the implied migration (the answer has its own).
     """
     t0 = time.perf_counter()
-    try:
-        server = server or get_server()
-    except NoPostgresError as exc:
-        return _no_server(name, exc)
-    with scratch(server) as s:
+    server, skipped = _server_or_skipped(name, server)
+    if skipped is not None:
+        return skipped
+    with _session(server) as (s, base):
         # each script runs from the same savepoint, so both see the same names (extensions,
         # explicit schemas) and never each other: old, then new, then (when they differ) old again
         # with new's reflected MetaData for Alembic, and the implied migration run on it
-        base = _baseline(s)
         s.execute("SAVEPOINT agentnb_old")
-        try:
-            s.run_script(old_ddl, "old")
-        except SQLFailure as f:
-            return _failed(name, f, "old", **_notes({}, s))
-        old = reflect_schema(s, base)
-        s.execute("ROLLBACK TO SAVEPOINT agentnb_old")
-        try:
-            s.run_script(new_ddl, "new")
-        except SQLFailure as f:
-            return _failed(name, f, "new", **_notes({}, s))
-        new = reflect_schema(s, base)
+        reflected = []
+        for phase, ddl in (("old", old_ddl), ("new", new_ddl)):
+            try:
+                s.run_script(ddl, phase)
+            except SQLFailure as f:
+                return _failed(name, f, phase, **_notes({}, s))
+            reflected.append(reflect_schema(s, base))
+            if phase == "old":
+                s.execute("ROLLBACK TO SAVEPOINT agentnb_old")
+        old, new = reflected
         changes = compare_schemas(old, new)
         details = _notes({"differences": [d["text"] for d in changes], "changes": changes}, s)
         if changes and implied:

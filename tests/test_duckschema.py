@@ -381,3 +381,15 @@ def test_index_columns_from_the_raw_parse():
     assert members["members_email_lower"] == ["lower(email)"]       # an expression: deparsed
     loans = {ix.name: ix.columns for ix in result.schema.table("loans").indexes}
     assert loans["loans_active_idx"] == ["book_id"]
+
+
+def test_the_lowering_names_stay_importable_from_duckschema():
+    from agentnb import duckschema_lowering
+    from agentnb.duckschema import (Failure, LoadResult, Lowered, LoweredStatement, Lowering,  # noqa: F401
+                                    execute, load, lower, read_schema)
+
+    assert (Lowered, LoweredStatement, Lowering, lower) == (
+        duckschema_lowering.Lowered, duckschema_lowering.LoweredStatement, duckschema_lowering.Lowering,
+        duckschema_lowering.lower)
+    assert set(duckschema.__all__) >= {"Failure", "LoadResult", "Lowered", "Lowering", "execute", "load", "lower",
+                                       "read_schema"}

@@ -1,0 +1,1591 @@
+"""PostgreSQL DDL lowered for DuckDB: :func:`lower` rewrites what DuckDB rejects and lists every change.
+
+Two paths make the same changes. The fast one (:class:`_FastLowerer`) edits the source text at the
+positions in libpg_query's JSON tree; the tree one (:class:`_Lowerer`) rewrites pglast's Python tree
+and deparses it, for whatever the fast one does not know. :class:`_BaseLowerer` holds what both do:
+the change list and its messages, the table and sequence bookkeeping, and the ordering of statements.
+Loading into DuckDB and reading its catalog back is :mod:`agentnb.duckschema`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Lowered", "LoweredStatement", "Lowering", "lower"]
+
+_KIND_ORDER = ["identity", "serial", "cascade", "partial index", "alter table", "deferrable", "exclude",
+               "index skipped", "USING gin", "USING gist", "cycle", "trigger", "function", "extension"]
+
+
+@dataclass
+class Lowering:
+    """One change made so that DuckDB accepts the DDL (or one statement left out)."""
+
+    kind: str                  # short code: "identity", "cascade", "partial index", "extension", ...
+    message: str               # what was changed and why, for a reader
+    statement: int             # 1-based position of the source statement
+    table: str | None = None
+    skipped: bool = False      # the whole statement was left out
+
+    def __str__(self) -> str:
+        return f"statement {self.statement}: {self.message}"
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "message": self.message, "statement": self.statement,
+                "table": self.table, "skipped": self.skipped}
+
+
+@dataclass
+class LoweredStatement:
+    sql: str
+    source: int                # 1-based position of the source statement it came from
+    kind: str = ""             # node type, e.g. "CreateStmt"; "raw" when PostgreSQL could not parse it
+    table: str | None = None
+
+
+@dataclass
+class Lowered:
+    statements: list[LoweredStatement] = field(default_factory=list)
+    changes: list[Lowering] = field(default_factory=list)
+    source_count: int = 0
+    # What DuckDB forgets but the PostgreSQL DDL said: put back into the schema read from DuckDB.
+    fk_info: dict[tuple[str, tuple[str, ...]], tuple[str | None, str | None]] = field(default_factory=dict)
+    index_where: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sql(self) -> str:
+        return "".join(s.sql + ";\n" for s in self.statements)
+
+    def kinds(self) -> list[str]:
+        """The kinds of change made, each once: the ones that weaken the check most first, then in
+        order of first appearance."""
+        seen = list(dict.fromkeys(c.kind for c in self.changes))
+        return sorted(seen, key=lambda k: (_KIND_ORDER.index(k) if k in _KIND_ORDER else len(_KIND_ORDER),
+                                           seen.index(k)))
+
+
+
+# --------------------------------------------------------------------------------------------------
+# Lowering
+
+_TYPE_MAP = {
+    # PostgreSQL type -> (DuckDB type, say it?)
+    "jsonb": "json",
+    "citext": "varchar",
+    "inet": "varchar", "cidr": "varchar", "macaddr": "varchar", "macaddr8": "varchar",
+    "money": "numeric(19,2)",
+    "tsvector": "varchar", "tsquery": "varchar", "xml": "varchar", "ltree": "varchar",
+    "hstore": "varchar", "pg_lsn": "varchar", "txid_snapshot": "varchar",
+    "regclass": "varchar", "regproc": "varchar", "regtype": "varchar",
+    "point": "varchar", "line": "varchar", "lseg": "varchar", "box": "varchar", "path": "varchar",
+    "polygon": "varchar", "circle": "varchar", "geometry": "varchar", "geography": "varchar",
+    "int4range": "varchar", "int8range": "varchar", "numrange": "varchar", "tsrange": "varchar",
+    "tstzrange": "varchar", "daterange": "varchar", "int4multirange": "varchar",
+    "int8multirange": "varchar", "nummultirange": "varchar", "tsmultirange": "varchar",
+    "tstzmultirange": "varchar", "datemultirange": "varchar",
+}
+_SERIALS = {"serial": "integer", "serial4": "integer", "bigserial": "bigint", "serial8": "bigint",
+            "smallserial": "smallint", "serial2": "smallint"}
+_NO_TYPMOD = {"timestamp", "timestamptz", "time", "timetz", "interval"}
+_ARRAY_UNINDEXABLE_METHODS = {"gin", "gist", "spgist", "brin"}
+_SEQ_OPTIONS = {"start", "increment", "minvalue", "maxvalue", "cycle"}
+_SKIP_STATEMENTS = {
+    "CreateExtensionStmt": ("extension", "CREATE EXTENSION skipped (DuckDB has no PostgreSQL extensions)"),
+    "CreateFunctionStmt": ("function", "function skipped (DuckDB runs no plpgsql)"),
+    "CreateTrigStmt": ("trigger", "trigger skipped (DuckDB has no triggers)"),
+    "CreateEventTrigStmt": ("trigger", "event trigger skipped"),
+    "DoStmt": ("DO block", "DO block skipped"),
+    "GrantStmt": ("grant", "GRANT/REVOKE skipped (no roles in DuckDB)"),
+    "GrantRoleStmt": ("grant", "GRANT role skipped"),
+    "CreateRoleStmt": ("role", "CREATE ROLE skipped"),
+    "AlterRoleStmt": ("role", "ALTER ROLE skipped"),
+    "AlterOwnerStmt": ("owner", "ALTER ... OWNER skipped"),
+    "AlterDefaultPrivilegesStmt": ("grant", "ALTER DEFAULT PRIVILEGES skipped"),
+    "CreatePolicyStmt": ("policy", "row-level security policy skipped"),
+    "VariableSetStmt": ("SET", "SET skipped"),
+    "TransactionStmt": ("transaction", "transaction control skipped (each statement runs on its own)"),
+    "SelectStmt": ("query", "query skipped (not DDL)"),
+    "CreateRangeStmt": ("range type", "range type skipped (DuckDB has no range types)"),
+    "RuleStmt": ("rule", "rule skipped"),
+    "CreateCastStmt": ("cast", "CREATE CAST skipped"),
+    "CreateOpClassStmt": ("operator class", "operator class skipped"),
+    "DefineStmt": ("definition", "CREATE AGGREGATE/OPERATOR skipped"),
+    "AlterSeqStmt": ("sequence", "ALTER SEQUENCE skipped"),
+    "CreateStatsStmt": ("statistics", "CREATE STATISTICS skipped"),
+    "AlterExtensionStmt": ("extension", "ALTER EXTENSION skipped"),
+    "CreatePublicationStmt": ("publication", "publication skipped"),
+    "ClusterStmt": ("cluster", "CLUSTER skipped"),
+    "VacuumStmt": ("vacuum", "VACUUM/ANALYZE skipped"),
+}
+# Words DuckDB 2.0 reserves (duckdb_keywords(), not 'unreserved') that PostgreSQL lets through unquoted
+_DUCKDB_ONLY_KEYWORDS = frozenset(
+    "anti asof at by columns describe generated glob grouping_id lambda map pivot pivot_longer "
+    "pivot_wider positional qualify semi show struct summarize try_cast tuple unpack unpivot".split())
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_FK_ACTIONS = {"c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT", "r": "RESTRICT", "a": None}
+_COMMENT_KEPT = {"OBJECT_TABLE", "OBJECT_COLUMN", "OBJECT_VIEW", "OBJECT_INDEX", "OBJECT_SEQUENCE"}
+_CONSTR_LABEL_BY_NAME = {"CONSTR_FOREIGN": "FOREIGN KEY", "CONSTR_PRIMARY": "PRIMARY KEY",
+                         "CONSTR_UNIQUE": "UNIQUE", "CONSTR_CHECK": "CHECK"}
+_ALTER_SKIPPED_BY_NAME = {
+    "AT_ChangeOwner": "OWNER TO", "AT_EnableRowSecurity": "ENABLE ROW LEVEL SECURITY",
+    "AT_ForceRowSecurity": "FORCE ROW LEVEL SECURITY", "AT_DisableRowSecurity": "DISABLE ROW LEVEL SECURITY",
+    "AT_SetStatistics": "SET STATISTICS", "AT_ClusterOn": "CLUSTER ON", "AT_ReplicaIdentity": "REPLICA IDENTITY",
+    "AT_SetRelOptions": "SET (...)", "AT_EnableTrig": "ENABLE TRIGGER", "AT_DisableTrig": "DISABLE TRIGGER",
+    "AT_SetStorage": "SET STORAGE", "AT_SetCompression": "SET COMPRESSION", "AT_SetLogged": "SET LOGGED",
+    "AT_SetUnLogged": "SET UNLOGGED", "AT_ValidateConstraint": "VALIDATE CONSTRAINT",
+    "AT_SetOptions": "SET (...)", "AT_SetTableSpace": "SET TABLESPACE"}
+# the same keyed by pglast's enums, for the tree path (filled on first use: pglast loads late)
+_CONSTR_LABEL: dict = {}
+_ALTER_SKIPPED: dict = {}
+
+
+# --------------------------------------------------------------------------------------------------
+# What both paths share
+
+_PLAIN = re.compile(r"[a-z_][a-z0-9_$]*\Z")
+
+
+def _q(name: str) -> str:
+    return name if _PLAIN.match(name) else '"' + name.replace('"', '""') + '"'
+
+
+class _Stmt:
+    """A statement on its way out, in either path: what it provides and needs, for the ordering."""
+
+    __slots__ = ("source", "kind", "table", "raw", "provides", "requires", "done")
+
+    def __init__(self, source, kind, table=None, raw=None):
+        self.source = source
+        self.kind = kind
+        self.table = table
+        self.raw = raw
+        self.provides: str | None = None
+        self.requires: set[str] = set()
+        self.done = False
+
+
+class _BaseLowerer:
+    """The change list and every message in it, what the script has created so far, and the order
+    the statements go out in. A path reads its own tree and writes its own text: ``Item``,
+    ``table_requires``, ``foreign_keys``, ``cycle`` and ``render`` are its part of ``emit``."""
+
+    Item = _Stmt
+
+    def __init__(self, ddl: str):
+        self.ddl = ddl
+        self.out = Lowered()
+        self.items: list = []
+        self.tables: dict[str, Any] = {}                  # table key -> CREATE TABLE item
+        self.col_arrays: dict[str, dict[str, bool]] = {}  # table key -> column -> an array?
+        self.skipped_indexes: set[str] = set()
+        self.public_noted = False
+        self.n = 0
+        self.dirty = False      # the tree path: the current statement must be deparsed
+
+    def change(self, kind, message, table=None, skipped=False):
+        self.dirty = True
+        new = Lowering(kind, message, self.n, table, skipped)
+        if new not in self.out.changes[-8:]:    # DEFERRABLE INITIALLY DEFERRED is one change, not two
+            self.out.changes.append(new)
+
+    def note_public(self):
+        self.dirty = True
+        if not self.public_noted:
+            self.public_noted = True
+            self.change("schema public", "schema public → DuckDB's default schema (main)")
+
+    def skip_statement(self, name: str) -> bool:
+        if name not in _SKIP_STATEMENTS:
+            return False
+        kind, message = _SKIP_STATEMENTS[name]
+        self.change(kind, message, skipped=True)
+        return True
+
+    def public_schema_skipped(self, schemaname) -> bool:
+        if schemaname != "public":
+            return False
+        self.change("schema public", "CREATE SCHEMA public skipped (DuckDB's default schema is main)",
+                    skipped=True)
+        return True
+
+    def comment_kept(self, objtype: str, names: list[str]) -> bool:
+        if objtype not in _COMMENT_KEPT:
+            self.change("comment", f"COMMENT ON {objtype.removeprefix('OBJECT_')} skipped", skipped=True)
+            return False
+        if objtype == "OBJECT_INDEX" and names[-1:] and names[-1] in self.skipped_indexes:
+            self.change("comment", "COMMENT ON INDEX skipped (index skipped)", skipped=True)
+            return False
+        return True
+
+    # -- types ----------------------------------------------------------------------------------
+    def type_mapped(self, base: str, where: str | None):
+        label = f"{base.upper()} → {_TYPE_MAP[base].upper()}"
+        if base == "money":
+            label = "MONEY → DECIMAL(19,2)"
+        self.change(base, label + (f" on {where}" if where else " in an expression"))
+
+    def precision_dropped(self, base: str, where: str | None):
+        self.change("precision", f"{base} precision dropped" + (f" on {where}" if where else "")
+                    + " (DuckDB's time types take no modifiers)")
+
+    def wide_numeric(self, mods: list, where: str | None) -> str | None:
+        """numeric(p, s) beyond DuckDB's 38 digits: the type to write instead (None: it fits)."""
+        if not (mods and isinstance(mods[0], int) and mods[0] > 38):
+            return None
+        scale = mods[1] if len(mods) > 1 and isinstance(mods[1], int) else 0
+        self.change("precision", f"numeric({mods[0]},{scale}) → DECIMAL(38,{min(scale, 38)})"
+                    + (f" on {where}" if where else "") + " (DuckDB's widest decimal)")
+        return f"numeric(38,{min(scale, 38)})"
+
+    # -- tables and columns ---------------------------------------------------------------------
+    def inheritance_skipped(self, key: str, partition: bool):
+        what = "partition" if partition else "inheriting table"
+        self.change("partition", f"{what} {key} skipped (DuckDB has no table inheritance)",
+                    table=key, skipped=True)
+
+    def register_table(self, key: str, item):
+        item.provides = "table:" + key
+        if key in self.tables:   # CREATE TABLE IF NOT EXISTS twice, or a broken script: keep both
+            item.provides = None
+        else:
+            self.tables[key] = item
+        self.col_arrays[key] = {}
+
+    def serial(self, key: str, colname: str, base: str, item) -> str:
+        """SERIAL: the sequence behind it (created before the table); its name."""
+        seq = self.add_sequence(key, colname, (), item)
+        self.change("serial", f"{base.upper()} → {_SERIALS[base].upper()} + sequence {seq} on "
+                    f"{key}.{colname}", table=key)
+        return seq
+
+    def identity(self, key: str, colname: str, options, item) -> str:
+        """GENERATED AS IDENTITY: the sequence used instead; its name."""
+        seq = self.add_sequence(key, colname, options, item)
+        self.change("identity", f"identity dropped on {key}.{colname} (DuckDB has no GENERATED AS "
+                    f"IDENTITY; a sequence default used instead: {seq})", table=key)
+        return seq
+
+    def add_sequence(self, key, colname, options, item) -> str:
+        """``options``: (name, value) pairs of the identity's sequence options."""
+        table = key.rsplit(".", 1)[-1]
+        schema = key.rsplit(".", 1)[0] + "." if "." in key else ""
+        name = f"{table}_{colname}_seq"
+        opts = [f"{'START WITH' if defname == 'start' else defname.upper()} {value}"
+                for defname, value in options
+                if defname in ("start", "increment", "minvalue", "maxvalue") and value is not None]
+        raw = f"CREATE SEQUENCE IF NOT EXISTS {schema}{_q(name)}" + ("" if not opts else " " + " ".join(opts))
+        seq = self.Item(self.n, "CreateSeqStmt", key, raw)
+        seq.provides = "seq:" + name
+        item.requires.add("seq:" + name)
+        self.items.append(seq)
+        return schema + name
+
+    def array_default(self, sval, key: str, where: str) -> str | None:
+        """An array default written '{a,b}': DuckDB's '[a,b]' (None: not such a literal)."""
+        if not (isinstance(sval, str) and sval.startswith("{") and sval.endswith("}")):
+            return None
+        self.change("array literal", f"array default '{sval}' → '[{sval[1:-1]}]' on {where} "
+                    "(DuckDB list syntax)", table=key)
+        return "[" + sval[1:-1] + "]"
+
+    def foreign_key(self, key, where, cols, conname, del_action, upd_action, pk_relname,
+                    matchtype) -> tuple[bool, bool]:
+        """What the schema read back must say of a foreign key, and what DuckDB ignores on it:
+        (ON DELETE/UPDATE actions dropped, MATCH FULL dropped)."""
+        actions = [f"{label} {_FK_ACTIONS[code]}" for label, code in
+                   (("ON DELETE", del_action), ("ON UPDATE", upd_action)) if _FK_ACTIONS.get(code)]
+        self.out.fk_info[(key, cols)] = (conname, _FK_ACTIONS.get(del_action))
+        if actions:
+            self.change("cascade", f"{' '.join(actions)} ignored on {key}({', '.join(cols)}) "
+                        f"→ {pk_relname} (DuckDB enforces NO ACTION only)", table=key)
+        match_full = matchtype not in ("s", "\x00", None)
+        if match_full:
+            self.change("match full", f"MATCH FULL dropped on {where}", table=key)
+        return bool(actions), match_full
+
+    # -- indexes and ALTER TABLE ----------------------------------------------------------------
+    def array_index_skipped(self, key: str, name: str, columns, method: str) -> bool:
+        arrays = self.col_arrays.get(key, {})
+        array_cols = [c for c in columns if c and arrays.get(c)]
+        if not array_cols:
+            return False
+        self.skipped_indexes.add(name)
+        self.change("index skipped", f"index {name} skipped: DuckDB cannot index array column "
+                    f"{key}.{array_cols[0]}" + (f" (USING {method})" if method != "btree" else ""),
+                    table=key, skipped=True)
+        return True
+
+    def using_dropped(self, key: str, name: str, method: str):
+        self.change(f"USING {method}", f"USING {method} dropped on index {name}", table=key)
+
+    def partial_index(self, key: str, name: str, where: str, unique: bool):
+        self.out.index_where[name] = where
+        extra = " (now unique over all rows)" if unique else ""
+        self.change("partial index", f"partial index {name} created without its WHERE {where}" + extra,
+                    table=key)
+
+    def alter_skipped(self, key: str, label: str):
+        self.change("alter table", f"ALTER TABLE {key} {label} skipped", table=key)
+
+    def folded(self, key: str, what: str):
+        self.change("alter table", f"ALTER TABLE {key} {what} folded into CREATE TABLE {key}", table=key)
+
+    # -- ordering and output --------------------------------------------------------------------
+    def emit(self):
+        """Statements in their original order, except that whatever a statement needs (a referenced
+        table, a type, a sequence created further down) is pulled in just before it."""
+        for item in self.items:
+            if item.kind == "CreateStmt":
+                self.table_requires(item)
+        providers: dict[str, _Stmt] = {}
+        for item in self.items:
+            if item.provides and item.provides not in providers:
+                providers[item.provides] = item
+        visiting: set[int] = set()
+        ordered: list[_Stmt] = []
+        moved: list[tuple[str, str]] = []
+
+        def visit(item: _Stmt, needed_by: _Stmt | None):
+            if item.done:
+                return
+            visiting.add(id(item))
+            if item.kind == "CreateStmt":
+                for ref, fk in self.foreign_keys(item):
+                    dep = providers.get("table:" + ref)
+                    if dep is None or dep is item or dep.done:
+                        continue
+                    if id(dep) in visiting:
+                        self.cycle(item, ref, fk)
+                        continue
+                    visit(dep, item)
+            for req in sorted(item.requires):
+                dep = providers.get(req)
+                if dep is not None and dep is not item and not dep.done and id(dep) not in visiting:
+                    visit(dep, item)
+            visiting.discard(id(item))
+            item.done = True
+            if needed_by is not None and item.source > needed_by.source and item.kind == "CreateStmt":
+                moved.append((item.table, needed_by.table or "?"))
+            ordered.append(item)
+
+        for item in self.items:
+            visit(item, None)
+        if moved:
+            self.n = 0
+            pairs = ", ".join(f"{a} before {b}" for a, b in moved)
+            self.change("order", f"tables created in dependency order for DuckDB's foreign keys: {pairs}")
+        for item in ordered:
+            self.out.statements.append(LoweredStatement(self.render(item), item.source, item.kind, item.table))
+
+    def table_requires(self, item):
+        """Add to a CREATE TABLE's ``requires`` the tables its foreign keys reference (and more)."""
+        raise NotImplementedError
+
+    def foreign_keys(self, item) -> list:
+        """A CREATE TABLE's foreign keys as (referenced table key, key as the path holds it)."""
+        raise NotImplementedError
+
+    def cycle(self, item, ref: str, fk):
+        """Tables that reference each other: DuckDB cannot create either first."""
+        raise NotImplementedError
+
+    def render(self, item) -> str:
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------------------------------
+# The tree path: pglast's Python tree, rewritten in place and deparsed
+
+_STREAM = None
+
+
+def _pg():
+    import pglast  # imported on first use: keeps `import agentnb` cheap
+    from pglast import ast, enums
+    return pglast, ast, enums, _stream_class()
+
+
+def _stream_class():
+    """pglast's RawStream, also quoting names DuckDB reserves (a column named ``at``...)."""
+    global _STREAM
+    if _STREAM is None:
+        from pglast.stream import RawStream
+
+        class DuckStream(RawStream):
+            def _print_scalar(self, value, is_name, is_symbol):
+                if is_name and not is_symbol and isinstance(value, str) \
+                        and value.lower() in _DUCKDB_ONLY_KEYWORDS:
+                    self.write('"' + value.replace('"', '""') + '"')
+                else:
+                    super()._print_scalar(value, is_name, is_symbol)
+
+        _STREAM = DuckStream
+    return _STREAM
+
+
+def _name_of(node) -> str:
+    return node.sval if hasattr(node, "sval") else str(node)
+
+
+def _names(nodes) -> list[str]:
+    return [_name_of(n) for n in (nodes or ())]
+
+
+_CHILD_SLOTS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_slots(cls) -> tuple[str, ...]:
+    slots = _CHILD_SLOTS.get(cls)
+    if slots is None:
+        slots = tuple(name for name, info in cls.__slots__.items()
+                      if str(getattr(info, "c_type", "*")).endswith("*") and info.c_type != "char*")
+        _CHILD_SLOTS[cls] = slots
+    return slots
+
+
+def _walk(node) -> list:
+    """Every pglast node under ``node`` (itself included)."""
+    _, ast, _, _ = _pg()
+    Node = ast.Node
+    out = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Node):
+            out.append(n)
+            for slot in _child_slots(type(n)):
+                v = getattr(n, slot)
+                if v is not None:
+                    stack.append(v)
+        elif isinstance(n, (tuple, list)):
+            stack.extend(n)
+    return out
+
+
+class _Item(_Stmt):
+    """A statement of the tree path: a node deparsed late (folding may still change it) or raw text."""
+
+    __slots__ = ("node", "dirty")
+
+    def __init__(self, source, kind, table=None, raw=None, node=None):
+        super().__init__(source, kind, table, raw)
+        self.node = node
+        self.dirty = True      # False: the original text is valid for DuckDB as it stands
+
+
+class _Lowerer(_BaseLowerer):
+    Item = _Item
+
+    def __init__(self, ddl: str):
+        super().__init__(ddl)
+        self.pglast, self.ast, self.enums, self.RawStream = _pg()
+        self.index_names: set[str] = set()
+
+    # -- helpers ------------------------------------------------------------------------------
+    def deparse(self, node) -> str:
+        return self.RawStream()(node)
+
+    def drop(self, node, attrs: str, key, kind, message, empty=None):
+        """Clear the attributes named in ``attrs`` when any is set, and note it once."""
+        names = attrs.split()
+        if any(getattr(node, a) for a in names):
+            for a in names:
+                setattr(node, a, empty)
+            self.change(kind, message, table=key)
+
+    def expr(self, text):
+        return self.pglast.parse_sql(f"SELECT {text}")[0].stmt.targetList[0].val
+
+    def typename(self, text):
+        return self.pglast.parse_sql(f"SELECT CAST(NULL AS {text})")[0].stmt.targetList[0].val.typeName
+
+    @staticmethod
+    def key(rv) -> str:
+        return f"{rv.schemaname}.{rv.relname}" if rv.schemaname else rv.relname
+
+    # -- entry ----------------------------------------------------------------------------------
+    def run(self) -> Lowered:
+        for n, (stmt, raw, error) in enumerate(self.split(), 1):
+            self.n = n
+            if stmt is None:
+                self.change("unparsed", f"PostgreSQL cannot parse this statement ({error}); passed to "
+                            "DuckDB as written")
+                self.items.append(_Item(n, "raw", raw=raw))
+                continue
+            name = type(stmt).__name__
+            if self.skip_statement(name):
+                continue
+            self.dirty = False
+            first = len(self.items)
+            self.generic(stmt)
+            handler = getattr(self, "do_" + name, None)
+            if handler is not None:
+                handler(stmt)
+            else:
+                self.items.append(_Item(n, name, node=stmt))
+            if not self.dirty and name in ("IndexStmt", "CommentStmt") and not any(
+                    w.lower() in _DUCKDB_ONLY_KEYWORDS for w in _WORD.findall(raw)):
+                for item in self.items[first:]:
+                    if item.node is stmt:
+                        item.dirty = False
+                        item.raw = raw
+        self.out.source_count = self.n
+        self.emit()
+        return self.out
+
+    def split(self):
+        pglast = self.pglast
+        try:
+            parsed = pglast.parse_sql(self.ddl)
+        except pglast.parser.ParseError:
+            parsed = None
+        if parsed is not None:
+            for raw in parsed:
+                end = raw.stmt_location + raw.stmt_len if raw.stmt_len else len(self.ddl)
+                yield raw.stmt, self.ddl[raw.stmt_location:end].strip(), None
+            return
+        try:
+            pieces = pglast.split(self.ddl, with_parser=False)
+        except Exception:  # the scanner itself failed (unterminated quote...): one piece
+            pieces = [self.ddl]
+        for piece in pieces:
+            if not piece.strip():
+                continue
+            try:
+                parsed = pglast.parse_sql(piece)
+            except pglast.parser.ParseError as e:
+                yield None, piece.strip(), str(e)
+                continue
+            for raw in parsed:
+                end = raw.stmt_location + raw.stmt_len if raw.stmt_len else len(piece)
+                yield raw.stmt, piece[raw.stmt_location:end].strip(), None
+
+    # -- everywhere: schema public, types, casts ------------------------------------------------
+    def generic(self, stmt):
+        ast = self.ast
+        own = set()   # column types: lowered with the column, so the change names it
+        for node in _walk(stmt):      # parents come before their children
+            if isinstance(node, ast.ColumnDef):
+                if node.typeName is not None:
+                    own.add(id(node.typeName))
+            elif isinstance(node, ast.RangeVar):
+                if node.schemaname == "public":
+                    node.schemaname = None
+                    self.note_public()
+                if node.catalogname:
+                    node.catalogname = None
+                    self.dirty = True
+            elif isinstance(node, ast.TypeName):
+                if id(node) not in own:
+                    self.lower_type(node, None)
+            elif isinstance(node, ast.FuncCall):
+                fname = _names(node.funcname)
+                if fname[-1:] == ["uuid_generate_v4"]:
+                    node.funcname = (ast.String(sval="gen_random_uuid"),)
+                    self.change("uuid", "uuid_generate_v4() → gen_random_uuid()")
+                elif fname[:1] == ["pg_catalog"] and len(fname) == 2:
+                    node.funcname = node.funcname[1:]
+                    self.dirty = True
+                # nextval('seq'::regclass): DuckDB has no regclass, drop the cast
+                if node.args and any(isinstance(a, ast.TypeCast) and _is_regclass_cast(a) for a in node.args):
+                    node.args = tuple(a.arg if isinstance(a, ast.TypeCast) and _is_regclass_cast(a) else a
+                                      for a in node.args)
+                    self.dirty = True
+
+    def lower_type(self, tn, where: str | None = None):
+        names = _names(tn.names)
+        if not names:
+            return
+        base = names[-1].lower()
+        if names[0] == "public" and len(names) > 1:
+            tn.names = tn.names[1:]
+            self.note_public()
+        if base in _TYPE_MAP:
+            new = self.typename(_TYPE_MAP[base])
+            tn.names, tn.typmods = new.names, new.typmods
+            if _names(tn.names)[0] == "pg_catalog" and self.deparse(tn).startswith("pg_catalog."):
+                tn.names = tn.names[1:]     # DuckDB knows json, not pg_catalog.json
+            self.type_mapped(base, where)
+        elif base in _NO_TYPMOD and tn.typmods:
+            tn.typmods = None
+            self.precision_dropped(base, where)
+        elif base == "numeric" and tn.typmods:
+            wide = self.wide_numeric([getattr(getattr(m, "val", None), "ival", None) for m in tn.typmods], where)
+            if wide is not None:
+                tn.typmods = self.typename(wide).typmods
+
+    # -- statements -----------------------------------------------------------------------------
+    def do_CreateSchemaStmt(self, stmt):
+        if self.public_schema_skipped(stmt.schemaname):
+            return
+        item = _Item(self.n, "CreateSchemaStmt", node=stmt)
+        item.provides = "schema:" + stmt.schemaname
+        self.items.append(item)
+
+    def do_CreateEnumStmt(self, stmt):
+        names = _names(stmt.typeName)
+        if names[0] == "public" and len(names) > 1:
+            stmt.typeName = stmt.typeName[1:]
+            self.note_public()
+        item = _Item(self.n, "CreateEnumStmt", node=stmt)
+        item.provides = "type:" + names[-1]
+        self.items.append(item)
+
+    def do_CreateDomainStmt(self, stmt):
+        name = _names(stmt.domainname)[-1]
+        base = self.deparse(stmt.typeName)
+        dropped = " and its constraints dropped" if stmt.constraints else ""
+        self.change("domain", f"domain {name} → type alias of {base}{dropped}")
+        self.new_type("CreateDomainStmt", name, f"CREATE TYPE {_q(name)} AS {base}")
+
+    def do_CompositeTypeStmt(self, stmt):
+        name = stmt.typevar.relname
+        fields = ", ".join(f"{_q(c.colname)} {self.deparse(c.typeName)}" for c in stmt.coldeflist or ())
+        self.change("composite type", f"composite type {name} → STRUCT")
+        self.new_type("CompositeTypeStmt", name, f"CREATE TYPE {_q(name)} AS STRUCT({fields})")
+
+    def new_type(self, kind, name, raw):
+        item = _Item(self.n, kind, raw=raw)
+        item.provides = "type:" + name
+        self.items.append(item)
+
+    def do_CreateSeqStmt(self, stmt):
+        name = self.key(stmt.sequence)
+        kept, dropped = [], []
+        for opt in stmt.options or ():
+            (kept if opt.defname in _SEQ_OPTIONS else dropped).append(opt)
+        if dropped:
+            stmt.options = tuple(kept) or None
+            self.change("sequence", f"sequence {name}: {', '.join(o.defname.upper() for o in dropped)} "
+                        "dropped")
+        item = _Item(self.n, "CreateSeqStmt", node=stmt)
+        item.provides = "seq:" + stmt.sequence.relname
+        self.items.append(item)
+
+    def do_CreateTableAsStmt(self, stmt):
+        if stmt.objtype.name == "OBJECT_MATVIEW":
+            name = self.key(stmt.into.rel)
+            self.change("materialized view", f"materialized view {name} created as a view", table=name)
+            raw = f"CREATE VIEW {self.deparse(stmt.into.rel)} AS {self.deparse(stmt.query)}"
+            self.items.append(_Item(self.n, "ViewStmt", name, raw))
+        else:
+            self.items.append(_Item(self.n, "CreateTableAsStmt", node=stmt))
+
+    def do_CommentStmt(self, stmt):
+        objtype = stmt.objtype.name
+        obj = stmt.object
+        if isinstance(obj, tuple) and len(obj) > 1 and _name_of(obj[0]) == "public":
+            stmt.object = obj[1:]
+            self.note_public()
+        if self.comment_kept(objtype, _names(stmt.object) if objtype == "OBJECT_INDEX" else []):
+            self.items.append(_Item(self.n, "CommentStmt", node=stmt))
+
+    def do_CreateStmt(self, stmt):
+        ast = self.ast
+        key = self.key(stmt.relation)
+        if stmt.partbound is not None or stmt.inhRelations:
+            self.inheritance_skipped(key, stmt.partbound is not None)
+            return
+        if stmt.relation.relpersistence == "u":
+            stmt.relation.relpersistence = "p"
+            self.change("unlogged", f"UNLOGGED dropped on {key}", table=key)
+        self.drop(stmt, "options", key, "storage", f"storage parameters (WITH ...) dropped on {key}")
+        self.drop(stmt, "tablespacename", key, "storage", f"TABLESPACE dropped on {key}")
+        if stmt.partspec is not None:
+            stmt.partspec = None
+            self.change("partition", f"PARTITION BY dropped on {key}", table=key)
+        stmt.accessMethod = None
+        item = _Item(self.n, "CreateStmt", key, node=stmt)
+        self.register_table(key, item)
+        elts = []
+        for elt in stmt.tableElts or ():
+            if isinstance(elt, ast.ColumnDef):
+                elts.extend(self.lower_column(key, elt, item))
+            elif isinstance(elt, ast.Constraint):
+                if self.lower_constraint(key, elt) is not None:
+                    elts.append(elt)
+            else:
+                elts.append(elt)
+        stmt.tableElts = tuple(elts)
+        self.items.append(item)
+
+    def lower_column(self, key, col, item):
+        """Lower one column definition in place; returns it (sequences go in front of the table)."""
+        ast, enums = self.ast, self.enums
+        CT = enums.ConstrType
+        where = f"{key}.{col.colname}"
+        tn = col.typeName
+        if tn is not None:
+            base = _names(tn.names)[-1].lower() if tn.names else ""
+            if base in _SERIALS and not tn.arrayBounds:
+                col.typeName = self.typename(_SERIALS[base])
+                seq = self.serial(key, col.colname, base, item)
+                col.constraints = tuple(col.constraints or ()) + (
+                    ast.Constraint(contype=CT.CONSTR_DEFAULT, raw_expr=self.expr(f"nextval('{seq}')")),
+                    ast.Constraint(contype=CT.CONSTR_NOTNULL))
+            else:
+                self.lower_type(tn, where)
+            self.col_arrays[key][col.colname] = bool(col.typeName.arrayBounds)
+        if col.collClause is not None:
+            col.collClause = None
+            self.change("collation", f"COLLATE dropped on {where}", table=key)
+        col.compression = None
+        col.storage_name = None
+        cons = []
+        has_notnull = any(c.contype == CT.CONSTR_NOTNULL for c in col.constraints or ())
+        for c in col.constraints or ():
+            if c.contype == CT.CONSTR_IDENTITY:
+                options = [(o.defname, getattr(o.arg, "ival", None) or getattr(o.arg, "fval", None))
+                           for o in c.options or ()]
+                seq = self.identity(key, col.colname, options, item)
+                cons.append(ast.Constraint(contype=CT.CONSTR_DEFAULT,
+                                           raw_expr=self.expr(f"nextval('{seq}')")))
+                if not has_notnull:
+                    cons.append(ast.Constraint(contype=CT.CONSTR_NOTNULL))
+                continue
+            if self.lower_constraint(key, c, column=col.colname) is not None:
+                cons.append(c)
+        if col.typeName is not None and col.typeName.arrayBounds:
+            for c in cons:
+                if c.contype == CT.CONSTR_DEFAULT:
+                    const = c.raw_expr.arg if isinstance(c.raw_expr, ast.TypeCast) else c.raw_expr
+                    sval = getattr(getattr(const, "val", None), "sval", None)
+                    if isinstance(const, ast.A_Const):
+                        new = self.array_default(sval, key, where)
+                        if new is not None:
+                            const.val = ast.String(sval=new)
+        col.constraints = tuple(cons) or None
+        return [col]
+
+    def lower_constraint(self, key, c, column=None):
+        """Lower a column or table constraint in place; None when it must be left out."""
+        CT = self.enums.ConstrType
+        where = f"{key}.{column}" if column else key
+        if c.contype == CT.CONSTR_EXCLUSION:
+            self.change("exclude", f"EXCLUDE constraint {c.conname or ''} skipped on {key} (no DuckDB "
+                        "equivalent)".replace("  ", " "), table=key)
+            return None
+        if c.contype in (CT.CONSTR_ATTR_DEFERRABLE, CT.CONSTR_ATTR_DEFERRED):
+            self.change("deferrable", f"DEFERRABLE dropped on {where}", table=key)
+            return None
+        if c.contype in (CT.CONSTR_ATTR_NOT_DEFERRABLE, CT.CONSTR_ATTR_IMMEDIATE):
+            return None
+        if c.deferrable or c.initdeferred:
+            c.deferrable = c.initdeferred = False
+            self.change("deferrable", f"DEFERRABLE dropped on {where}", table=key)
+        if c.contype == CT.CONSTR_GENERATED and c.generated_kind == "s":
+            c.generated_kind = "v"
+            self.change("generated", f"stored generated column {where} made virtual (DuckDB computes "
+                        "it on read)", table=key)
+        if c.skip_validation:
+            c.skip_validation = False
+            c.initially_valid = True
+            self.change("not valid", f"NOT VALID dropped on {where}", table=key)
+        self.drop(c, "nulls_not_distinct", key, "nulls not distinct", f"NULLS NOT DISTINCT dropped on {where}",
+                  False)
+        self.drop(c, "including", key, "include", f"INCLUDE columns dropped on {where}")
+        c.options = None
+        c.indexspace = None
+        if c.contype == CT.CONSTR_FOREIGN:
+            cols = tuple(_names(c.fk_attrs)) if c.fk_attrs else ((column,) if column else ())
+            actions, match_full = self.foreign_key(key, where, cols, c.conname, c.fk_del_action,
+                                                   c.fk_upd_action, c.pktable.relname, c.fk_matchtype)
+            if actions:
+                for attr in ("fk_del_action", "fk_upd_action"):
+                    if _FK_ACTIONS.get(getattr(c, attr)):
+                        setattr(c, attr, "a")
+            if match_full:
+                c.fk_matchtype = "s"
+            if c.fk_del_set_cols:
+                c.fk_del_set_cols = None
+        return c
+
+    def do_IndexStmt(self, stmt):
+        key = self.key(stmt.relation)
+        name = stmt.idxname
+        if not name:
+            parts = [p.name or "expr" for p in stmt.indexParams or ()]
+            base = f"{stmt.relation.relname}_{'_'.join(parts)}_idx"
+            name, i = base, 1
+            while name in self.index_names:      # PostgreSQL's rule: events_at_idx, events_at_idx1...
+                name, i = f"{base}{i}", i + 1
+            stmt.idxname = name
+            self.change("index name", f"unnamed index on {key} named {name} (DuckDB needs a name)",
+                        table=key)
+        self.index_names.add(name)
+        method = (stmt.accessMethod or "btree").lower()
+        if self.array_index_skipped(key, name, [p.name for p in stmt.indexParams or ()], method):
+            return
+        if method in _ARRAY_UNINDEXABLE_METHODS and any(p.expr is not None for p in stmt.indexParams or ()):
+            expr = next(self.deparse(p.expr) for p in stmt.indexParams if p.expr is not None)
+            self.skipped_indexes.add(name)
+            self.change("index skipped", f"index {name} skipped: USING {method} on expression {expr} "
+                        "has no DuckDB equivalent", table=key, skipped=True)
+            return
+        if method != "btree":
+            stmt.accessMethod = "btree"
+            self.using_dropped(key, name, method)
+        if stmt.whereClause is not None:
+            where = self.deparse(stmt.whereClause)
+            stmt.whereClause = None
+            self.partial_index(key, name, where, stmt.unique)
+        self.drop(stmt, "indexIncludingParams", key, "include", f"INCLUDE columns dropped on index {name}")
+        self.drop(stmt, "concurrent", key, "concurrently", f"CONCURRENTLY dropped on index {name}", False)
+        self.drop(stmt, "nulls_not_distinct", key, "nulls not distinct",
+                  f"NULLS NOT DISTINCT dropped on index {name}", False)
+        self.drop(stmt, "options tableSpace", key, "storage", f"storage parameters dropped on index {name}")
+        for p in stmt.indexParams or ():
+            self.drop(p, "opclass collation", key, "operator class",
+                      f"operator class/collation dropped on index {name}")
+        item = _Item(self.n, "IndexStmt", key, node=stmt)
+        item.requires.add("table:" + key)
+        self.items.append(item)
+
+    def do_AlterTableStmt(self, stmt):
+        ast, enums = self.ast, self.enums
+        AT = enums.AlterTableType
+        CT = enums.ConstrType
+        if stmt.objtype.name != "OBJECT_TABLE":
+            self.items.append(_Item(self.n, "AlterTableStmt", node=stmt))
+            return
+        key = self.key(stmt.relation)
+        target = self.tables.get(key)
+        rest = []
+        for cmd in stmt.cmds or ():
+            sub = cmd.subtype
+            subname = sub.name
+            if target is None:
+                if sub == AT.AT_AddConstraint and cmd.def_.contype in (CT.CONSTR_FOREIGN, CT.CONSTR_CHECK,
+                                                                       CT.CONSTR_EXCLUSION):
+                    kind = {CT.CONSTR_FOREIGN: "FOREIGN KEY", CT.CONSTR_CHECK: "CHECK"}.get(
+                        cmd.def_.contype, "EXCLUDE")
+                    self.change("alter table", f"ALTER TABLE {key} ADD {kind} skipped: DuckDB cannot add "
+                                f"it to an existing table, and {key} is not created in this script",
+                                table=key, skipped=True)
+                    continue
+                if sub in _ALTER_SKIPPED:
+                    self.alter_skipped(key, _ALTER_SKIPPED[sub])
+                    continue
+                rest.append(cmd)
+                continue
+            create = target.node
+            if sub == AT.AT_AddConstraint:
+                c = self.lower_constraint(key, cmd.def_)
+                if c is not None:
+                    create.tableElts = tuple(create.tableElts or ()) + (c,)
+                    self.folded(key, f"ADD CONSTRAINT {c.conname or _CONSTR_LABEL.get(c.contype, 'constraint')}")
+                    self.table_requires(target)
+            elif sub == AT.AT_AddColumn:
+                self.lower_column(key, cmd.def_, target)
+                create.tableElts = tuple(create.tableElts or ()) + (cmd.def_,)
+                self.folded(key, f"ADD COLUMN {cmd.def_.colname}")
+                self.table_requires(target)
+            elif sub in (AT.AT_ColumnDefault, AT.AT_SetNotNull, AT.AT_DropNotNull, AT.AT_AddIdentity,
+                         AT.AT_AlterColumnType, AT.AT_DropColumn):
+                col = next((e for e in create.tableElts or () if isinstance(e, ast.ColumnDef)
+                            and e.colname == cmd.name), None)
+                if col is None:
+                    rest.append(cmd)
+                    continue
+                cons = [c for c in col.constraints or ()]
+                if sub == AT.AT_ColumnDefault:
+                    cons = [c for c in cons if c.contype != CT.CONSTR_DEFAULT]
+                    if cmd.def_ is not None:
+                        cons.append(ast.Constraint(contype=CT.CONSTR_DEFAULT, raw_expr=cmd.def_))
+                elif sub == AT.AT_SetNotNull:
+                    cons.append(ast.Constraint(contype=CT.CONSTR_NOTNULL))
+                elif sub == AT.AT_DropNotNull:
+                    cons = [c for c in cons if c.contype != CT.CONSTR_NOTNULL]
+                elif sub == AT.AT_AddIdentity:
+                    col.constraints = (cmd.def_,)
+                    self.lower_column(key, col, target)
+                    cons = list(col.constraints or ())
+                    self.table_requires(target)
+                elif sub == AT.AT_AlterColumnType:
+                    col.typeName = cmd.def_.typeName
+                    self.lower_type(col.typeName, f"{key}.{col.colname}")
+                elif sub == AT.AT_DropColumn:
+                    create.tableElts = tuple(e for e in create.tableElts if e is not col)
+                col.constraints = tuple(cons) or None
+                self.folded(key, f"{subname.removeprefix('AT_')} {cmd.name}")
+            elif sub == AT.AT_DropConstraint:
+                before = len(create.tableElts or ())
+                create.tableElts = tuple(e for e in create.tableElts or ()
+                                         if not (isinstance(e, ast.Constraint) and e.conname == cmd.name))
+                if len(create.tableElts) == before:
+                    rest.append(cmd)
+                else:
+                    self.folded(key, f"DROP CONSTRAINT {cmd.name}")
+            elif sub in _ALTER_SKIPPED:
+                self.alter_skipped(key, _ALTER_SKIPPED[sub])
+            else:
+                rest.append(cmd)
+        if rest:
+            stmt.cmds = tuple(rest)
+            item = _Item(self.n, "AlterTableStmt", key, node=stmt)
+            item.requires.add("table:" + key)
+            self.items.append(item)
+
+    # -- its part of the ordering ----------------------------------------------------------------
+    def table_requires(self, item):
+        """Tables a CREATE TABLE needs first: the ones its foreign keys reference; and its types."""
+        for ref, _ in self.foreign_keys(item):
+            if ref != item.table:
+                item.requires.add("table:" + ref)
+        for tn in _walk(item.node):
+            if isinstance(tn, self.ast.TypeName) and tn.names:
+                item.requires.add("type:" + _names(tn.names)[-1])
+
+    def foreign_keys(self, item) -> list:
+        ast, CT = self.ast, self.enums.ConstrType
+        fks = []
+        for e in item.node.tableElts or ():
+            if isinstance(e, ast.Constraint) and e.contype == CT.CONSTR_FOREIGN:
+                fks.append(e)
+            elif isinstance(e, ast.ColumnDef):
+                fks.extend(c for c in e.constraints or () if c.contype == CT.CONSTR_FOREIGN)
+        return [(self.key(fk.pktable), fk) for fk in fks]
+
+    def cycle(self, item, ref, fk):
+        self.n = item.source
+        cols = ", ".join(_names(fk.fk_attrs)) or "?"
+        self.change("cycle", f"foreign key {item.table}({cols}) → {ref} dropped: DuckDB "
+                    f"creates the referenced table first, and {ref} and {item.table} "
+                    "reference each other", table=item.table)
+        create = item.node
+        elts = []
+        for e in create.tableElts or ():
+            if e is fk:
+                continue
+            if isinstance(e, self.ast.ColumnDef) and e.constraints and any(c is fk for c in e.constraints):
+                e.constraints = tuple(c for c in e.constraints if c is not fk) or None
+            elts.append(e)
+        create.tableElts = tuple(elts)
+
+    def render(self, item) -> str:
+        return item.raw if item.node is None or not item.dirty else self.deparse(item.node)
+
+def _init_tables():
+    if _CONSTR_LABEL:
+        return
+    from pglast import enums
+    CT, AT = enums.ConstrType, enums.AlterTableType
+    _CONSTR_LABEL.update({getattr(CT, name): label for name, label in _CONSTR_LABEL_BY_NAME.items()})
+    _ALTER_SKIPPED.update({getattr(AT, name): label for name, label in _ALTER_SKIPPED_BY_NAME.items()
+                           if hasattr(AT, name)})
+
+
+def _is_regclass_cast(node) -> bool:
+    return bool(node.typeName and node.typeName.names and _names(node.typeName.names)[-1] == "regclass")
+
+
+# --------------------------------------------------------------------------------------------------
+# The fast path: the same lowering on libpg_query's JSON tree, written back as edits of the source text
+#
+# Building pglast's Python tree costs ~20x the raw parse, and deparsing it again costs more: for the DDL
+# agents usually write (tables, enums, indexes, comments, ALTER TABLE ADD CONSTRAINT, extensions,
+# functions and triggers) the changes are made as text edits at the positions the parser reports, and
+# untouched text passes through as written. Anything outside what this path knows raises _Unsupported,
+# and the whole script goes through _Lowerer instead: both give the same changes and the same schema.
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _sval(node) -> str:
+    return node["String"]["sval"] if "String" in node else str(node)
+
+
+def _svals(nodes) -> list[str]:
+    return [_sval(n) for n in nodes or ()]
+
+
+_FAST_PASSTHROUGH = {"CONSTR_NULL", "CONSTR_NOTNULL", "CONSTR_DEFAULT", "CONSTR_CHECK", "CONSTR_PRIMARY",
+                     "CONSTR_UNIQUE"}
+
+
+def _qi(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class _FItem(_Stmt):
+    """A statement of the fast path: a span of the source text and the edits to make in it."""
+
+    __slots__ = ("start", "end", "edits", "close", "fk_refs")
+
+    def __init__(self, source, kind, table=None, raw=None, start=0, end=0):
+        super().__init__(source, kind, table, raw)
+        self.start, self.end = start, end
+        self.edits: list[tuple[int, int, str]] = []
+        self.close = -1                  # CREATE TABLE: where its closing parenthesis is
+        self.fk_refs: list[str] = []     # CREATE TABLE: the tables its foreign keys reference
+
+
+class _FastLowerer(_BaseLowerer):
+    Item = _FItem
+
+    def __init__(self, ddl: str):
+        super().__init__(ddl)
+        self._tokens = None
+        self._starts: list[int] = []
+        self._b2c = None
+        self.wheres: dict[str, str] = {}       # predicate text -> deparsed, for this script only
+
+    # -- positions and tokens -------------------------------------------------------------------
+    def pos(self, byte_offset: int) -> int:
+        """libpg_query gives byte offsets; Python strings count characters."""
+        if self._b2c is None:
+            return byte_offset
+        return self._b2c[byte_offset]
+
+    def tokens(self):
+        if self._tokens is None:
+            from pglast import parser
+            self._tokens = [t for t in parser.scan(self.ddl) if t.name not in ("SQL_COMMENT", "C_COMMENT")]
+            self._starts = [t.start for t in self._tokens]
+        return self._tokens
+
+    def tok_at(self, pos: int) -> int:
+        import bisect
+        toks = self.tokens()
+        i = bisect.bisect_left(self._starts, pos)
+        if i >= len(toks) or toks[i].start != pos:
+            raise _Unsupported(f"no token at {pos}")
+        return i
+
+    def tok_before(self, pos: int) -> int:
+        import bisect
+        self.tokens()
+        return bisect.bisect_left(self._starts, pos) - 1
+
+    def end_before(self, pos: int) -> int:
+        """End (exclusive) of the last token that starts before ``pos``."""
+        return self.tokens()[self.tok_before(pos)].end + 1
+
+    def loc(self, node) -> int:
+        if "location" not in node or node["location"] < 0:
+            raise _Unsupported("no location")
+        return self.pos(node["location"])
+
+    def names_end(self, start: int, count: int) -> int:
+        """End of a dotted name of ``count`` parts starting at ``start``."""
+        first = self.tok_at(start)
+        i = first + 2 * count - 2
+        toks = self.tokens()
+        if i >= len(toks) or toks[first].name not in ("IDENT", "UNRESERVED_KEYWORD") and \
+                toks[first].kind == "RESERVED_KEYWORD":
+            raise _Unsupported("not a name")
+        if any(toks[k].name != "ASCII_46" for k in range(first + 1, i, 2)):
+            raise _Unsupported("not a dotted name")
+        return toks[i].end + 1
+
+    def rv_key(self, rv) -> str:
+        if rv.get("catalogname"):
+            raise _Unsupported("catalog name")
+        schema = rv.get("schemaname")
+        if schema == "public":
+            schema = None
+        return f"{schema}.{rv['relname']}" if schema else rv["relname"]
+
+    # -- entry ----------------------------------------------------------------------------------
+    def run(self) -> Lowered:
+        import json
+
+        from pglast import parser
+
+        tree = json.loads(parser.parse_sql_json(self.ddl))   # ParseError: the caller falls back
+        if not self.ddl.isascii():
+            b2c = []
+            for i, ch in enumerate(self.ddl):
+                b2c.extend([i] * len(ch.encode("utf-8")))
+            b2c.append(len(self.ddl))
+            self._b2c = b2c
+        size = len(self.ddl.encode("utf-8")) if self._b2c is not None else len(self.ddl)
+        for n, raw in enumerate(tree.get("stmts", ()), 1):
+            self.n = n
+            start = raw.get("stmt_location", 0)
+            end = start + raw["stmt_len"] if raw.get("stmt_len") else size
+            start, end = self.pos(start), self.pos(end)
+            (name, stmt), = raw["stmt"].items()
+            if self.skip_statement(name):
+                continue
+            handler = getattr(self, "do_" + name, None)
+            if handler is None:
+                raise _Unsupported(name)
+            handler(stmt, start, end)
+        self.out.source_count = self.n
+        self.emit()
+        return self.out
+
+    def check_names(self, stmt):
+        """Names DuckDB reserves need quoting, which only the deparser does: leave those to it."""
+        stack = [stmt]
+        while stack:
+            v = stack.pop()
+            if isinstance(v, dict):
+                stack.extend(v.values())
+            elif isinstance(v, list):
+                stack.extend(v)
+            elif isinstance(v, str) and v.lower() in _DUCKDB_ONLY_KEYWORDS:
+                raise _Unsupported("DuckDB keyword")
+
+    def new_item(self, start, end, source, kind, table=None) -> _FItem:
+        return _FItem(source, kind, table, None, start, end)
+
+    # -- everywhere: schema public, types, casts ------------------------------------------------
+    def generic(self, stmt, item, own: set[int]):
+        """RangeVars, TypeNames (except column types, in ``own``) and function calls anywhere in
+        ``stmt``, as _Lowerer.generic; names DuckDB reserves raise _Unsupported (only the deparser
+        quotes them)."""
+        keywords = _DUCKDB_ONLY_KEYWORDS
+        stack = [stmt]
+        pop, extend = stack.pop, stack.extend
+        while stack:
+            v = pop()
+            t = type(v)
+            if t is dict:
+                if "relname" in v and "relpersistence" in v:          # a RangeVar
+                    if v.get("catalogname"):
+                        raise _Unsupported("catalog name")
+                    if v.get("schemaname") == "public":
+                        start = self.loc(v)
+                        self.names_end(start, 2)
+                        item.edits.append((start, self.tokens()[self.tok_at(start) + 2].start, ""))
+                        self.note_public()
+                elif "typemod" in v and "names" in v:                 # a TypeName
+                    if id(v) not in own:
+                        self.lower_type_expr(v, item)
+                elif "FuncCall" in v:
+                    self.func_call(v["FuncCall"], item)
+                extend(v.values())
+            elif t is list:
+                extend(v)
+            elif t is str:
+                if v.lower() in keywords:
+                    raise _Unsupported("DuckDB keyword")
+
+    def func_call(self, fc, item):
+        if fc.get("funcformat") == "COERCE_SQL_SYNTAX":   # position(a IN b)...: the deparser rewrites it
+            raise _Unsupported("SQL-syntax function")
+        fname = _svals(fc.get("funcname"))
+        if fname[-1:] == ["uuid_generate_v4"]:
+            start = self.loc(fc)
+            item.edits.append((start, self.names_end(start, len(fname)), "gen_random_uuid"))
+            self.change("uuid", "uuid_generate_v4() → gen_random_uuid()")
+        elif fname[:1] == ["pg_catalog"] and len(fname) == 2:
+            start = self.loc(fc)
+            self.names_end(start, 2)
+            item.edits.append((start, self.tokens()[self.tok_at(start) + 2].start, ""))
+        for a in fc.get("args") or ():
+            cast = a.get("TypeCast")
+            if cast and _svals(cast["typeName"].get("names"))[-1:] == ["regclass"]:
+                start = self.loc(cast)
+                if self.tokens()[self.tok_at(start)].name != "TYPECAST":
+                    raise _Unsupported("CAST(... AS regclass)")
+                tn = cast["typeName"]
+                item.edits.append((start, self.names_end(self.loc(tn), len(tn["names"])), ""))
+
+    def lower_type_expr(self, tn, item):
+        """A type inside an expression ('{}'::jsonb): the name is replaced, nothing else."""
+        names = _svals(tn.get("names"))
+        if not names or tn.get("setof") or tn.get("pct_type"):
+            if tn.get("setof") or tn.get("pct_type"):
+                raise _Unsupported("setof / %type")
+            return
+        base = names[-1].lower()
+        public = names[0] == "public" and len(names) > 1
+        if base in _TYPE_MAP:
+            if tn.get("typmods"):
+                raise _Unsupported("modifiers on a mapped type")
+            start = self.loc(tn)
+            if public:
+                self.note_public()
+            item.edits.append((start, self.names_end(start, len(names)), _TYPE_MAP[base]))
+            self.type_mapped(base, None)
+        elif (base in _NO_TYPMOD or base == "numeric") and tn.get("typmods"):
+            raise _Unsupported("type modifiers in an expression")
+        elif public:
+            start = self.loc(tn)
+            item.edits.append((start, self.tokens()[self.tok_at(start) + 2].start, ""))
+            self.note_public()
+
+    def column_type(self, tn, item, where, start, end):
+        """Lower a column's type, spanning [start, end) in the text; as _Lowerer.lower_type."""
+        names = _svals(tn.get("names"))
+        if not names:
+            return
+        if tn.get("setof") or tn.get("pct_type"):
+            raise _Unsupported("setof / %type")
+        base = names[-1].lower()
+        bounds = tn.get("arrayBounds") or ()
+        public = names[0] == "public" and len(names) > 1
+        if public:
+            self.note_public()
+        if base in _TYPE_MAP:
+            if tn.get("typmods"):
+                raise _Unsupported("modifiers on a mapped type")
+            item.edits.append((start, self.names_end(start, len(names)), _TYPE_MAP[base]))
+            self.type_mapped(base, where)
+            return
+        arrays = "[]" * len(bounds)
+        if any(_ival(b) != -1 for b in bounds) and (base in _NO_TYPMOD or base == "numeric") \
+                and tn.get("typmods"):
+            raise _Unsupported("sized array")
+        if base in _NO_TYPMOD and tn.get("typmods"):
+            item.edits.append((start, end, base + arrays))
+            self.precision_dropped(base, where)
+        elif base == "numeric" and tn.get("typmods"):
+            wide = self.wide_numeric([_ival(m.get("A_Const", {}).get("ival")) for m in tn["typmods"]], where)
+            if wide is not None:
+                item.edits.append((start, end, wide + arrays))
+            elif public:
+                item.edits.append((start, self.tokens()[self.tok_at(start) + 2].start, ""))
+        elif public:
+            item.edits.append((start, self.tokens()[self.tok_at(start) + 2].start, ""))
+
+    # -- statements -----------------------------------------------------------------------------
+    def passthrough(self, stmt, start, end, kind, table=None) -> _FItem:
+        item = self.new_item(start, end, self.n, kind, table)
+        self.generic(stmt, item, set())
+        self.items.append(item)
+        return item
+
+    def do_ViewStmt(self, stmt, start, end):
+        self.passthrough(stmt, start, end, "ViewStmt")
+
+    def do_DropStmt(self, stmt, start, end):
+        self.passthrough(stmt, start, end, "DropStmt")
+
+    def do_InsertStmt(self, stmt, start, end):
+        self.passthrough(stmt, start, end, "InsertStmt")
+
+    def do_CreateEnumStmt(self, stmt, start, end):
+        names = _svals(stmt.get("typeName"))
+        if names[0] == "public" and len(names) > 1:
+            raise _Unsupported("public enum")
+        item = self.passthrough(stmt, start, end, "CreateEnumStmt")
+        item.provides = "type:" + names[-1]
+
+    def do_CreateSchemaStmt(self, stmt, start, end):
+        if stmt.get("schemaElts") or stmt.get("authrole"):
+            raise _Unsupported("schema elements")
+        if self.public_schema_skipped(stmt.get("schemaname")):
+            return
+        item = self.passthrough(stmt, start, end, "CreateSchemaStmt")
+        item.provides = "schema:" + stmt.get("schemaname", "")
+
+    def do_CreateSeqStmt(self, stmt, start, end):
+        if any(o["DefElem"]["defname"] not in _SEQ_OPTIONS for o in stmt.get("options") or ()):
+            raise _Unsupported("sequence options")
+        item = self.passthrough(stmt, start, end, "CreateSeqStmt")
+        item.provides = "seq:" + stmt["sequence"]["relname"]
+
+    def do_CommentStmt(self, stmt, start, end):
+        objtype = stmt.get("objtype", "")
+        obj = stmt.get("object")
+        items = obj.get("List", {}).get("items") if isinstance(obj, dict) else None
+        names = _svals(items) if items is not None else []
+        if names and names[0] == "public" and len(names) > 1:
+            raise _Unsupported("public in COMMENT ON")
+        if self.comment_kept(objtype, names):
+            self.passthrough(stmt, start, end, "CommentStmt")
+
+    def do_CreateStmt(self, stmt, start, end):
+        rel = stmt["relation"]
+        key = self.rv_key(rel)
+        elts = stmt.get("tableElts") or ()
+        own: set[int] = set()
+        for e in elts:
+            if "ColumnDef" in e and e["ColumnDef"].get("typeName") is not None:
+                own.add(id(e["ColumnDef"]["typeName"]))
+        item = self.new_item(start, end, self.n, "CreateStmt", table=key)
+        self.generic(stmt, item, own)
+        if stmt.get("partbound") is not None or stmt.get("inhRelations"):
+            self.inheritance_skipped(key, stmt.get("partbound") is not None)
+            return
+        if (rel.get("relpersistence") != "p" or stmt.get("options") or stmt.get("tablespacename")
+                or stmt.get("partspec") or stmt.get("accessMethod") or stmt.get("ofTypename")
+                or stmt.get("oncommit", "ONCOMMIT_NOOP") != "ONCOMMIT_NOOP"):
+            raise _Unsupported("table options")
+        self.register_table(key, item)
+        last = self.tok_before(end)
+        toks = self.tokens()
+        if last < 0 or toks[last].name != "ASCII_41":
+            raise _Unsupported("no closing parenthesis")
+        item.close = toks[last].start
+        starts = []
+        for e in elts:
+            (kind, node), = e.items()
+            if kind not in ("ColumnDef", "Constraint"):
+                raise _Unsupported(kind)
+            starts.append(self.loc(node))
+        for i, e in enumerate(elts):
+            (kind, node), = e.items()
+            nxt = starts[i + 1] if i + 1 < len(starts) else item.close
+            j = self.tok_before(nxt)
+            if i + 1 < len(starts):
+                if toks[j].name != "ASCII_44":
+                    raise _Unsupported("no comma between elements")
+                j -= 1
+            span = (starts[i], toks[j].end + 1)
+            if kind == "ColumnDef":
+                self.lower_column(key, node, item, span)
+            else:
+                self.lower_constraint(key, node, item, span, None)
+        self.items.append(item)
+
+    def lower_column(self, key, col, item, span):
+        colname = col["colname"]
+        where = f"{key}.{colname}"
+        if col.get("collClause") or col.get("compression") or col.get("storage_name") \
+                or col.get("fdwoptions") or col.get("raw_default") or col.get("identity"):
+            raise _Unsupported("column options")
+        cons = [c["Constraint"] for c in col.get("constraints") or ()]
+        cstarts = [self.loc(c) for c in cons]
+        tn = col.get("typeName")
+        tail = ""                     # appended after the column's last constraint
+        if tn is not None:
+            names = _svals(tn.get("names"))
+            base = names[-1].lower() if names else ""
+            tstart = self.loc(tn)
+            tend = self.end_before(cstarts[0]) if cstarts else span[1]
+            bounds = tn.get("arrayBounds")
+            if base in _SERIALS and not bounds:
+                item.edits.append((tstart, tend, _SERIALS[base]))
+                tail = f" DEFAULT nextval('{self.serial(key, colname, base, item)}') NOT NULL"
+            else:
+                self.column_type(tn, item, where, tstart, tend)
+            self.col_arrays[key][colname] = bool(bounds)
+        has_notnull = any(c["contype"] == "CONSTR_NOTNULL" for c in cons)
+        for j, c in enumerate(cons):
+            cspan = (cstarts[j], self.end_before(cstarts[j + 1]) if j + 1 < len(cons) else span[1])
+            if c["contype"] == "CONSTR_IDENTITY":
+                options = []
+                for o in c.get("options") or ():
+                    arg = o["DefElem"].get("arg") or {}
+                    options.append((o["DefElem"]["defname"],
+                                    arg.get("Integer", {}).get("ival") or arg.get("Float", {}).get("fval")))
+                seq = self.identity(key, colname, options, item)
+                text = f"DEFAULT nextval('{seq}')" + ("" if has_notnull else " NOT NULL")
+                item.edits.append((cspan[0], cspan[1], text))
+                continue
+            self.lower_constraint(key, c, item, cspan, colname)
+        if tn is not None and tn.get("arrayBounds"):
+            for c in cons:
+                if c["contype"] != "CONSTR_DEFAULT":
+                    continue
+                expr = c.get("raw_expr") or {}
+                if "TypeCast" in expr:
+                    expr = expr["TypeCast"].get("arg") or {}
+                const = expr.get("A_Const")
+                sval = (const or {}).get("sval", {}).get("sval") if const else None
+                new = self.array_default(sval, key, where)
+                if new is not None:
+                    at = self.loc(const)
+                    tok = self.tokens()[self.tok_at(at)]
+                    if tok.name != "SCONST":
+                        raise _Unsupported("array literal")
+                    item.edits.append((at, tok.end + 1, "'" + new.replace("'", "''") + "'"))
+        if tail:
+            item.edits.append((span[1], span[1], tail))
+
+    def lower_constraint(self, key, c, item, span, column):
+        """As _Lowerer.lower_constraint, on the constraint's text span; False when left out."""
+        ct = c["contype"]
+        where = f"{key}.{column}" if column else key
+        if ct == "CONSTR_EXCLUSION":
+            item.edits.append((span[0], span[1], ""))
+            self.change("exclude", f"EXCLUDE constraint {c.get('conname') or ''} skipped on {key} (no DuckDB "
+                        "equivalent)".replace("  ", " "), table=key)
+            raise _Unsupported("EXCLUDE")     # removing a table element also needs its comma
+        if ct in ("CONSTR_ATTR_DEFERRABLE", "CONSTR_ATTR_DEFERRED"):
+            item.edits.append((span[0], span[1], ""))
+            self.change("deferrable", f"DEFERRABLE dropped on {where}", table=key)
+            return False
+        if ct in ("CONSTR_ATTR_NOT_DEFERRABLE", "CONSTR_ATTR_IMMEDIATE"):
+            item.edits.append((span[0], span[1], ""))
+            return False
+        if (c.get("skip_validation") or c.get("nulls_not_distinct") or c.get("including")
+                or c.get("options") or c.get("indexspace") or c.get("fk_del_set_cols")
+                or c.get("indexname") or c.get("access_method") or c.get("where_clause")
+                or c.get("is_no_inherit") or c.get("without_overlaps") or c.get("fk_with_period")
+                or c.get("pk_with_period") or ("is_enforced" in c and not c["is_enforced"])):
+            raise _Unsupported("constraint options")
+        if ct == "CONSTR_FOREIGN":
+            cols = tuple(_svals(c.get("fk_attrs"))) if c.get("fk_attrs") else ((column,) if column else ())
+            deferrable = c.get("deferrable") or c.get("initdeferred")
+            if deferrable:
+                self.change("deferrable", f"DEFERRABLE dropped on {where}", table=key)
+            pk = c["pktable"]
+            actions, match_full = self.foreign_key(
+                key, where, cols, c.get("conname"), c.get("fk_del_action", "a"), c.get("fk_upd_action", "a"),
+                pk["relname"], c.get("fk_matchtype", "s"))
+            item.fk_refs.append(self.rv_key(pk))
+            if actions or deferrable or match_full:
+                item.edits.append((span[0], span[1], self.fk_text(c, column is None)))
+            return True
+        if c.get("deferrable") or c.get("initdeferred"):
+            raise _Unsupported("deferrable constraint")
+        if ct not in _FAST_PASSTHROUGH:
+            raise _Unsupported(ct)
+        return True
+
+    def fk_text(self, c, table_level: bool) -> str:
+        pk = c["pktable"]
+        ref = (_qi(pk["schemaname"]) + "." if pk.get("schemaname") and pk["schemaname"] != "public" else "") \
+            + _qi(pk["relname"])
+        text = f"CONSTRAINT {_qi(c['conname'])} " if c.get("conname") else ""
+        if table_level:
+            text += "FOREIGN KEY (" + ", ".join(_qi(n) for n in _svals(c.get("fk_attrs"))) + ") "
+        text += "REFERENCES " + ref
+        if c.get("pk_attrs"):
+            text += " (" + ", ".join(_qi(n) for n in _svals(c["pk_attrs"])) + ")"
+        return text
+
+    def do_IndexStmt(self, stmt, start, end):
+        rel = stmt["relation"]
+        key = self.rv_key(rel)
+        name = stmt.get("idxname")
+        if not name or stmt.get("indexIncludingParams") or stmt.get("concurrent") \
+                or stmt.get("nulls_not_distinct") or stmt.get("options") or stmt.get("tableSpace"):
+            raise _Unsupported("index options")
+        params = [p["IndexElem"] for p in stmt.get("indexParams") or ()]
+        if any(p.get("opclass") or p.get("collation") or p.get("opclassopts") for p in params):
+            raise _Unsupported("operator class")
+        method = (stmt.get("accessMethod") or "btree").lower()
+        item = self.new_item(start, end, self.n, "IndexStmt", table=key)
+        self.generic(stmt, item, set())
+        if self.array_index_skipped(key, name, [p.get("name") for p in params], method):
+            return
+        if method in _ARRAY_UNINDEXABLE_METHODS and any(p.get("expr") is not None for p in params):
+            raise _Unsupported("expression index USING gin")
+        toks = self.tokens()
+        first, last = self.tok_before(start) + 1, self.tok_before(end)
+        if method != "btree":
+            using = next((i for i in range(first, last + 1) if toks[i].name == "USING"), None)
+            if using is None:
+                raise _Unsupported("USING not found")
+            item.edits.append((toks[using].start, toks[using + 1].end + 1, ""))
+            self.using_dropped(key, name, method)
+        if stmt.get("whereClause") is not None:
+            w = next((i for i in range(last, first - 1, -1) if toks[i].name == "WHERE"), None)
+            if w is None:
+                raise _Unsupported("WHERE not found")
+            text = self.ddl[toks[w].end + 1:end].strip()
+            where = self.wheres.get(text)
+            if where is None:
+                where = self.wheres[text] = _deparse_where(text)
+            item.edits.append((toks[w].start, end, ""))
+            self.partial_index(key, name, where, stmt.get("unique"))
+        item.requires.add("table:" + key)
+        self.items.append(item)
+
+    def do_AlterTableStmt(self, stmt, start, end):
+        self.check_names(stmt)
+        if stmt.get("objtype") != "OBJECT_TABLE" or stmt.get("missing_ok"):
+            raise _Unsupported("ALTER of something else")
+        key = self.rv_key(stmt["relation"])
+        if stmt["relation"].get("schemaname") == "public":
+            self.note_public()
+        target = self.tables.get(key)
+        cmds = [c["AlterTableCmd"] for c in stmt.get("cmds") or ()]
+        if len(cmds) != 1:
+            raise _Unsupported("several ALTER TABLE commands")
+        cmd = cmds[0]
+        sub = cmd["subtype"]
+        if sub in _ALTER_SKIPPED_BY_NAME:
+            self.alter_skipped(key, _ALTER_SKIPPED_BY_NAME[sub])
+            return
+        if sub != "AT_AddConstraint" or target is None:
+            raise _Unsupported(sub)
+        c = cmd["def"]["Constraint"]
+        if c["contype"] not in _CONSTR_LABEL_BY_NAME:
+            raise _Unsupported(c["contype"])
+        cstart = self.loc(c)
+        probe = _FItem(self.n, "AlterTableStmt")
+        self.generic(c, probe, set())
+        self.lower_constraint(key, c, probe, (cstart, self.end_before(end)), None)
+        self.folded(key, f"ADD CONSTRAINT {c.get('conname') or _CONSTR_LABEL_BY_NAME[c['contype']]}")
+        text = _apply_edits(self.ddl, cstart, self.end_before(end), probe.edits)
+        target.edits.append((target.close, target.close, ", " + text))
+        target.fk_refs.extend(probe.fk_refs)
+
+    # -- its part of the ordering ----------------------------------------------------------------
+    def table_requires(self, item):
+        for ref in item.fk_refs:
+            if ref != item.table:
+                item.requires.add("table:" + ref)
+
+    def foreign_keys(self, item) -> list:
+        return [(ref, None) for ref in item.fk_refs]
+
+    def cycle(self, item, ref, fk):
+        raise _Unsupported("cycle")     # dropping a key in the text is left to the tree path
+
+    def render(self, item) -> str:
+        return item.raw if item.raw is not None else _apply_edits(self.ddl, item.start, item.end, item.edits)
+
+def _ival(node) -> int | None:
+    """An Integer node's value (JSON leaves out a zero)."""
+    if node is None:
+        return None
+    if "Integer" in node:
+        node = node["Integer"]
+    return node.get("ival", 0) if isinstance(node, dict) else None
+
+
+def _apply_edits(text: str, start: int, end: int, edits: list[tuple[int, int, str]]) -> str:
+    """``text[start:end]`` with the edits made. An edit inside an earlier, wider one is dropped (a
+    constraint written anew replaces whatever was changed in it); insertions at one point keep their
+    order."""
+    if not edits:
+        return text[start:end].strip()
+    out = []
+    at = start
+    for s, e, new in sorted(edits, key=lambda x: (x[0], x[0] - x[1])):
+        if s < at:
+            continue
+        out.append(text[at:s])
+        out.append(new)
+        at = e
+    out.append(text[at:end])
+    return "".join(out).strip()
+
+
+def _deparse_where(text: str) -> str:
+    """An index predicate as _Lowerer writes it (pglast's deparser): the same text either way."""
+    import pglast
+
+    stmt = pglast.parse_sql("SELECT 1 WHERE " + text.strip())[0].stmt
+    return _stream_class()()(stmt.whereClause)
+
+
+def _fast_lower(ddl: str) -> Lowered | None:
+    try:
+        return _FastLowerer(ddl).run()
+    except _Unsupported:
+        return None
+    except Exception:       # a parse error, or anything unforeseen: the tree path decides
+        return None
+
+
+def lower(pg_ddl: str) -> Lowered:
+    """Rewrite PostgreSQL DDL into DDL DuckDB accepts, listing every change in ``.changes``.
+
+    Works on PostgreSQL's own parse tree. The usual DDL is lowered on libpg_query's JSON tree, by text
+    edits at the positions the parser gives (untouched text passes as written); anything else goes
+    through pglast's Python tree and its deparser, with the same changes listed. A statement PostgreSQL
+    cannot parse is passed on as written (and listed), so DuckDB's message reports it on load.
+    """
+    _init_tables()
+    return _fast_lower(pg_ddl) or _Lowerer(pg_ddl).run()
+
+
+def _tree_lower(pg_ddl: str) -> Lowered:
+    """The lowering on pglast's tree only (the reference the fast path is tested against)."""
+    _init_tables()
+    return _Lowerer(pg_ddl).run()
+
