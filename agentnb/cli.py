@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--no-stream", action="store_true")
     ask.add_argument("--dry-run", action="store_true")
     ask.add_argument("--record-mode", choices=["once", "none", "all"])
+    ask.add_argument("--no-check", action="store_true", help="skip the checks of the answer's artifacts")
     from . import runner   # cheap: papermill and nbformat are imported when a batch runs
 
     runner.add_arguments(sub.add_parser("run", help="run notebooks through papermill: grids, parallel jobs, "
@@ -68,9 +69,9 @@ def cmd_ask(args) -> int:
     if args.dry_run:
         print(session.dry_run(args.agent, prompt, model=args.model, max_tokens=args.max_tokens)._repr_markdown_())
         return 0
-    session.ask(args.agent, prompt, model=args.model, max_tokens=args.max_tokens,
-                renderer=TerminalRenderer(stream=not args.no_stream))
-    return 0
+    response = session.ask(args.agent, prompt, model=args.model, max_tokens=args.max_tokens,
+                           renderer=TerminalRenderer(stream=not args.no_stream), check=not args.no_check)
+    return 1 if any(c.status == "failed" for c in response.checks) else 0
 
 
 if __name__ == "__main__":

@@ -100,6 +100,12 @@ class TerminalRenderer:
             print(f"warning: {note}", file=sys.stderr)
         print(f"-- {response.footer()}", file=sys.stderr)
 
+    def checked(self, response: Response) -> None:
+        if len(response.artifacts):
+            from .render import panel_text
+
+            print(panel_text(response), file=sys.stderr)
+
     def fail(self, error: BaseException, partial: str) -> None:
         if partial and not self.stream:
             self.out.write(partial)

@@ -32,6 +32,13 @@ def test_ask_streams_to_the_terminal(api, capsys):
     assert api.message_requests[-1].body["messages"][-1]["content"][-1]["text"] == "Design {this}"
 
 
+def test_ask_prints_the_checks_and_fails_when_one_fails(api, capsys):
+    api.enqueue(text("```python\n# app.py\ndef broken(:\n```\n"))
+    assert main(["ask", "backend-dev", "x"]) == 1
+    err = capsys.readouterr().err
+    assert "❌ Python syntax: app.py" in err and "checks: " in err
+
+
 def test_ask_errors_are_one_line_and_exit_2(workdir, capsys):
     assert main(["ask", "backend_devv", "x"]) == 2
     err = capsys.readouterr().err
