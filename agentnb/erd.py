@@ -412,24 +412,17 @@ def svg(schema: Schema) -> str:
             lx = lane_x(*lane_ids[0])
             pts = [(x0, yc), (lx, yc), (lx, yp), (x1, yp)]
             dc, dp = 1, 1
-        elif kind == "left":
-            x0, x1 = child.x, parent.x + parent.width
-            if yf is None:
-                lx = lane_x(*lane_ids[0])
-                pts = [(x0, yc), (lx, yc), (lx, yp), (x1, yp)]
-            else:
-                la, lb = lane_x(*lane_ids[0]), lane_x(*lane_ids[1])
-                pts = [(x0, yc), (la, yc), (la, yf), (lb, yf), (lb, yp), (x1, yp)]
-            dc, dp = -1, 1
         else:
-            x0, x1 = child.x + child.width, parent.x
+            if kind == "left":
+                x0, x1, dc, dp = child.x, parent.x + parent.width, -1, 1
+            else:
+                x0, x1, dc, dp = child.x + child.width, parent.x, 1, -1
             if yf is None:
                 lx = lane_x(*lane_ids[0])
                 pts = [(x0, yc), (lx, yc), (lx, yp), (x1, yp)]
             else:
                 la, lb = lane_x(*lane_ids[0]), lane_x(*lane_ids[1])
                 pts = [(x0, yc), (la, yc), (la, yf), (lb, yf), (lb, yp), (x1, yp)]
-            dc, dp = 1, -1
         title = (f"{_qualified(child.table)}({', '.join(fk.columns)}) → {_qualified(parent.table)}"
                  f"({', '.join(fk.ref_columns)})" + (f" ON DELETE {fk.on_delete}" if fk.on_delete else ""))
         d = "M" + " L".join(f"{_n(px)} {_n(py)}" for px, py in pts)
