@@ -127,6 +127,8 @@ class Client:
             raise APIError(f"Could not reach {client.base_url}{detail} after the SDK's retries. Check the "
                            "network or ANTHROPIC_BASE_URL; offline, replay recordings with "
                            "AGENTNB_RECORD_MODE=none.", kind="connection", partial_text="".join(parts)) from None
+        except anthropic.AnthropicError as err:      # an unreadable recording, or an SDK error of its own
+            raise APIError(redact(str(err)), kind=type(err).__name__, partial_text="".join(parts)) from None
         text = "".join(parts)
         if not saw_stop:
             raise StreamInterrupted(

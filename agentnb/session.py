@@ -165,7 +165,11 @@ class Session:
         recordings = self.settings.resolved_recordings()
         if self._client is None:
             self._client = Client()
-        if check:
+        key = (agent.name, conversation.thread)
+        # Start PostgreSQL early (in a thread) when this answer will likely hold SQL: the agent must
+        # give a schema, or its conversation already has one; else on the first SQL fence streamed.
+        warm = check and ("schema" in _answer_format(agent) or key in self.schemas)
+        if warm:
             from .postgres import warm_up
 
             warm_up()
@@ -173,6 +177,12 @@ class Session:
         partial: list[str] = []
 
         def on_text(delta: str) -> None:
+            nonlocal warm
+            if check and not warm and "sql" in delta.lower() and "```sql" in ("".join(partial[-3:]) + delta).lower():
+                from .postgres import warm_up
+
+                warm = True
+                warm_up()
             partial.append(delta)
             if renderer:
                 renderer.text(delta)
@@ -219,11 +229,8 @@ class Session:
         from . import checks
 
         key = (agent.name, conversation.thread)
-        required = agent.metadata.get("answer-format") or ()
-        if isinstance(required, str):
-            required = [part.strip() for part in required.split(",")]
         report = checks.run(response.artifacts, answer_text=response.text, previous_ddl=self.schemas.get(key),
-                            required=tuple(required))
+                            required=_answer_format(agent))
         response.check_report = report
         if report.schema_valid and response.schema:
             self.schemas[key] = response.schema
@@ -294,6 +301,14 @@ class Session:
             replayed=bool(result and result.replayed), error=error,
             request_hash=result.recording.stem if result and result.recording else None, session=self.id),
             home=self.settings.resolved_home())
+
+
+def _answer_format(agent: Agent) -> tuple[str, ...]:
+    """What the agent file says each answer must contain (``answer-format``: a list or a comma string)."""
+    required = agent.metadata.get("answer-format") or ()
+    if isinstance(required, str):
+        required = required.split(",")
+    return tuple(str(part).strip() for part in required if str(part).strip())
 
 
 _current: Session | None = None

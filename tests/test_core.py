@@ -321,3 +321,13 @@ def test_batch_budget_counts_every_live_call_logged_since_the_batch_began(api, m
         agentnb.ask("backend-dev", "second", max_tokens=100)
     monkeypatch.delenv("AGENTNB_BUDGET_SINCE")        # the same budget for this session alone: it fits
     assert agentnb.ask("backend-dev", "second", max_tokens=100).text
+
+
+def test_an_unreadable_recording_is_a_short_error_saying_what_to_do(api, monkeypatch):
+    agentnb.ask("backend-dev", "to be damaged")
+    [file] = Path("recordings").glob("*.json")
+    file.write_text("{ not json")
+    agentnb.current_session().conversations.clear()
+    with pytest.raises(APIError) as info:
+        agentnb.ask("backend-dev", "to be damaged")
+    assert str(file) in str(info.value) and "delete it" in str(info.value)
