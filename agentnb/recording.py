@@ -227,7 +227,15 @@ class RecordingTransport(httpx2.BaseTransport):
                     document["response"]["json"] = json.loads(body)
                 except ValueError:
                     document["response"]["text"] = body.decode("utf-8", "replace")
-            write_atomic(path, document)
+            try:
+                write_atomic(path, document)
+            except OSError as err:
+                from .errors import AgentnbError
+
+                raise AgentnbError(f"The answer arrived but its recording could not be written to {path} "
+                                   f"({err.strerror or err}). Make that folder writable, or point "
+                                   "AGENTNB_RECORDINGS (or %agentnb recordings DIR) at one that is, and run the "
+                                   "cell again.") from None
 
         headers = httpx2.Headers(response.headers)
         headers["x-agentnb-recording"] = path.name

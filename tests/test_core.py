@@ -331,3 +331,11 @@ def test_an_unreadable_recording_is_a_short_error_saying_what_to_do(api, monkeyp
     with pytest.raises(APIError) as info:
         agentnb.ask("backend-dev", "to be damaged")
     assert str(file) in str(info.value) and "delete it" in str(info.value)
+
+
+def test_an_unwritable_recordings_folder_says_which_and_what_to_do(api, workdir, monkeypatch):
+    (workdir / "blocked").write_text("a file where the folder should be")
+    monkeypatch.setenv("AGENTNB_RECORDINGS", str(workdir / "blocked"))
+    with pytest.raises(agentnb.AgentnbError) as info:
+        agentnb.ask("backend-dev", "x")
+    assert "blocked" in str(info.value) and "AGENTNB_RECORDINGS" in str(info.value)
