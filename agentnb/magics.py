@@ -179,8 +179,12 @@ def register_agents(shell, catalog) -> list[str]:
     if catalog.errors:
         print(f"agentnb: {len(catalog.errors)} agent file(s) skipped: "
               + "; ".join(str(e.path) for e in catalog.errors) + " (%agents says why)", file=sys.stderr)
-    for warning in catalog.warnings:
-        print(f"agentnb: {warning}", file=sys.stderr)
+    if len(catalog.warnings) <= 3:
+        for warning in catalog.warnings:
+            print(f"agentnb: {warning}", file=sys.stderr)
+    else:      # a big agent collection: one line here, the details in %agents
+        print(f"agentnb: {len(catalog.warnings)} warnings about agent files (mostly a name defined in two "
+              "files: the later one wins); %agents lists them", file=sys.stderr)
     return names
 
 

@@ -106,3 +106,19 @@ def test_bad_agent_file_warns_once_and_never_fails_load(workdir, capsys):
 def test_magic_help_is_the_manual(ip):
     doc = ip.magics_manager.magics["cell"]["backend_dev"].__doc__
     assert "--dry-run" in doc and "--with" in doc and "backend-dev" in doc
+
+
+def test_a_big_collection_with_duplicate_names_warns_in_one_line(workdir, capsys, monkeypatch):
+    folders = []
+    for i in range(2):
+        folder = workdir / f"collection{i}"
+        folder.mkdir()
+        for n in range(5):
+            (folder / f"a{n}.md").write_text(f"---\nname: agent-{n}\ndescription: d\n---\nbody {i}\n")
+        folders.append(str(folder))
+    monkeypatch.setenv("AGENTNB_AGENTS_PATH", ":".join(folders))
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("reload_ext", "agentnb")
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "5 warnings" in err and "%agents" in err
+    assert "collection1" in repr(shell.run_line_magic("agents", ""))      # the later file wins
