@@ -133,8 +133,14 @@ def _check_migrations(artifacts, ddl: str | None, previous_ddl: str | None) -> l
     for pair in artifacts.migrations:
         if pair.up is None or pair.down is None:
             missing = "down" if pair.down is None else "up"
-            rows.append(CheckResult(f"Migration {pair.id}", FAILED,
-                                    f"the {missing} migration is missing: every up needs its down"))
+            prisma = pair.up is not None and (pair.up.filename or "").endswith("/migration.sql")
+            if prisma and missing == "down":
+                # Prisma Migrate writes forward-only migrations: there is nothing to round-trip
+                rows.append(CheckResult(f"Migration {pair.id}", SKIPPED,
+                                        "a Prisma migration (forward only): no down migration to apply"))
+            else:
+                rows.append(CheckResult(f"Migration {pair.id}", FAILED,
+                                        f"the {missing} migration is missing: every up needs its down"))
     return rows
 
 

@@ -1,0 +1,39 @@
+"""checks.run on answers by themselves (no notebook): which check runs on what."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agentnb import checks
+from agentnb.artifacts import extract
+
+ANSWERS = Path(__file__).parent / "data" / "answers"
+
+
+def run(text: str, **kwargs):
+    return checks.run(extract(text), answer_text=text, **kwargs)
+
+
+def test_a_prisma_migration_has_no_down_and_is_not_failed_for_it():
+    text = (ANSWERS / "nest_prisma.md").read_text()
+    [row] = [r for r in run(text).rows if r.name.startswith("Migration")]
+    assert row.status == "skipped" and "Prisma" in row.message
+
+
+def test_an_up_without_its_down_fails():
+    text = "```sql\n-- migrations/0002_add_phone.up.sql\nALTER TABLE members ADD COLUMN phone text;\n```\n"
+    [row] = [r for r in run(text).rows if r.name.startswith("Migration")]
+    assert row.status == "failed" and "down migration is missing" in row.message
+
+
+def test_a_conversational_answer_runs_no_check():
+    assert run((ANSWERS / "no_code.md").read_text()).rows == []
+
+
+def test_fix_prompt_carries_the_exact_errors():
+    report = run("```sql\n-- schema.sql\nCREATE TABLE loans (member_id bigint REFERENCES members (id));\n```\n")
+    failures = report.failures(fixable_only=True)
+    prompt = checks.fix_prompt(failures)
+    if failures:        # with a PostgreSQL server: the server's own words go back to the agent
+        assert 'relation "members" does not exist' in prompt
+    assert "Corrige" in prompt
