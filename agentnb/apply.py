@@ -12,7 +12,7 @@ def write_artifacts(artifacts, directory) -> list[Path]:
     planned: dict[Path, object] = {}
     refused = []
     for artifact in artifacts.files:
-        name = artifact.filename.strip().lstrip("./") if artifact.filename.startswith("./") else artifact.filename.strip()
+        name = artifact.filename.strip().removeprefix("./")
         target = (root / name).resolve()
         if Path(name).is_absolute() or not target.is_relative_to(root) or target == root:
             refused.append(artifact.filename)

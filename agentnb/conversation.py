@@ -31,6 +31,8 @@ class Conversation:
     thread: str = "default"
     turns: list[Turn] = field(default_factory=list)
     dropped: int = 0            # turns dropped so far to fit the context window
+    schema: str | None = None   # the latest DDL that passed the checks, and its DuckDB copy
+    schema_db: object | None = field(default=None, repr=False)
 
     def messages(self, new_prompt: list[dict]) -> list[dict]:
         out: list[dict] = []
@@ -53,8 +55,10 @@ def estimate_tokens(value) -> int:
 
 
 def build_request(*, model: str, system: str, conversation: Conversation, prompt: list[dict],
-                  max_tokens: int) -> tuple[dict, list[str]]:
-    """The Messages API body for the next turn, and notes for the user (turns dropped to fit)."""
+                  max_tokens: int) -> tuple[dict, list[str], int]:
+    """The Messages API body for the next turn, notes for the user, and how many of the oldest turns it
+    leaves out to fit the context window. The conversation itself is not changed: a dry run or a failed
+    call must leave it as it was (Session drops those turns once a call succeeds)."""
     notes: list[str] = []
     window = models.context_window(model)
     limit = int(window * CONTEXT_BUDGET) - max_tokens
@@ -62,18 +66,17 @@ def build_request(*, model: str, system: str, conversation: Conversation, prompt
     if fixed > limit:
         notes.append(f"the prompt alone (~{fixed:,} tokens) nears the context window of {model} "
                      f"({window:,}); the API may refuse it")
-    while conversation.turns:
-        history = sum(estimate_tokens(t.prompt) + estimate_tokens(t.answer) for t in conversation.turns)
-        if fixed + history <= limit:
-            break
-        conversation.turns.pop(0)
-        conversation.dropped += 1
-    if conversation.dropped:
+    sizes = [estimate_tokens(t.prompt) + estimate_tokens(t.answer) for t in conversation.turns]
+    drop = 0
+    while drop < len(sizes) and fixed + sum(sizes[drop:]) > limit:
+        drop += 1
+    if conversation.dropped + drop:
         notes.append(f"the conversation neared the context window of {model} ({window:,} tokens): "
-                     f"{conversation.dropped} oldest turn(s) dropped from what is sent "
+                     f"{conversation.dropped + drop} oldest turn(s) dropped from what is sent "
                      "(use --new to start afresh)")
 
-    messages = conversation.messages(prompt)
+    kept = Conversation(conversation.agent, conversation.thread, conversation.turns[drop:])
+    messages = kept.messages(prompt)
     messages[-1]["content"][-1]["cache_control"] = dict(CACHE)
     body = {
         "model": model,
@@ -83,4 +86,4 @@ def build_request(*, model: str, system: str, conversation: Conversation, prompt
     }
     if not system:
         del body["system"]
-    return body, notes
+    return body, notes, drop

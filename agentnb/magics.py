@@ -65,26 +65,24 @@ class AgentMagics(Magics):
         from .attach import context_blocks
         from .display import NotebookRenderer
 
-        try:
-            context = context_blocks(args.with_, self.shell.user_ns)
-            kwargs = dict(model=args.model, thread=args.thread, new=args.new, max_tokens=args.max_tokens,
-                          context=context)
-            if args.dry_run:
-                result = self.session.dry_run(agent_name, cell, **kwargs)
-            else:
-                if args.fix < 0:
-                    raise UsageError("--fix N: N is a number of rounds, 0 or more.")
-                renderer = NotebookRenderer(stream=not args.no_stream)
-                result = self.session.ask(agent_name, cell, renderer=renderer, check=not args.no_check,
-                                          fix=args.fix, **kwargs)
-                if args.apply:
-                    written = result.apply(args.apply)
-                    print(f"wrote {len(written)} file(s) under {args.apply}: "
-                          + (", ".join(str(p.relative_to(Path(args.apply).resolve())) for p in written) or "none"))
-        except AgentnbError:
-            raise   # IPython shows its _render_traceback_: the short message, and the cell fails
+        context = context_blocks(args.with_, self.shell.user_ns)
+        kwargs = dict(model=args.model, thread=args.thread, new=args.new, max_tokens=args.max_tokens,
+                      context=context)
+        if args.dry_run:
+            result = self.session.dry_run(agent_name, cell, **kwargs)
+        else:
+            if args.fix < 0:
+                raise UsageError("--fix N: N is a number of rounds, 0 or more.")
+            renderer = NotebookRenderer(stream=not args.no_stream)
+            result = self.session.ask(agent_name, cell, renderer=renderer, check=not args.no_check,
+                                      fix=args.fix, **kwargs)
         if args.output:
             self.shell.user_ns[args.output] = result
+        if args.apply and not args.dry_run:
+            root = Path(args.apply).expanduser().resolve()
+            written = result.apply(root)
+            print(f"wrote {len(written)} file(s) under {args.apply}: "
+                  + (", ".join(p.relative_to(root).as_posix() for p in written) or "none"))
         return result
 
     @magic_arguments()
@@ -115,7 +113,7 @@ class AgentMagics(Magics):
         model AGENT MODEL: use MODEL for AGENT in this session (`model AGENT -` clears it).
         usage: totals from the session log (this session and all time).
         reload: read the agent files again and register their magics.
-        reset: forget every conversation.
+        reset: forget every conversation, its thread and its schema (settings stay).
         """
         from . import report
 
@@ -159,8 +157,8 @@ class AgentMagics(Magics):
             register_agents(self.shell, self.session.reload())
             return None
         if command == "reset":
-            self.session.conversations.clear()
-            print("conversations cleared")
+            self.session.forget()
+            print("conversations, threads and their schemas forgotten")
             return None
         raise UsageError(f"%agentnb {command}: unknown command. Try: status, record, recordings, model, usage, "
                          "reload, reset.")

@@ -69,9 +69,7 @@ class Session:
         self.notebook: str | None = os.environ.get("AGENTNB_NOTEBOOK") or os.environ.get("JPY_SESSION_NAME")
         self._catalog = None
         self._client = None
-        self.schemas: dict[tuple[str, str], str] = {}    # (agent, thread) -> latest valid DDL
-        self.schema_dbs: dict[tuple[str, str], object] = {}   # (agent, thread) -> DuckDB connection
-        self.latest_schema_key: tuple[str, str] | None = None
+        self.latest_schema: Conversation | None = None    # the conversation whose schema came last
 
     # -- agents -------------------------------------------------------------------------------------
     @property
@@ -93,13 +91,31 @@ class Session:
 
     # -- conversations ------------------------------------------------------------------------------
     def conversation(self, agent: str, thread: str | None = None, new: bool = False) -> Conversation:
-        if thread:
-            self.threads[agent] = thread
-        name = self.threads.get(agent, "default")
-        key = (agent, name)
-        if new or key not in self.conversations:
-            self.conversations[key] = Conversation(agent, name)
-        return self.conversations[key]
+        """The conversation a call with these options continues. Nothing is recorded here: a new one,
+        or a switch of thread, takes effect when a call succeeds (see _commit)."""
+        name = thread or self.threads.get(agent, "default")
+        existing = self.conversations.get((agent, name))
+        return Conversation(agent, name) if new or existing is None else existing
+
+    def _commit(self, conversation: Conversation, dropped: int, prompt: list[dict], answer: str,
+                stop_reason: str | None) -> None:
+        """A call went through (or was interrupted with text shown): the conversation becomes current,
+        leaves out the turns the request left out, and gets the new turn."""
+        self.conversations[(conversation.agent, conversation.thread)] = conversation
+        self.threads[conversation.agent] = conversation.thread
+        if dropped:
+            del conversation.turns[:dropped]
+            conversation.dropped += dropped
+        conversation.add(prompt, answer, stop_reason)
+
+    def forget(self) -> None:
+        """Every conversation, its thread and its schema (``%agentnb reset``); settings stay."""
+        for conversation in self.conversations.values():
+            if conversation.schema_db is not None:
+                conversation.schema_db.close()
+        self.conversations.clear()
+        self.threads.clear()
+        self.latest_schema = None
 
     # -- the call -----------------------------------------------------------------------------------
     def prepare(self, agent: Agent, prompt: str, *, model: str | None, thread: str | None, new: bool,
@@ -111,17 +127,17 @@ class Session:
             raise ConfigurationError(f"--max-tokens {tokens}: give a positive number of tokens.")
         conversation = self.conversation(agent.name, thread, new)
         blocks = list(context or []) + [{"type": "text", "text": prompt}]
-        body, notes = build_request(model=choice.model, system=agent.system_prompt,
-                                    conversation=conversation, prompt=blocks, max_tokens=tokens)
+        body, notes, dropped = build_request(model=choice.model, system=agent.system_prompt,
+                                             conversation=conversation, prompt=blocks, max_tokens=tokens)
         if choice.warning:
             notes.insert(0, choice.warning)
-        return body, blocks, conversation, notes
+        return body, blocks, conversation, notes, dropped
 
     def dry_run(self, agent: str | Agent, prompt: str, *, model: str | None = None, thread: str | None = None,
                 new: bool = False, max_tokens: int | None = None, context: list[dict] | None = None) -> DryRun:
         agent = self.agent(agent)
-        body, _, _, notes = self.prepare(agent, prompt, model=model, thread=thread, new=new,
-                                         max_tokens=max_tokens, context=context)
+        body, _, _, notes, _ = self.prepare(agent, prompt, model=model, thread=thread, new=new,
+                                            max_tokens=max_tokens, context=context)
         est = estimate_tokens(body.get("system", "")) + estimate_tokens(body["messages"])
         fam = models.family(body["model"])
         input_cost = max_cost = None
@@ -147,7 +163,7 @@ class Session:
             from .checks import fix_prompt
 
             rounds += 1
-            response = self._ask_once(agent, fix_prompt(failures), model=model, thread=thread, new=False,
+            response = self._ask_once(agent, fix_prompt(failures), model=model, thread=response.thread, new=False,
                                       max_tokens=max_tokens, context=None, renderer=renderer, check=True)
             response.warnings.insert(0, f"--fix round {rounds} of {fix}: the previous answer's failed checks "
                                      "were sent back to the agent")
@@ -159,16 +175,15 @@ class Session:
         from .client import Client, redact
 
         agent = self.agent(agent)
-        body, blocks, conversation, notes = self.prepare(agent, prompt, model=model, thread=thread, new=new,
-                                                         max_tokens=max_tokens, context=context)
+        body, blocks, conversation, notes, dropped = self.prepare(
+            agent, prompt, model=model, thread=thread, new=new, max_tokens=max_tokens, context=context)
         mode = self.settings.resolved_record_mode()
         recordings = self.settings.resolved_recordings()
         if self._client is None:
             self._client = Client()
-        key = (agent.name, conversation.thread)
         # Start PostgreSQL early (in a thread) when this answer will likely hold SQL: the agent must
         # give a schema, or its conversation already has one; else on the first SQL fence streamed.
-        warm = check and ("schema" in _answer_format(agent) or key in self.schemas)
+        warm = check and ("schema" in _answer_format(agent) or conversation.schema is not None)
         if warm:
             from .postgres import warm_up
 
@@ -194,7 +209,7 @@ class Session:
         except KeyboardInterrupt:
             # keep what was shown and the conversation usable: the partial answer becomes the turn
             text = "".join(partial)
-            conversation.add(blocks, text, "interrupted")
+            self._commit(conversation, dropped, blocks, text, "interrupted")
             self._log(started, agent, conversation, body, prompt, text, None, None, error="interrupted")
             if renderer:
                 renderer.fail(KeyboardInterrupt(), text)
@@ -205,7 +220,7 @@ class Session:
             if renderer:
                 renderer.fail(err, text)
             raise
-        conversation.add(blocks, result.text, result.stop_reason)
+        self._commit(conversation, dropped, blocks, result.text, result.stop_reason)
         cost = models.cost(result.model, result.usage)
         if not result.replayed and cost:
             self.billed_usd += cost
@@ -228,28 +243,29 @@ class Session:
         """Run the checks on the answer's artifacts, once the stream has ended."""
         from . import checks
 
-        key = (agent.name, conversation.thread)
-        report = checks.run(response.artifacts, answer_text=response.text, previous_ddl=self.schemas.get(key),
+        report = checks.run(response.artifacts, answer_text=response.text, previous_ddl=conversation.schema,
                             required=_answer_format(agent))
         response.check_report = report
         if report.schema_valid and response.schema:
-            self.schemas[key] = response.schema
+            conversation.schema = response.schema
             if report.duck is not None:
-                self.schema_dbs[key] = report.duck.con
-                self.latest_schema_key = key
+                if conversation.schema_db is not None:
+                    conversation.schema_db.close()
+                conversation.schema_db = report.duck.con
+                self.latest_schema = conversation
 
     def schema_db(self, agent: str | None = None, thread: str | None = None):
         """A DuckDB connection holding the latest valid schema of a conversation (the latest of any
         conversation by default)."""
         if agent is None:
-            key = self.latest_schema_key
+            conversation = self.latest_schema
         else:
             name = self.agent(agent).name
-            key = (name, thread or self.threads.get(name, "default"))
-        if key is None or key not in self.schema_dbs:
+            conversation = self.conversations.get((name, thread or self.threads.get(name, "default")))
+        if conversation is None or conversation.schema_db is None:
             raise AgentnbError("No valid schema yet in this session: ask the agent for one (its DDL must pass "
                                "the checks), then call schema_db() again.")
-        return self.schema_dbs[key]
+        return conversation.schema_db
 
     def _budget_guard(self, body: dict) -> None:
         """Before a live call: stop if it could take the spend past AGENTNB_BUDGET_USD. The spend is this

@@ -173,3 +173,24 @@ def test_the_panel_opens_on_the_first_tab_with_something_in_it(ip, api, monkeypa
     [panel] = shown.find("text/html", "Checks")
     checked = panel["text/html"].split(" checked>")[0].rsplit("<input", 1)[1]
     assert checked.endswith("-4'")          # Examples, the fifth tab
+
+
+def test_apply_keeps_dot_files_and_expands_home(ip, api, workdir):
+    api.enqueue(text("```dotenv\n# ./.env.example\nDATABASE_URL=postgresql://localhost/app\n```\n"
+                     "```yaml\n# ./.github/workflows/ci.yml\nname: ci\n```\n"))
+    ip.run_cell_magic("backend_dev", "--apply ~/proj --no-check", "x")
+    home = Path(workdir / "home")
+    assert (home / "proj" / ".env.example").is_file() and (home / "proj" / ".github" / "workflows" / "ci.yml").is_file()
+
+
+def test_new_and_reset_forget_the_previous_schema(ip, api):
+    v1 = "```sql\n-- schema.sql\nCREATE TABLE members (id bigint PRIMARY KEY);\n```\n"
+    v2 = "```sql\n-- schema.sql\nCREATE TABLE rooms (id bigint PRIMARY KEY);\n```\n"
+    api.enqueue(text(v1), text(v2), text(v2))
+    ip.run_cell_magic("backend_dev", "", "v1")
+    r = ip.run_cell_magic("backend_dev", "--new", "another project")
+    assert not [c for c in r.checks if c.name.startswith("Schema changes")]     # nothing to compare with
+    assert {t for (t,) in agentnb.schema_db().sql("select table_name from duckdb_tables()").fetchall()} == {"rooms"}
+    ip.run_line_magic("agentnb", "reset")
+    with pytest.raises(agentnb.AgentnbError, match="No valid schema"):
+        agentnb.schema_db()

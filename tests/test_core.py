@@ -284,11 +284,34 @@ def test_history_near_the_context_window_drops_oldest_turns_and_says_so():
     big = "x" * 300_000      # ~100k tokens each at the 3-chars estimate
     for i in range(6):
         conv.add([{"type": "text", "text": f"q{i} {big}"}], f"a{i} {big}", "end_turn")
-    body, notes = build_request(model="claude-sonnet-4-6", system="s", conversation=conv,
-                                prompt=[{"type": "text", "text": "new"}], max_tokens=1000)
-    assert conv.dropped >= 5 and len(body["messages"]) < 13
+    body, notes, dropped = build_request(model="claude-sonnet-4-6", system="s", conversation=conv,
+                                         prompt=[{"type": "text", "text": "new"}], max_tokens=1000)
+    assert dropped >= 5 and len(body["messages"]) == 2 * (6 - dropped) + 1
     assert body["messages"][-1]["content"][-1]["text"] == "new"
     assert any("oldest turn" in n for n in notes)
+    assert len(conv.turns) == 6          # nothing is dropped until a call goes through
+
+
+def test_dry_run_changes_nothing(api):
+    agentnb.ask("backend-dev", "first")
+    session = agentnb.current_session()
+    before = [len(c.turns) for c in session.conversations.values()], dict(session.threads)
+    session.dry_run("backend-dev", "x", new=True)
+    session.dry_run("backend-dev", "x", thread="elsewhere")
+    assert ([len(c.turns) for c in session.conversations.values()], dict(session.threads)) == before
+    assert len(agentnb.ask("backend-dev", "second").prompt) and \
+        len(api.message_requests[-1].body["messages"]) == 3
+
+
+def test_a_failed_call_with_new_keeps_the_old_conversation(api):
+    from agentnb.testing.server import error
+
+    agentnb.ask("backend-dev", "first")
+    api.enqueue(error(400))
+    with pytest.raises(APIError):
+        agentnb.ask("backend-dev", "fresh start", new=True)
+    agentnb.ask("backend-dev", "continue")
+    assert len(api.message_requests[-1].body["messages"]) == 3
 
 
 def test_budget_stops_a_live_call_before_it_is_sent_and_never_a_replay(api, monkeypatch):
