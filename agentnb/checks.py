@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from .checkresult import FAILED, SKIPPED, CheckResult
 
 SQL_KINDS = ("schema", "migration", "query")
-# the checks whose failures --fix sends back to the agent
-FIXABLE = ("SQL syntax", "Schema on PostgreSQL", "Migration", "Schema in DuckDB")
+# the checks whose failures --fix sends back to the agent (DuckDB's only when no PostgreSQL judged the
+# schema: otherwise a DuckDB failure is DuckDB's own limit, not the agent's mistake)
+FIXABLE = ("SQL syntax", "Schema on PostgreSQL", "Migration")
+DUCKDB_CHECK = "Schema on DuckDB"
 
 
 @dataclass
@@ -27,8 +29,11 @@ class CheckReport:
     implied_migration: dict | None = None  # {"up": sql, "down": sql} when the agent wrote none
 
     def failures(self, fixable_only: bool = False) -> list[CheckResult]:
-        return [r for r in self.rows if r.status == FAILED
-                and (not fixable_only or r.name.startswith(FIXABLE))]
+        if not fixable_only:
+            return [r for r in self.rows if r.status == FAILED]
+        postgres_judged = any(r.name == "Schema on PostgreSQL" and r.status != SKIPPED for r in self.rows)
+        fixable = FIXABLE if postgres_judged else FIXABLE + (DUCKDB_CHECK,)
+        return [r for r in self.rows if r.status == FAILED and r.name.startswith(fixable)]
 
 
 def _label(artifact) -> str:
@@ -91,7 +96,19 @@ def _load_duckdb(ddl: str):
 
 def _postgres_checks(artifacts, ddl: str | None, previous_ddl: str | None):
     """Schema, migrations and evolution on PostgreSQL: (schema row, reflected schema, migration rows,
-    evolution row)."""
+    evolution row). A server that cannot be reached makes every row a skipped one saying why."""
+    from . import postgres
+
+    try:
+        return _postgres_rows(artifacts, ddl, previous_ddl)
+    except postgres.ConnectionFailed as err:
+        skipped = CheckResult("Schema on PostgreSQL", SKIPPED, str(err))
+        migrations = [CheckResult(f"Migration {p.id} up/down", SKIPPED, str(err))
+                      for p in artifacts.migrations if p.up is not None and p.down is not None]
+        return (skipped if ddl else None), None, migrations, None
+
+
+def _postgres_rows(artifacts, ddl: str | None, previous_ddl: str | None):
     from . import postgres
 
     row = schema = diff = None

@@ -60,7 +60,7 @@ from agentnb.errors import AgentnbError
 
 __all__ = [
     "NoPostgresError", "PostgresServer", "get_server", "check_schema", "check_migration",
-    "diff_schemas", "compare_schemas", "reflect_schema", "SQLFailure",
+    "diff_schemas", "compare_schemas", "reflect_schema", "SQLFailure", "ConnectionFailed",
 ]
 
 ENV_URL = "AGENTNB_POSTGRES_URL"
@@ -78,6 +78,21 @@ class NoPostgresError(AgentnbError):
                      "`pip install pgserver` (bundles PostgreSQL), or install PostgreSQL "
                      "(e.g. `apt-get install postgresql`).")
         super().__init__("\n".join(lines))
+
+
+class ConnectionFailed(AgentnbError):
+    """A server was named (or started) but a connection to it failed."""
+
+    def __init__(self, server: "PostgresServer", error: Exception):
+        where = f"{ENV_URL} ({_hide_password(server.url)})" if server.kind == "url" else server.description
+        detail = " ".join(str(getattr(error, "orig", None) or error).split())[:300]
+        fix = (f"check {ENV_URL}, or unset it to let agentnb start its own server" if server.kind == "url"
+               else "the embedded server stopped; restart the kernel to start a new one")
+        super().__init__(f"could not connect to PostgreSQL at {where}: {detail}. Fix: {fix}.")
+
+
+def _hide_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -124,6 +139,7 @@ class PostgresServer:
 
 
 _server: PostgresServer | None = None
+_failure: NoPostgresError | None = None
 _server_lock = threading.Lock()
 
 
@@ -132,13 +148,15 @@ def get_server() -> PostgresServer:
 
     Raises ``NoPostgresError`` (saying why, and what to do) when none can be had.
     """
-    global _server
+    global _server, _failure
     url = os.environ.get(ENV_URL, "").strip()
     if url:
         return PostgresServer(_sqlalchemy_url(url), "url", f"{ENV_URL}")
     with _server_lock:
         if _server is not None and _server._stop is not None:
             return _server
+        if _failure is not None:      # starting failed once: initdb and pg_ctl again would fail alike
+            raise _failure
         reasons: list[str] = []
         for starter in (_start_system, _start_pgserver):
             try:
@@ -150,7 +168,8 @@ def get_server() -> PostgresServer:
                 _server = server
                 atexit.register(server.stop)
                 return server
-        raise NoPostgresError(reasons)
+        _failure = NoPostgresError(reasons)
+        raise _failure
 
 
 def warm_up() -> threading.Thread | None:
@@ -507,7 +526,12 @@ def scratch(server: PostgresServer | None = None, *, sqlalchemy: bool = True) ->
     the Inspector, ``MetaData``, Alembic). ``sqlalchemy`` is kept for callers; both are always there.
     """
     server = server or get_server()
-    sa_conn = server.engine().connect()
+    import sqlalchemy.exc
+
+    try:
+        sa_conn = server.engine().connect()
+    except sqlalchemy.exc.OperationalError as err:
+        raise ConnectionFailed(server, err) from None
     conn = sa_conn.connection.driver_connection
     try:
         name = f"agentnb_check_{uuid.uuid4().hex[:10]}"

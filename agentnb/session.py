@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -210,13 +211,13 @@ class Session:
             # keep what was shown and the conversation usable: the partial answer becomes the turn
             text = "".join(partial)
             self._commit(conversation, dropped, blocks, text, "interrupted")
-            self._log(started, agent, conversation, body, prompt, text, None, None, error="interrupted")
+            self._log_quietly(started, agent, conversation, body, prompt, text, error="interrupted")
             if renderer:
                 renderer.fail(KeyboardInterrupt(), text)
             raise
         except AgentnbError as err:
             text = getattr(err, "partial_text", "") or "".join(partial)
-            self._log(started, agent, conversation, body, prompt, text, None, None, error=redact(str(err)))
+            self._log_quietly(started, agent, conversation, body, prompt, text, error=redact(str(err)))
             if renderer:
                 renderer.fail(err, text)
             raise
@@ -230,7 +231,10 @@ class Session:
             latency_s=result.latency_s, ttft_s=result.ttft_s,
             recording=result.recording.name if result.recording else None,
             warnings=notes, notebook_total_usd=self.billed_usd, prompt=prompt)
-        self._log(started, agent, conversation, body, prompt, result.text, result, cost)
+        try:
+            self._log(started, agent, conversation, body, prompt, result.text, result, cost)
+        except AgentnbError as err:       # the answer is paid for: show it, and say why it is not logged
+            response.warnings.append(f"not written to the session log: {err}")
         if renderer:
             renderer.finish(response)
         if check:
@@ -243,8 +247,15 @@ class Session:
         """Run the checks on the answer's artifacts, once the stream has ended."""
         from . import checks
 
-        report = checks.run(response.artifacts, answer_text=response.text, previous_ddl=conversation.schema,
-                            required=_answer_format(agent))
+        try:
+            report = checks.run(response.artifacts, answer_text=response.text, previous_ddl=conversation.schema,
+                                required=_answer_format(agent))
+        except Exception as err:     # a bug in a check must not take the answer (and -o VAR) with it
+            from .checkresult import FAILED, CheckResult
+
+            report = checks.CheckReport(rows=[CheckResult(
+                "Checks", FAILED, f"the checks stopped on an internal error ({type(err).__name__}: {err}); "
+                "the answer above is complete. Please report this with the answer.")])
         response.check_report = report
         if report.schema_valid and response.schema:
             conversation.schema = response.schema
@@ -300,6 +311,14 @@ class Session:
                 f"Budget reached: ${spent:.4f} spent of ${budget:.2f} (AGENTNB_BUDGET_USD), and this call could "
                 f"cost up to ${worst:.4f}. Nothing was sent. Raise the budget, lower --max-tokens, or replay "
                 "recorded answers (AGENTNB_RECORD_MODE=none).")
+
+    def _log_quietly(self, started, agent: Agent, conversation: Conversation, body: dict, prompt: str,
+                     answer: str, error: str) -> None:
+        """Log a failed or interrupted call; a log that cannot be written must not hide that error."""
+        try:
+            self._log(started, agent, conversation, body, prompt, answer, None, None, error=error)
+        except AgentnbError as err:
+            print(f"agentnb: this call is not in the session log: {err}", file=sys.stderr)
 
     def _log(self, started, agent: Agent, conversation: Conversation, body: dict, prompt: str, answer: str,
              result, cost, error: str | None = None) -> None:

@@ -38,3 +38,21 @@ def test_fix_prompt_carries_the_exact_errors():
     for row in failures:
         assert row.message in prompt
     assert "Corrige" in prompt
+
+
+def test_a_postgres_url_that_cannot_be_reached_gives_rows_not_a_traceback(monkeypatch):
+    monkeypatch.setenv("AGENTNB_POSTGRES_URL", "postgresql://someone:secret@127.0.0.1:9/nowhere")
+    text = (ANSWERS / "library.md").read_text()
+    report = run(text)
+    [pg] = [r for r in report.rows if r.name == "Schema on PostgreSQL"]
+    assert pg.status == "skipped" and "AGENTNB_POSTGRES_URL" in pg.message and "secret" not in pg.message
+    assert [r.status for r in report.rows if r.name.startswith("Migration")] == ["skipped"]
+    # no server judged the schema: DuckDB decides, and its failures become fixable
+    assert report.schema_valid == (next(r for r in report.rows if r.name == "Schema on DuckDB").status == "passed")
+
+
+def test_without_postgres_duckdb_failures_are_what_fix_sends_back(monkeypatch):
+    monkeypatch.setenv("AGENTNB_POSTGRES_URL", "postgresql://127.0.0.1:9/nowhere")
+    report = run("```sql\n-- schema.sql\nCREATE TABLE loans (member_id bigint REFERENCES members (id));\n```\n")
+    fixable = report.failures(fixable_only=True)
+    assert [r.name for r in fixable] == ["Schema on DuckDB"] and "members" in fixable[0].message

@@ -362,3 +362,10 @@ def test_an_unwritable_recordings_folder_says_which_and_what_to_do(api, workdir,
     with pytest.raises(agentnb.AgentnbError) as info:
         agentnb.ask("backend-dev", "x")
     assert "blocked" in str(info.value) and "AGENTNB_RECORDINGS" in str(info.value)
+
+
+def test_an_unwritable_session_log_keeps_the_answer_and_says_why(api, workdir, monkeypatch):
+    (workdir / "not-a-folder").write_text("x")
+    monkeypatch.setenv("AGENTNB_HOME", str(workdir / "not-a-folder"))
+    r = agentnb.ask("backend-dev", "x")
+    assert r.text and any("session log" in w for w in r.warnings)

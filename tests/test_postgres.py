@@ -289,6 +289,7 @@ def test_no_server_message_says_what_to_do(monkeypatch):
 def test_get_server_without_any_postgres_says_why(monkeypatch):
     monkeypatch.delenv("AGENTNB_POSTGRES_URL", raising=False)
     monkeypatch.setattr(postgres, "_server", None)
+    monkeypatch.setattr(postgres, "_failure", None)      # and restored after: the failure is remembered
     monkeypatch.setattr(postgres, "find_bindirs", lambda: [])
     monkeypatch.setitem(__import__("sys").modules, "pgserver", None)    # import fails
     with pytest.raises(NoPostgresError) as info:
@@ -296,6 +297,8 @@ def test_get_server_without_any_postgres_says_why(monkeypatch):
     assert info.value.reasons == [
         "no PostgreSQL binaries (initdb, pg_ctl) found via pg_config, /usr/lib/postgresql/*/bin or PATH",
         "pgserver is not installed"]
+    with pytest.raises(NoPostgresError):        # remembered: no second initdb / pg_ctl attempt
+        postgres.get_server()
 
 
 def test_pgserver_fallback_runs_checks():
