@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .errors import APIError, CredentialsError, ModelError, RecordingMissingError, StreamInterrupted
+from .errors import AgentnbError, APIError, CredentialsError, ModelError, RecordingMissingError, StreamInterrupted
 
 # Lent to the SDK when it finds no credentials, so that replays need no key. The recording transport
 # refuses to send it anywhere (NoCredentials).
@@ -104,7 +104,10 @@ class Client:
         except recording.MissingRecording as err:
             raise RecordingMissingError(err.path, agent=agent, cell=prompt_text) from None
         except recording.OverBudget as err:
-            raise err.error from None
+            if isinstance(err.error, AgentnbError):
+                raise err.error from None
+            raise APIError(f"The budget could not be checked before a live call, so nothing was sent: "
+                           f"{type(err.error).__name__}: {redact(str(err.error))}", kind="budget") from None
         except recording.NoCredentials:
             raise CredentialsError(
                 "No Anthropic credentials for a live call. Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) "

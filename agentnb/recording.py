@@ -47,7 +47,8 @@ class NoCredentials(anthropic.AnthropicError):
 
 
 class OverBudget(anthropic.AnthropicError):
-    """Carries agentnb's BudgetExceeded through the SDK, which raises its own error types as they are."""
+    """Carries what the budget guard raised (BudgetExceeded, or why the spend could not be read)
+    through the SDK, which raises its own error types as they are."""
 
     def __init__(self, error: Exception):
         self.error = error
@@ -195,11 +196,8 @@ class RecordingTransport(httpx2.BaseTransport):
             try:
                 self.before_live(canonical["body"])
             except Exception as err:
-                from .errors import AgentnbError
-
-                if isinstance(err, AgentnbError):
-                    raise OverBudget(err) from None
-                raise
+                # raised as an SDK error so that the SDK neither retries it nor calls it a network failure
+                raise OverBudget(err) from None
         started = time.monotonic()
         response = self.inner.handle_request(request)
         if not 200 <= response.status_code < 300:
@@ -247,21 +245,21 @@ class RecordingTransport(httpx2.BaseTransport):
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
             recorded = document["response"]
-        except (OSError, ValueError, KeyError) as err:
+            headers = dict(recorded.get("headers") or {})
+            if "events" in recorded:
+                chunks = [render_sse(e) for e in recorded["events"]]
+                headers.setdefault("content-type", "text/event-stream")
+            elif "json" in recorded:
+                chunks = [json.dumps(recorded["json"], ensure_ascii=False).encode("utf-8")]
+                headers.setdefault("content-type", "application/json")
+            else:
+                chunks = [str(recorded.get("text", "")).encode("utf-8")]
+            status = int(recorded.get("status", 200))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
             raise anthropic.AnthropicError(
-                f"recording {path} is unreadable ({err}); delete it to record again") from err
-        headers = dict(recorded.get("headers") or {})
-        if "events" in recorded:
-            chunks = [render_sse(e) for e in recorded["events"]]
-            headers.setdefault("content-type", "text/event-stream")
-        elif "json" in recorded:
-            chunks = [json.dumps(recorded["json"], ensure_ascii=False).encode("utf-8")]
-            headers.setdefault("content-type", "application/json")
-        else:
-            chunks = [str(recorded.get("text", "")).encode("utf-8")]
+                f"recording {path} is unreadable ({type(err).__name__}: {err}); delete it to record again") from None
         headers["x-agentnb-replayed"] = path.name
-        return httpx2.Response(status_code=recorded.get("status", 200), headers=headers,
-                               stream=_EventStream(chunks), request=request)
+        return httpx2.Response(status_code=status, headers=headers, stream=_EventStream(chunks), request=request)
 
     def close(self) -> None:
         if self._inner is not None:

@@ -18,6 +18,7 @@ import json
 import os
 import re
 
+_shown: dict[str, int] = {}
 EMPTY = "<p class='anb-empty'>"      # how a tab with nothing in it starts
 STATUS_ICON = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}
 LEXERS = {"sql": "postgresql", "python": "python", "typescript": "typescript", "javascript": "javascript",
@@ -132,33 +133,33 @@ def code_tab(response) -> str:
 
 
 def openapi_operations(document: dict) -> list[dict]:
-    """Method, path, summary, request and responses of each operation of an OpenAPI document."""
+    """Method, path, summary, request and responses of each operation of an OpenAPI document. A
+    malformed contract (the checks say what is wrong with it) gives what can be read, never an error."""
+    mapping = lambda v: v if isinstance(v, dict) else {}      # noqa: E731
+    listing = lambda v: v if isinstance(v, list) else []      # noqa: E731
     ops = []
-    for path, item in (document.get("paths") or {}).items():
-        if not isinstance(item, dict):
-            continue
+    for path, item in mapping(document.get("paths")).items():
+        item = mapping(item)
         for method in ("get", "post", "put", "patch", "delete", "head", "options"):
             op = item.get(method)
             if not isinstance(op, dict):
                 continue
             request = []
-            for p in (item.get("parameters") or []) + (op.get("parameters") or []):
+            for p in listing(item.get("parameters")) + listing(op.get("parameters")):
                 if isinstance(p, dict) and "name" in p:
                     request.append(f"{p.get('in', '?')} {p['name']}")
-                elif isinstance(p, dict) and "$ref" in p:
+                elif isinstance(p, dict) and isinstance(p.get("$ref"), str):
                     request.append(p["$ref"].rsplit("/", 1)[-1])
-            body = op.get("requestBody")
-            if isinstance(body, dict):
-                content = body.get("content") or {}
-                for media, spec in content.items():
-                    schema = (spec or {}).get("schema") or {}
-                    ref = schema.get("$ref", "").rsplit("/", 1)[-1] if isinstance(schema, dict) else ""
-                    request.append(f"body {media}{(' ' + ref) if ref else ''}")
-                if "$ref" in body:
-                    request.append("body " + body["$ref"].rsplit("/", 1)[-1])
-            responses = [str(code) for code in (op.get("responses") or {})]
-            ops.append({"method": method.upper(), "path": path,
-                        "summary": op.get("summary") or op.get("description") or "",
+            body = mapping(op.get("requestBody"))
+            for media, spec in mapping(body.get("content")).items():
+                ref = mapping(mapping(spec).get("schema")).get("$ref", "")
+                ref = ref.rsplit("/", 1)[-1] if isinstance(ref, str) else ""
+                request.append(f"body {media}{(' ' + ref) if ref else ''}")
+            if isinstance(body.get("$ref"), str):
+                request.append("body " + body["$ref"].rsplit("/", 1)[-1])
+            responses = [str(code) for code in mapping(op.get("responses"))]
+            summary = op.get("summary") or op.get("description") or ""
+            ops.append({"method": method.upper(), "path": str(path), "summary": str(summary),
                         "request": ", ".join(request), "responses": ", ".join(responses)})
     return ops
 
@@ -170,7 +171,7 @@ def api_tab(response) -> str:
     document = response.openapi
     parts = []
     if isinstance(document, dict):
-        info = document.get("info") or {}
+        info = document.get("info") if isinstance(document.get("info"), dict) else {}
         parts.append(f"<div style='font-weight:600'>{html.escape(str(info.get('title', '')))} "
                      f"{html.escape(str(info.get('version', '')))}</div>")
         rows = [[f"<code>{html.escape(o['method'])}</code>", f"<code>{html.escape(o['path'])}</code>",
@@ -221,7 +222,11 @@ def panel_text(response) -> str:
 def panel_html(response) -> str:
     """Tabs that switch with CSS radio buttons: no JavaScript. Without the stylesheet (a sanitizer
     removing it), every pane simply shows, one after the other."""
-    uid = "anb" + hashlib.sha1((response.text + response.agent).encode("utf-8")).hexdigest()[:10]
+    digest = hashlib.sha1((response.text + response.agent).encode("utf-8")).hexdigest()[:10]
+    # the same answer shown twice (r.show()) must not share radio names: the second would drive the first;
+    # counting keeps the ids deterministic for a replayed notebook
+    _shown[digest] = _shown.get(digest, 0) + 1
+    uid = f"anb{digest}" + (f"-{_shown[digest]}" if _shown[digest] > 1 else "")
     tabs = [(name, build(response)) for name, build in TABS]
     first = _first_filled(tabs)
     css = [f".{uid} > input{{display:none}}",
@@ -273,8 +278,8 @@ def answer_bundle(response) -> tuple[dict, dict]:
 
 
 def panel_bundle(response) -> tuple[dict, dict]:
-    meta = {"agentnb": {"checks": metadata(response)["agentnb"]["checks"],
-                        "artifacts": metadata(response)["agentnb"]["artifacts"]}}
+    full = metadata(response)["agentnb"]
+    meta = {"agentnb": {"checks": full["checks"], "artifacts": full["artifacts"]}}
     return {"text/html": panel_html(response), "text/plain": panel_text(response)}, meta
 
 

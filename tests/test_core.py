@@ -369,3 +369,17 @@ def test_an_unwritable_session_log_keeps_the_answer_and_says_why(api, workdir, m
     monkeypatch.setenv("AGENTNB_HOME", str(workdir / "not-a-folder"))
     r = agentnb.ask("backend-dev", "x")
     assert r.text and any("session log" in w for w in r.warnings)
+
+
+def test_a_hand_broken_recording_is_named_not_blamed_on_the_network(api, monkeypatch):
+    agentnb.ask("backend-dev", "to be edited by hand")
+    [file] = Path("recordings").glob("*.json")
+    document = json.loads(file.read_text())
+    document["response"]["events"][3] = {"event": "content_block_delta"}       # its data is gone
+    file.write_text(json.dumps(document))
+    monkeypatch.setenv("AGENTNB_RECORD_MODE", "none")
+    agentnb.current_session().forget()
+    with pytest.raises(APIError) as info:
+        agentnb.ask("backend-dev", "to be edited by hand")
+    assert file.name in str(info.value) and "delete it" in str(info.value)
+    assert "reach" not in str(info.value)
