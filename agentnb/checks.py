@@ -162,14 +162,15 @@ def _check_migrations(artifacts, ddl: str | None, previous_ddl: str | None) -> l
 
 
 def fix_prompt(failures: list[CheckResult]) -> str:
-    """The next turn of a ``--fix`` round: the exact errors, and what to send back."""
-    lines = ["Les vérifications automatiques ont échoué sur ta réponse précédente. Voici les erreurs exactes "
-             "(PostgreSQL fait foi) :", ""]
+    """The next turn of a ``--fix`` round: the exact errors, and what to send back. In English, which
+    every agent reads; the agent answers in its own language."""
+    lines = ["Automatic checks failed on your previous answer. Here are the exact errors (PostgreSQL is the "
+             "judge):", ""]
     for row in failures:
-        lines.append(f"- {row.name} : {row.message}")
+        lines.append(f"- {row.name}: {row.message}")
         statement = row.details.get("statement")
         if statement:
-            lines.append(f"  instruction : {statement}")
-    lines += ["", "Corrige ces erreurs et redonne les blocs concernés complets (schéma et migrations), "
-              "dans le même format."]
+            lines.append(f"  statement: {statement}")
+    lines += ["", "Fix these errors and give the affected blocks again, complete (schema and migrations), in "
+              "the same format."]
     return "\n".join(lines)

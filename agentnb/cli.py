@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from .errors import AgentnbError
+from .settings import RECORD_MODES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--max-tokens", type=int)
     ask.add_argument("--no-stream", action="store_true")
     ask.add_argument("--dry-run", action="store_true")
-    ask.add_argument("--record-mode", choices=["once", "none", "all"])
+    ask.add_argument("--record-mode", choices=RECORD_MODES)
     ask.add_argument("--no-check", action="store_true", help="skip the checks of the answer's artifacts")
     from . import runner   # cheap: papermill and nbformat are imported when a batch runs
 

@@ -8,8 +8,6 @@ Credentials and endpoint are read by the SDK itself (``ANTHROPIC_API_KEY``, ``AN
 
 from __future__ import annotations
 
-import os
-import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -21,16 +19,13 @@ from .errors import AgentnbError, APIError, CredentialsError, ModelError, Record
 # Lent to the SDK when it finds no credentials, so that replays need no key. The recording transport
 # refuses to send it anywhere (NoCredentials).
 PLACEHOLDER_KEY = "agentnb-no-credentials"
-_KEY_PATTERN = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}")
 
 
 def redact(text: str) -> str:
-    """Remove credentials from text that may be shown, logged or saved."""
-    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
-        secret = os.environ.get(name)
-        if secret and len(secret) >= 8:
-            text = text.replace(secret, f"<{name}>")
-    return _KEY_PATTERN.sub("<redacted key>", text)
+    """Remove credentials from text that may be shown, logged or saved (one rule, the session log's)."""
+    from .sessionlog import redact as _redact
+
+    return _redact(text)
 
 
 @dataclass

@@ -167,13 +167,21 @@ class AgentMagics(Magics):
 def register_agents(shell, catalog) -> list[str]:
     """One cell magic per agent; returns the magic names. Prints one short warning for bad files."""
     magics = shell.magics_manager.registry.get("AgentMagics")
-    names = []
+    names, taken = [], []
+    existing = shell.magics_manager.magics["cell"]
     for magic, agent in catalog.by_magic().items():
+        if magic in existing and not getattr(existing[magic], "_agentnb", False):
+            taken.append(f"{agent.name} (%%{magic} is {'agentnb' if magic == 'agent' else 'IPython'}'s)")
+            continue          # never replace %%agent, %%bash, %%html...: %%agent NAME still reaches it
+
         def run(line, cell, _name=agent.name):
             return magics.run_cell(_name, line, cell)
+        run._agentnb = True
         run.__doc__ = f"%%{magic} [options]: ask {agent.name} ({agent.description.strip()[:200]})\n\n{CELL_HELP}"
         shell.register_magic_function(run, magic_kind="cell", magic_name=magic)
         names.append(magic)
+    if taken:
+        print(f"agentnb: no magic of their own for {', '.join(taken)}: use %%agent NAME", file=sys.stderr)
     if catalog.errors:
         print(f"agentnb: {len(catalog.errors)} agent file(s) skipped: "
               + "; ".join(str(e.path) for e in catalog.errors) + " (%agents says why)", file=sys.stderr)

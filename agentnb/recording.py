@@ -22,7 +22,7 @@ from typing import Iterator
 import anthropic
 import httpx2
 
-MODES = ("once", "none", "all")
+from .settings import RECORD_MODES as MODES
 FORMAT = 1
 # Response headers worth keeping; everything else (cookies, rate-limit counters, dates) varies or leaks.
 KEPT_HEADERS = ("content-type", "request-id")

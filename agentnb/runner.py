@@ -51,7 +51,7 @@ __all__ = ["add_arguments", "main", "run_notebooks", "plan", "load_grid", "parse
 
 from .batchsummary import _FAILED, USAGE_KEYS, _money, _short, _sum, write_summary
 
-RECORD_MODES = ("once", "none", "all")
+from .settings import RECORD_MODES
 
 
 # ------------------------------------------------------------------------------------------------ the skin
@@ -239,8 +239,11 @@ def plan(notebooks: Iterable[str | os.PathLike[str]], *, parameters: dict | None
             varying = {k: v for k, v in grid_set.items() if k not in parameters}
             name = _unique(path.stem + (f"-{slug(varying)}" if varying else ""), taken)
             run_id = uuid.uuid4().hex[:8]
+            # one session log for the batch (kernels start in their notebooks' folders): the budget
+            # counts every run's live calls
             env = {"AGENTNB_NOTEBOOK": str(path.resolve()), "AGENTNB_RUN_ID": run_id,
-                   "AGENTNB_BUDGET_SINCE": since}
+                   "AGENTNB_BUDGET_SINCE": since,
+                   "AGENTNB_HOME": str(Path(os.environ.get("AGENTNB_HOME") or ".agentnb").expanduser().resolve())}
             if record_mode:
                 env["AGENTNB_RECORD_MODE"] = record_mode
             if budget_usd is not None:

@@ -37,7 +37,7 @@ def test_fix_prompt_carries_the_exact_errors():
     prompt = checks.fix_prompt(failures)
     for row in failures:
         assert row.message in prompt
-    assert "Corrige" in prompt
+    assert "Fix these errors" in prompt
 
 
 def test_a_postgres_url_that_cannot_be_reached_gives_rows_not_a_traceback(monkeypatch):

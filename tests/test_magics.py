@@ -122,3 +122,12 @@ def test_a_big_collection_with_duplicate_names_warns_in_one_line(workdir, capsys
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "5 warnings" in err and "%agents" in err
     assert "collection1" in repr(shell.run_line_magic("agents", ""))      # the later file wins
+
+
+def test_an_agent_never_replaces_an_existing_magic(workdir, capsys):
+    (workdir / "agents").mkdir()
+    (workdir / "agents" / "bash.md").write_text("---\nname: bash\ndescription: d\n---\nbody\n")
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("reload_ext", "agentnb")
+    assert "%%agent NAME" in capsys.readouterr().err
+    assert not getattr(shell.magics_manager.magics["cell"]["bash"], "_agentnb", False)
