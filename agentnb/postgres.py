@@ -275,7 +275,12 @@ def _start_system(reasons: list[str]) -> PostgresServer | None:
     top = tempfile.mkdtemp(prefix="agentnb-pg-", dir=parent)   # mode 0700
     data = os.path.join(top, "data")
     if owner is not None:
-        os.chown(top, owner.pw_uid, owner.pw_gid)
+        try:
+            os.chown(top, owner.pw_uid, owner.pw_gid)
+        except OSError as exc:
+            shutil.rmtree(top, ignore_errors=True)
+            reasons.append(f"{bindir}: cannot hand {top} to the postgres user ({exc})")
+            return None
 
     def run(args: list[str], timeout: float) -> subprocess.CompletedProcess:
         return subprocess.run(prefix + args, capture_output=True, text=True, timeout=timeout)
@@ -338,7 +343,11 @@ def _start_pgserver(reasons: list[str]) -> PostgresServer | None:
         return None
     t0 = time.perf_counter()
     top = tempfile.mkdtemp(prefix="agentnb-pgserver-")
-    srv = pgserver.get_server(top, cleanup_mode="delete")
+    try:
+        srv = pgserver.get_server(top, cleanup_mode="delete")
+    except BaseException:
+        shutil.rmtree(top, ignore_errors=True)      # the caller says why; the folder must not stay
+        raise
     pid = os.getpid()
 
     def stop() -> None:
