@@ -150,7 +150,6 @@ class _TeeStream(httpx2.SyncByteStream):
 
     def __init__(self, inner: httpx2.SyncByteStream, on_complete):
         self._inner = inner
-        self.before_live = None   # called with the JSON body before any live call (the budget guard)
         self._on_complete = on_complete
         self._buffer = bytearray()
 
