@@ -48,7 +48,7 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
     from . import sqlcheck
 
     for artifact in artifacts:
-        if artifact.kind in SQL_KINDS and artifact.language in ("sql", "psql", "postgresql", "pgsql", ""):
+        if artifact.kind in SQL_KINDS and artifact.language in ("sql", ""):   # artifacts calls every SQL dialect "sql"
             row = sqlcheck.check_syntax(artifact.code, name=f"SQL syntax: {_label(artifact)}")
             if row.status != SKIPPED:
                 report.rows.append(row)
