@@ -293,10 +293,12 @@ class Session:
         if since:
             from . import sessionlog
 
-            rows = sessionlog.query(f"select coalesce(sum(cost_usd), 0) from exchanges where not replayed "
-                                    f"and time >= '{since.replace(chr(39), '')}'",
-                                    home=self.settings.resolved_home()).fetchall()
-            spent = float(rows[0][0])
+            con = sessionlog.connect(self.settings.resolved_home())
+            try:
+                spent = float(con.execute("select coalesce(sum(cost_usd), 0) from exchanges "
+                                          "where not replayed and time >= ?", [since]).fetchall()[0][0])
+            finally:
+                con.close()
         else:
             spent = self.billed_usd
         fam = models.family(body["model"])
