@@ -38,9 +38,13 @@ def widgets_wanted() -> bool:
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
+DOLLAR = '<span class="mathjax_ignore">&#36;</span>'
+
+
 def escape_dollars(markdown: str) -> str:
-    """``$`` becomes ``\\$`` outside fenced blocks and inline code, so that a Markdown renderer with
-    mathematics (JupyterLab's) shows prices and shell variables as written."""
+    """``$`` outside fenced blocks and inline code becomes an HTML dollar that MathJax ignores, so that
+    JupyterLab shows prices and shell variables as written. (A backslash is not enough: JupyterLab 4.6
+    typesets the text between two ``\\$`` all the same; its ignore class is what holds, trusted or not.)"""
     out, fence = [], None
     for line in markdown.split("\n"):
         match = _FENCE.match(line)
@@ -51,7 +55,7 @@ def escape_dollars(markdown: str) -> str:
             fence = None
         elif fence is None and "$" in line:
             parts = re.split(r"(`+[^`]*`+)", line)      # inline code spans keep their dollars
-            line = "".join(p if p.startswith("`") else p.replace("$", "\\$") for p in parts)
+            line = "".join(p if p.startswith("`") else p.replace("$", DOLLAR) for p in parts)
         out.append(line)
     return "\n".join(out)
 

@@ -147,7 +147,9 @@ class Response:
 
         notes = "".join(f"> ⚠️ {escape_dollars(n)}\n\n" for n in self._notes())
         footer = html.escape(self.footer()).replace("$", "&#36;")
-        return f"{notes}{escape_dollars(self.text)}\n\n---\n<sub>{footer}</sub>\n"
+        # MathJax typesets the page after Markdown, entities decoded: only its ignore class keeps the
+        # footer's dollars literal (checked in JupyterLab 4.6, trusted and untrusted)
+        return f"{notes}{escape_dollars(self.text)}\n\n---\n<sub class=\"mathjax_ignore\">{footer}</sub>\n"
 
     def _repr_markdown_(self) -> str:
         return self.answer_markdown()
@@ -157,7 +159,8 @@ class Response:
         # summary. Anywhere else (a variable shown in a later cell) the whole answer shows again.
         if self.shown_in is not None and self.shown_in == _execution_count():
             text = self.summary()
-            return ({"text/plain": text, "text/markdown": f"<sub>{html.escape(text).replace('$', '&#36;')}</sub>"},
+            markdown = f'<sub class="mathjax_ignore">{html.escape(text).replace("$", "&#36;")}</sub>'
+            return ({"text/plain": text, "text/markdown": markdown},
                     {"agentnb": {"summary": text}})
         markdown = self.answer_markdown()
         if self.check_report is not None and len(self.artifacts):
