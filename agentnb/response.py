@@ -177,7 +177,7 @@ class Response:
             text += f", {checks_summary(self)}"
         return f"<Response {text}>"
 
-    def to_dict(self) -> dict:  # noqa: D102
+    def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("agent", "model", "thread", "stop_reason", "usage", "cost_usd",
                                               "replayed", "recording", "warnings", "text")}
 

@@ -27,6 +27,7 @@ class Renderer(Protocol):
     def start(self, replayed: bool) -> None: ...
     def text(self, delta: str) -> None: ...
     def finish(self, response: Response) -> None: ...
+    def checked(self, response: Response) -> None: ...
     def fail(self, error: BaseException, partial: str) -> None: ...
 
 
@@ -239,7 +240,7 @@ class Session:
             renderer.finish(response)
         if check:
             self._check(agent, conversation, response)
-            if renderer and hasattr(renderer, "checked"):
+            if renderer:
                 renderer.checked(response)
         return response
 

@@ -35,6 +35,9 @@ class Collect:
     def finish(self, response):
         self.finished = response
 
+    def checked(self, response):
+        self.checked_response = response
+
     def fail(self, err, partial):
         self.failed = (err, partial)
 
