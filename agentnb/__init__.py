@@ -6,7 +6,7 @@ SQLAlchemy and nbformat are imported on first use, by the modules that need them
 
 from __future__ import annotations
 
-from .errors import AgentDefinitionError, AgentnbError
+from agentnb.errors import AgentDefinitionError, AgentnbError
 
 __version__ = "0.1.0"
 __all__ = [
@@ -24,14 +24,14 @@ __all__ = [
 
 def load_agent(path):
     """Load one agent file (Markdown with YAML front matter); raises AgentDefinitionError."""
-    from .agentfile import load_agent as _load
+    from agentnb.agentfile import load_agent as _load
 
     return _load(path)
 
 
 def agents() -> dict:
     """The agents found on the search path, by name (bad files: ``current_session().catalog.errors``)."""
-    from .session import current
+    from agentnb.session import current
 
     return dict(current().catalog.agents)
 
@@ -40,7 +40,7 @@ def ask(agent, prompt: str, *, model=None, thread=None, new=False, max_tokens=No
         renderer=None, check=True, fix=0):
     """Ask an agent (a name or an Agent) and return the Response, its artifacts checked; continues the
     agent's conversation."""
-    from .session import current
+    from agentnb.session import current
 
     return current().ask(agent, prompt, model=model, thread=thread, new=new, max_tokens=max_tokens,
                          context=context, renderer=renderer, check=check, fix=fix)
@@ -48,27 +48,27 @@ def ask(agent, prompt: str, *, model=None, thread=None, new=False, max_tokens=No
 
 def current_session():
     """The current session: settings, conversations, totals."""
-    from .session import current
+    from agentnb.session import current
 
     return current()
 
 
 def log(sql: str | None = None):
     """The session log as a DuckDB relation over the table ``exchanges`` (or the result of ``sql``)."""
-    from . import sessionlog
-    from .session import current
+    from agentnb import sessionlog
+    from agentnb.session import current
 
     return sessionlog.query(sql, home=current().settings.resolved_home())
 
 
 def schema_db(agent=None, thread=None):
     """A DuckDB connection holding the latest valid schema of the conversation, for your own SQL."""
-    from .session import current
+    from agentnb.session import current
 
     return current().schema_db(agent, thread)
 
 
 def load_ipython_extension(shell) -> None:
-    from .magics import load_ipython_extension as _load
+    from agentnb.magics import load_ipython_extension as _load
 
     _load(shell)

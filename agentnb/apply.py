@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import AgentnbError
+from agentnb.errors import AgentnbError
 
 
 def write_artifacts(artifacts, directory) -> list[Path]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import AgentnbError
+from agentnb.errors import AgentnbError
 
 MAX_CHARS = 20_000
 SAMPLE_ROWS = 5
@@ -11,7 +11,7 @@ SAMPLE_ROWS = 5
 def describe(name: str, value) -> str:
     """Text for one object: strings as they are, data frames as schema plus a few rows, earlier
     responses as their text, anything else by its repr."""
-    from .response import Response
+    from agentnb.response import Response
 
     if isinstance(value, Response):
         kind, text = f"earlier answer from {value.agent}", value.text

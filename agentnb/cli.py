@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import AgentnbError
-from .settings import RECORD_MODES
+from agentnb.errors import AgentnbError
+from agentnb.settings import RECORD_MODES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--dry-run", action="store_true")
     ask.add_argument("--record-mode", choices=RECORD_MODES)
     ask.add_argument("--no-check", action="store_true", help="skip the checks of the answer's artifacts")
-    from . import runner   # cheap: papermill and nbformat are imported when a batch runs
+    from agentnb.batch import execute as runner   # cheap: papermill and nbformat are imported when a batch runs
 
     runner.add_arguments(sub.add_parser("run", help="run notebooks through papermill: grids, parallel jobs, "
                                                     "HTML reports and a summary"))
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ask":
             return cmd_ask(args)
         if args.command == "run":
-            from . import runner
+            from agentnb.batch import execute as runner
 
             return runner.main(args)
     except AgentnbError as err:
@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_agents() -> int:
-    from .report import agents_table
-    from .session import current
+    from agentnb.render.tables import agents_table
+    from agentnb.session import current
 
     catalog = current().catalog
     print(agents_table(catalog))
@@ -60,8 +60,8 @@ def cmd_agents() -> int:
 
 
 def cmd_ask(args) -> int:
-    from .display import TerminalRenderer
-    from .session import current
+    from agentnb.render.live import TerminalRenderer
+    from agentnb.session import current
 
     session = current()
     if args.record_mode:

@@ -13,8 +13,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from . import session as sessions
-from .errors import AgentnbError
+from agentnb import session as sessions
+from agentnb.errors import AgentnbError
 
 
 def _cell_options(func):
@@ -62,8 +62,8 @@ class AgentMagics(Magics):
         if cell is None or not cell.strip():
             raise UsageError(f"%%{self.session.agent(agent_name).magic_name}: write the prompt in the cell "
                              "body, below the magic line.")
-        from .attach import context_blocks
-        from .display import NotebookRenderer
+        from agentnb.attach import context_blocks
+        from agentnb.render.live import NotebookRenderer
 
         context = context_blocks(args.with_, self.shell.user_ns)
         kwargs = dict(model=args.model, thread=args.thread, new=args.new, max_tokens=args.max_tokens,
@@ -99,7 +99,7 @@ class AgentMagics(Magics):
     @line_magic
     def agents(self, line):
         """%agents: the agents found (magic, name, model, tools, file), and files that could not load."""
-        from .report import agents_table
+        from agentnb.render.tables import agents_table
 
         return agents_table(self.session.catalog)
 
@@ -115,7 +115,7 @@ class AgentMagics(Magics):
         reload: read the agent files again and register their magics.
         reset: forget every conversation, its thread and its schema (settings stay).
         """
-        from . import report
+        from agentnb.render import tables as report
 
         words = line.split()
         command = words[0] if words else "status"

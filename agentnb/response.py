@@ -53,7 +53,7 @@ class Response:
     @cached_property
     def artifacts(self):
         """The answer's fenced blocks, typed (see ``agentnb.artifacts``)."""
-        from .artifacts import extract
+        from agentnb.artifacts import extract
 
         return extract(self.text)
 
@@ -107,13 +107,13 @@ class Response:
 
     def apply(self, directory) -> list:
         """Write the artifacts that have file names under ``directory`` (never outside it)."""
-        from .apply import write_artifacts
+        from agentnb.apply import write_artifacts
 
         return write_artifacts(self.artifacts, directory)
 
     def show(self) -> None:
         """Display the answer, its artifacts and checks, and the ER diagram, as the magics do."""
-        from .render import show
+        from agentnb.render.panel import show
 
         show(self)
 
@@ -143,7 +143,7 @@ class Response:
     def answer_markdown(self) -> str:
         """The answer for a Markdown renderer: notes, the text, a footer. Dollar signs outside code are
         escaped, or JupyterLab would typeset the text between two of them as mathematics."""
-        from .render import escape_dollars
+        from agentnb.render.panel import escape_dollars
 
         notes = "".join(f"> ⚠️ {escape_dollars(n)}\n\n" for n in self._notes())
         footer = html.escape(self.footer()).replace("$", "&#36;")
@@ -164,7 +164,7 @@ class Response:
                     {"agentnb": {"summary": text}})
         markdown = self.answer_markdown()
         if self.check_report is not None and len(self.artifacts):
-            from .render import panel_text
+            from agentnb.render.panel import panel_text
 
             markdown += "\n```text\n" + panel_text(self) + "\n```\n"
         return {"text/markdown": markdown, "text/plain": f"{self.text}\n\n-- {self.footer()}"}
@@ -172,7 +172,7 @@ class Response:
     def summary(self) -> str:
         text = f"{self.agent}: {len(self.text):,} characters, {len(self.artifacts)} artifact(s)"
         if self.check_report is not None and self.checks:
-            from .render import checks_summary
+            from agentnb.render.panel import checks_summary
 
             text += f", {checks_summary(self)}"
         return f"<Response {text}>"

@@ -13,12 +13,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from . import models
-from .agentfile import Agent
-from .conversation import Conversation, build_request, estimate_tokens
-from .errors import AgentnbError, ConfigurationError
-from .response import Response
-from .settings import Settings
+from agentnb.llm import models
+from agentnb.agentfile import Agent
+from agentnb.llm.conversation import Conversation, build_request, estimate_tokens
+from agentnb.errors import AgentnbError, ConfigurationError
+from agentnb.response import Response
+from agentnb.settings import Settings
 
 
 class Renderer(Protocol):
@@ -77,7 +77,7 @@ class Session:
     @property
     def catalog(self):
         if self._catalog is None:
-            from .catalog import discover
+            from agentnb.catalog import discover
 
             self._catalog = discover()
         return self._catalog
@@ -162,7 +162,7 @@ class Session:
             failures = response.check_report.failures(fixable_only=True)
             if not failures:
                 break
-            from .checks import fix_prompt
+            from agentnb.checks import fix_prompt
 
             rounds += 1
             response = self._ask_once(agent, fix_prompt(failures), model=model, thread=response.thread, new=False,
@@ -174,7 +174,7 @@ class Session:
     def _ask_once(self, agent: str | Agent, prompt: str, *, model: str | None, thread: str | None, new: bool,
                   max_tokens: int | None, context: list[dict] | None, renderer: Renderer | None,
                   check: bool) -> Response:
-        from .client import Client, redact
+        from agentnb.llm.client import Client, redact
 
         agent = self.agent(agent)
         body, blocks, conversation, notes, dropped = self.prepare(
@@ -187,7 +187,7 @@ class Session:
         # give a schema, or its conversation already has one; else on the first SQL fence streamed.
         warm = check and ("schema" in _answer_format(agent) or conversation.schema is not None)
         if warm:
-            from .postgres import warm_up
+            from agentnb.checks.postgres import warm_up
 
             warm_up()
         started = dt.datetime.now(dt.timezone.utc)
@@ -196,7 +196,7 @@ class Session:
         def on_text(delta: str) -> None:
             nonlocal warm
             if check and not warm and "sql" in delta.lower() and "```sql" in ("".join(partial[-3:]) + delta).lower():
-                from .postgres import warm_up
+                from agentnb.checks.postgres import warm_up
 
                 warm = True
                 warm_up()
@@ -246,13 +246,13 @@ class Session:
 
     def _check(self, agent: Agent, conversation: Conversation, response: Response) -> None:
         """Run the checks on the answer's artifacts, once the stream has ended."""
-        from . import checks
+        from agentnb import checks
 
         try:
             report = checks.run(response.artifacts, answer_text=response.text, previous_ddl=conversation.schema,
                                 required=_answer_format(agent))
         except Exception as err:     # a bug in a check must not take the answer (and -o VAR) with it
-            from .checkresult import FAILED, CheckResult
+            from agentnb.checks.result import FAILED, CheckResult
 
             report = checks.CheckReport(rows=[CheckResult(
                 "Checks", FAILED, f"the checks stopped on an internal error ({type(err).__name__}: {err}); "
@@ -292,7 +292,7 @@ class Session:
             raise ConfigurationError(f"AGENTNB_BUDGET_USD={raw!r} is not a number of dollars.") from None
         since = os.environ.get("AGENTNB_BUDGET_SINCE")
         if since:
-            from . import sessionlog
+            from agentnb import sessionlog
 
             con = sessionlog.connect(self.settings.resolved_home())
             try:
@@ -308,7 +308,7 @@ class Session:
             est = estimate_tokens(body.get("system", "")) + estimate_tokens(body["messages"])
             worst = (est * fam.price.cache_write_5m + body["max_tokens"] * fam.price.output) / 1_000_000
         if spent + worst > budget:
-            from .errors import BudgetExceeded
+            from agentnb.errors import BudgetExceeded
 
             raise BudgetExceeded(
                 f"Budget reached: ${spent:.4f} spent of ${budget:.2f} (AGENTNB_BUDGET_USD), and this call could "
@@ -325,7 +325,7 @@ class Session:
 
     def _log(self, started, agent: Agent, conversation: Conversation, body: dict, prompt: str, answer: str,
              result, cost, error: str | None = None) -> None:
-        from . import sessionlog
+        from agentnb import sessionlog
 
         usage = result.usage if result else {}
         sessionlog.append(sessionlog.Exchange(

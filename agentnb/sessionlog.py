@@ -58,7 +58,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .errors import AgentnbError
+from agentnb.errors import AgentnbError
 
 if TYPE_CHECKING:  # duckdb is imported inside the functions that need it: `import agentnb` stays cheap
     import duckdb

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigurationError
+from agentnb.errors import ConfigurationError
 
 RECORD_MODES = ("once", "none", "all")
 DEFAULT_MAX_TOKENS = 8192

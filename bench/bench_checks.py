@@ -144,7 +144,12 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     import duckdb
     import pglast  # noqa: F401
-    from agentnb import artifacts as artifacts_mod, codechecks, duckschema, erd, render, sqlcheck
+    from agentnb import artifacts as artifacts_mod
+    from agentnb.checks import code as codechecks
+    from agentnb.checks import duckdb as duckschema
+    from agentnb.render import erd
+    from agentnb.render import panel as render
+    from agentnb.checks import sql as sqlcheck
     from agentnb.checks import CheckReport
     from agentnb.response import Response
     import_ms = (time.perf_counter() - t0) * 1000
@@ -224,7 +229,7 @@ def main(argv=None) -> int:
     if args.no_postgres:
         print("PostgreSQL: skipped (--no-postgres)")
     else:
-        from agentnb import postgres
+        from agentnb.checks import postgres
 
         c = time.perf_counter()
         try:

@@ -13,7 +13,7 @@ import argparse
 import statistics
 import time
 
-from agentnb import postgres
+from agentnb.checks import postgres
 
 
 def make_schema(n_tables: int = 30) -> str:

@@ -230,7 +230,7 @@ def contenders(tmp: Path, shell, document: dict):
     import httpx2
 
     import agentnb.session
-    from agentnb.recording import RecordingTransport, render_sse
+    from agentnb.llm.recording import RecordingTransport, render_sse
 
     session = agentnb.session.reset()
     session.settings.record_mode = "none"
@@ -326,12 +326,12 @@ class _Timers:
 
 def breakdown(fns: dict, iterations: int) -> None:
     import agentnb.attach
-    import agentnb.client
+    import agentnb.llm.client
     import agentnb.magics
     import agentnb.session
     import agentnb.sessionlog
-    from agentnb import models
-    from agentnb.recording import RecordingTransport
+    from agentnb.llm import models
+    from agentnb.llm.recording import RecordingTransport
 
     cell = next(iter(fns.values()))
     bare = list(fns.values())[1]
@@ -340,7 +340,7 @@ def breakdown(fns: dict, iterations: int) -> None:
         (agentnb.magics, "parse_argstring", "magic line parsing (parse_argstring)"),
         (agentnb.attach, "context_blocks", "--with context (context_blocks)"),
         (agentnb.session.Session, "prepare", "request build (Session.prepare)"),
-        (agentnb.client.Client, "stream", "stream (Client.stream: SDK + transport + agentnb's loop)"),
+        (agentnb.llm.client.Client, "stream", "stream (Client.stream: SDK + transport + agentnb's loop)"),
         (RecordingTransport, "handle_request", "  of which RecordingTransport.handle_request"),
         (agentnb.session.Session, "_log", "log append (Session._log -> sessionlog.append)"),
         (agentnb.sessionlog, "append", "  of which sessionlog.append"),

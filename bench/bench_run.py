@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from agentnb.runner import run_notebooks
+from agentnb.batch.execute import run_notebooks
 
 CELLS = [
     "n = 0",

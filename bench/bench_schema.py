@@ -65,7 +65,8 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     import duckdb  # noqa: F401  (import costs reported apart: paid once per kernel)
     import pglast  # noqa: F401
-    from agentnb import duckschema, erd
+    from agentnb.checks import duckdb as duckschema
+    from agentnb.render import erd
     import_ms = (time.perf_counter() - t0) * 1000
 
     ddl = generate(args.tables)

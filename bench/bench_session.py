@@ -88,7 +88,7 @@ def cells_in_process() -> list[tuple[str, float]]:
 
 
 def jobs_seconds(jobs: int, out: Path) -> float:
-    from agentnb.runner import run_notebooks
+    from agentnb.batch.execute import run_notebooks
 
     start = time.perf_counter()
     batch = run_notebooks([NOTEBOOK], grid=[{"record_mode": "none", "agent": "backend-dev"}] * 4, jobs=jobs,
@@ -118,7 +118,7 @@ def main(repeat: int = 3) -> None:
     verdict = "PASS" if a - b < 1.0 else "MISS"
     print(f"   agentnb adds            {a - b:6.2f} s   goal < 1 s: {verdict}")
 
-    from agentnb.runner import run_notebooks
+    from agentnb.batch.execute import run_notebooks
 
     def via_run(path, out):
         start = time.perf_counter()

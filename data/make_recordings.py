@@ -82,8 +82,8 @@ RUNS = [
 
 
 def recording_name(body: dict) -> str:
-    """The file a request is recorded in (the same hash as agentnb.recording)."""
-    from agentnb.recording import canonical_request, recording_path
+    """The file a request is recorded in (the same hash as agentnb.llm.recording)."""
+    from agentnb.llm.recording import canonical_request, recording_path
 
     raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
     return recording_path(RECORDINGS, canonical_request("POST", "/v1/messages", raw)).name

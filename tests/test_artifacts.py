@@ -143,7 +143,7 @@ def test_library_openapi_validates(library):
 def test_library_sql_runs_on_postgres(library):
     """The canonical answer's SQL really runs on PostgreSQL: schema, query, up, down, up again, in a
     transaction that is rolled back."""
-    from agentnb import postgres
+    from agentnb.checks import postgres
 
     try:
         server = postgres.get_server()

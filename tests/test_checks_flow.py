@@ -20,7 +20,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture(scope="module")
 def postgres_or_skip():
-    from agentnb import postgres
+    from agentnb.checks import postgres
 
     try:
         postgres.get_server()

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from agentnb import codechecks
+from agentnb.checks import code as codechecks
 from agentnb.artifacts import Artifact, Artifacts, EnvVar, extract
-from agentnb.codechecks import (
+from agentnb.checks.code import (
     check_answer_format, check_env, check_openapi, check_python, check_secrets, check_typescript, run_all,
 )
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import agentnb
-from agentnb import models
+from agentnb.llm import models
 from agentnb.errors import APIError, CredentialsError, ModelError, RecordingMissingError, StreamInterrupted
 from agentnb.testing.server import cut, error, max_tokens, slow, stream_error, text
 
@@ -281,7 +281,7 @@ def test_model_resolution_order_and_retirement():
 
 
 def test_history_near_the_context_window_drops_oldest_turns_and_says_so():
-    from agentnb.conversation import Conversation, build_request
+    from agentnb.llm.conversation import Conversation, build_request
 
     conv = Conversation("a")
     big = "x" * 300_000      # ~100k tokens each at the 3-chars estimate

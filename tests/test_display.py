@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentnb import display
+from agentnb.render import live as display
 
 
 def test_stream_updates_are_throttled_to_linear_total_work(monkeypatch):

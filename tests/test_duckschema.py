@@ -7,8 +7,8 @@ import time
 import duckdb
 import pytest
 
-from agentnb import duckschema
-from agentnb.checkresult import CheckResult
+from agentnb.checks import duckdb as duckschema
+from agentnb.checks.result import CheckResult
 
 LIBRARY = """
 CREATE EXTENSION IF NOT EXISTS citext;
@@ -384,8 +384,8 @@ def test_index_columns_from_the_raw_parse():
 
 
 def test_the_lowering_names_stay_importable_from_duckschema():
-    from agentnb import duckschema_lowering
-    from agentnb.duckschema import (Failure, LoadResult, Lowered, LoweredStatement, Lowering,  # noqa: F401
+    from agentnb.checks import lowering as duckschema_lowering
+    from agentnb.checks.duckdb import (Failure, LoadResult, Lowered, LoweredStatement, Lowering,  # noqa: F401
                                     execute, load, lower, read_schema)
 
     assert (Lowered, LoweredStatement, Lowering, lower) == (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from agentnb import erd
-from agentnb.dbschema import Column, ForeignKey, Index, Schema, Table
+from agentnb.render import erd
+from agentnb.checks.schema import Column, ForeignKey, Index, Schema, Table
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
@@ -133,7 +133,7 @@ def test_empty_schema():
 
 
 def test_from_duckdb_catalog():
-    from agentnb import duckschema
+    from agentnb.checks import duckdb as duckschema
     result = duckschema.load("CREATE TABLE a (id INT PRIMARY KEY); "
                              "CREATE TABLE b (id INT PRIMARY KEY, a_id INT NOT NULL REFERENCES a(id));")
     assert '    a ||..o{ b : "a_id"' in erd.mermaid(result.schema).splitlines()

@@ -8,7 +8,7 @@ from html import unescape
 import nbformat
 from nbconvert import HTMLExporter
 
-from agentnb.htmlexport import _lean_exporter_class
+from agentnb.batch.htmlexport import _lean_exporter_class
 
 
 def notebook():

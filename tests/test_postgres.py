@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from agentnb import postgres
-from agentnb.postgres import NoPostgresError, check_migration, check_schema, diff_schemas
+from agentnb.checks import postgres
+from agentnb.checks.postgres import NoPostgresError, check_migration, check_schema, diff_schemas
 
 pytestmark = pytest.mark.postgres
 

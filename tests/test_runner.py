@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from agentnb import runner
+from agentnb.batch import execute as runner
 from agentnb.errors import ConfigurationError
 
 pytestmark = pytest.mark.slow
@@ -244,8 +244,8 @@ def test_help_says_p_wins():
 
 
 def test_import_cost_stays_off_the_package():
-    code = ("import sys, agentnb; assert 'agentnb.runner' not in sys.modules; "
-            "import agentnb.runner; assert not {'papermill', 'nbformat', 'nbconvert'} & set(sys.modules), "
+    code = ("import sys, agentnb; assert 'agentnb.batch.execute' not in sys.modules; "
+            "import agentnb.batch.execute; assert not {'papermill', 'nbformat', 'nbconvert'} & set(sys.modules), "
             "sorted({'papermill', 'nbformat', 'nbconvert'} & set(sys.modules))")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import time
 
-from agentnb.checkresult import CheckResult
-from agentnb.sqlcheck import check_syntax, line_col, split_statements
+from agentnb.checks.result import CheckResult
+from agentnb.checks.sql import check_syntax, line_col, split_statements
 
 SCRIPT = """\
 -- the library

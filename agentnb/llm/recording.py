@@ -22,7 +22,7 @@ from typing import Iterator
 import anthropic
 import httpx2
 
-from .settings import RECORD_MODES as MODES
+from agentnb.settings import RECORD_MODES as MODES
 FORMAT = 1
 # Response headers worth keeping; everything else (cookies, rate-limit counters, dates) varies or leaks.
 KEPT_HEADERS = ("content-type", "request-id")
@@ -227,7 +227,7 @@ class RecordingTransport(httpx2.BaseTransport):
             try:
                 write_atomic(path, document)
             except OSError as err:
-                from .errors import AgentnbError
+                from agentnb.errors import AgentnbError
 
                 raise AgentnbError(f"The answer arrived but its recording could not be written to {path} "
                                    f"({err.strerror or err}). Make that folder writable, or point "

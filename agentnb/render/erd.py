@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
-from agentnb.dbschema import Column, ForeignKey, Schema, Table
+from agentnb.checks.schema import Column, ForeignKey, Schema, Table
 
 __all__ = ["mermaid", "svg"]
 

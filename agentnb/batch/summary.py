@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
-    from .runner import Batch, RunResult
+    from agentnb.batch.execute import Batch, RunResult
 
 SUMMARY_NAMES = ("summary.md", "summary.html", "summary.json")
 _FAILED = {"failed", "fail", "error"}      # check statuses read from notebooks' metadata

@@ -25,8 +25,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
-from .artifacts import Artifact, Artifacts
-from .checkresult import FAILED, PASSED, SKIPPED, CheckResult
+from agentnb.artifacts import Artifact, Artifacts
+from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 
 __all__ = [
     "check_openapi", "check_python", "check_typescript", "check_secrets", "check_env",

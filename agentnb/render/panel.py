@@ -103,7 +103,7 @@ def schema_tab(response) -> str:
     parts = [_code_block(a) for a in arts.by_kind("schema")]
     parts += [_code_block(a) for a in arts.by_kind("prisma")]
     if response.schema_model is not None and response.schema_model.tables:
-        from . import erd
+        from agentnb.render import erd
 
         parts.append("<div style='margin-top:8px;font-weight:600'>ER diagram (as the database sees it)</div>"
                      f"<div style='overflow-x:auto;max-width:100%'>{erd.svg(response.schema_model)}</div>")
@@ -288,7 +288,7 @@ def panel_bundle(response) -> tuple[dict, dict]:
 
 
 def erd_bundle(schema) -> tuple[dict, dict]:
-    from . import erd
+    from agentnb.render import erd
 
     # Mermaid only: JupyterLab draws it; the SVG for exports and other front ends is in the Schema tab
     tables = len(schema.tables)

@@ -44,15 +44,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from .errors import ConfigurationError
+from agentnb.errors import ConfigurationError
 
 __all__ = ["add_arguments", "main", "run_notebooks", "plan", "load_grid", "parse_value", "collect",
            "Run", "RunResult", "Batch"]
 
-from .batchsummary import _FAILED, USAGE_KEYS, _money, _short, _sum, write_summary
+from agentnb.batch.summary import _FAILED, USAGE_KEYS, _money, _short, _sum, write_summary
 
-from .htmlexport import export_html
-from .settings import RECORD_MODES
+from agentnb.batch.htmlexport import export_html
+from agentnb.settings import RECORD_MODES
 
 
 # ------------------------------------------------------------------------------------------------ the skin
@@ -448,7 +448,7 @@ def _shared_postgres() -> dict[str, str]:
     each). Checks isolate themselves (a scratch schema in a rolled-back transaction), so sharing is safe."""
     if os.environ.get("AGENTNB_POSTGRES_URL", "").strip():
         return {}
-    from .postgres import NoPostgresError, get_server
+    from agentnb.checks.postgres import NoPostgresError, get_server
 
     try:
         return {"AGENTNB_POSTGRES_URL": get_server().url}

@@ -78,7 +78,7 @@ class ModelChoice:
 
 
 def override_env_var(agent_name: str) -> str:
-    from .agentfile import magic_name
+    from agentnb.agentfile import magic_name
 
     return f"AGENTNB_MODEL_{magic_name(agent_name).upper().strip('_')}"
 

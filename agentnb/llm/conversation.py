@@ -11,7 +11,7 @@ import copy
 import json
 from dataclasses import dataclass, field
 
-from . import models
+from agentnb.llm import models
 
 CACHE = {"type": "ephemeral"}
 # Keep the request under this share of the context window; the rest is for the answer and slack.

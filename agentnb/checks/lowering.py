@@ -4,7 +4,7 @@ Two paths make the same changes. The fast one (:class:`_FastLowerer`) edits the 
 positions in libpg_query's JSON tree; the tree one (:class:`_Lowerer`) rewrites pglast's Python tree
 and deparses it, for whatever the fast one does not know. :class:`_BaseLowerer` holds what both do:
 the change list and its messages, the table and sequence bookkeeping, and the ordering of statements.
-Loading into DuckDB and reading its catalog back is :mod:`agentnb.duckschema`.
+Loading into DuckDB and reading its catalog back is :mod:`agentnb.checks.duckdb`.
 """
 
 from __future__ import annotations

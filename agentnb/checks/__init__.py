@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .checkresult import FAILED, SKIPPED, CheckResult
+from agentnb.checks.result import FAILED, SKIPPED, CheckResult
 
 SQL_KINDS = ("schema", "migration", "query")
 # the checks whose failures --fix sends back to the agent (DuckDB's only when no PostgreSQL judged the
@@ -45,7 +45,7 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
     report = CheckReport()
     if not len(artifacts):
         return report
-    from . import sqlcheck
+    from agentnb.checks import sql as sqlcheck
 
     for artifact in artifacts:
         if artifact.kind in SQL_KINDS and artifact.language in ("sql", ""):   # artifacts calls every SQL dialect "sql"
@@ -58,7 +58,7 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
     # DuckDB and the code checks run here. Rows keep one order whatever finishes first.
     from concurrent.futures import ThreadPoolExecutor
 
-    from . import codechecks
+    from agentnb.checks import code as codechecks
 
     with ThreadPoolExecutor(1, thread_name_prefix="agentnb-postgres") as pool:
         on_postgres = pool.submit(_postgres_checks, artifacts, ddl, previous_ddl)
@@ -89,7 +89,7 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
 
 
 def _load_duckdb(ddl: str):
-    from . import duckschema
+    from agentnb.checks import duckdb as duckschema
 
     return duckschema.load(ddl)
 
@@ -97,7 +97,7 @@ def _load_duckdb(ddl: str):
 def _postgres_checks(artifacts, ddl: str | None, previous_ddl: str | None):
     """Schema, migrations and evolution on PostgreSQL: (schema row, reflected schema, migration rows,
     evolution row). A server that cannot be reached makes every row a skipped one saying why."""
-    from . import postgres
+    from agentnb.checks import postgres
 
     try:
         return _postgres_rows(artifacts, ddl, previous_ddl)
@@ -109,7 +109,7 @@ def _postgres_checks(artifacts, ddl: str | None, previous_ddl: str | None):
 
 
 def _postgres_rows(artifacts, ddl: str | None, previous_ddl: str | None):
-    from . import postgres
+    from agentnb.checks import postgres
 
     row = schema = diff = None
     if ddl:
@@ -123,7 +123,7 @@ def _postgres_rows(artifacts, ddl: str | None, previous_ddl: str | None):
 
 
 def _check_migrations(artifacts, ddl: str | None, previous_ddl: str | None) -> list[CheckResult]:
-    from . import postgres
+    from agentnb.checks import postgres
 
     rows: list[CheckResult] = []
 

@@ -53,7 +53,7 @@ def status(session) -> Table:
 
 
 def usage(session) -> Table:
-    from . import sessionlog
+    from agentnb import sessionlog
 
     home = session.settings.resolved_home()
     rows = []

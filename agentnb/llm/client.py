@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .errors import AgentnbError, APIError, CredentialsError, ModelError, RecordingMissingError, StreamInterrupted
+from agentnb.errors import AgentnbError, APIError, CredentialsError, ModelError, RecordingMissingError, StreamInterrupted
 
 # Lent to the SDK when it finds no credentials, so that replays need no key. The recording transport
 # refuses to send it anywhere (NoCredentials).
@@ -23,7 +23,7 @@ PLACEHOLDER_KEY = "agentnb-no-credentials"
 
 def redact(text: str) -> str:
     """Remove credentials from text that may be shown, logged or saved (one rule, the session log's)."""
-    from .sessionlog import redact as _redact
+    from agentnb.sessionlog import redact as _redact
 
     return _redact(text)
 
@@ -63,7 +63,7 @@ class Client:
         import anthropic
         import httpx2
 
-        from . import recording
+        from agentnb.llm import recording
 
         client, transport = self.sdk(mode, recordings)
         transport.before_live = budget
@@ -191,7 +191,7 @@ def _error_message(err) -> str:
 def _make_sdk_client(mode: str, recordings: Path):
     import anthropic
 
-    from .recording import RecordingTransport
+    from agentnb.llm.recording import RecordingTransport
 
     transport = RecordingTransport(recordings, mode)
     http_client = anthropic.DefaultHttpxClient(transport=transport)

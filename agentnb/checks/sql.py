@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agentnb.checkresult import FAILED, PASSED, SKIPPED, CheckResult
+from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 
 __all__ = ["Statement", "check_syntax", "split_statements", "statement_spans", "line_col"]
 

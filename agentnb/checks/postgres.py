@@ -54,8 +54,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from agentnb.checkresult import FAILED, PASSED, CheckResult
-from agentnb.dbschema import Column, ForeignKey, Index, Schema, Table
+from agentnb.checks.result import FAILED, PASSED, CheckResult
+from agentnb.checks.schema import Column, ForeignKey, Index, Schema, Table
 from agentnb.errors import AgentnbError
 
 __all__ = [
@@ -418,7 +418,7 @@ class _Scratch:
         """Run every statement of ``sql``; raise ``SQLFailure`` at the first the server refuses."""
         from pglast import parser
 
-        from agentnb.sqlcheck import line_col, statement_spans
+        from agentnb.checks.sql import line_col, statement_spans
         try:
             spans = statement_spans(sql)
         except parser.ParseError as exc:
@@ -476,7 +476,7 @@ class _Scratch:
         return text, None
 
     def _failure(self, exc, sql: str, span) -> SQLFailure:
-        from agentnb.sqlcheck import line_col
+        from agentnb.checks.sql import line_col
         diag = exc.diag
         message = diag.message_primary or str(exc).splitlines()[0]
         position = int(diag.statement_position) if diag.statement_position else None

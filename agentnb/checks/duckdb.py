@@ -12,7 +12,7 @@ change it made, so a passing DuckDB load never hides what was not checked::
     result.check()         # CheckResult "Schema on DuckDB"
 
 Nothing here raises for bad SQL: statements PostgreSQL cannot parse or DuckDB refuses are reported.
-The lowering itself lives in :mod:`agentnb.duckschema_lowering`; its names are importable from here.
+The lowering itself lives in :mod:`agentnb.checks.lowering`; its names are importable from here.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentnb.checkresult import FAILED, PASSED, SKIPPED, CheckResult
-from agentnb.dbschema import Column, ForeignKey, Index, Schema, Table
-from agentnb.duckschema_lowering import Lowered, LoweredStatement, Lowering, lower
-from agentnb.duckschema_lowering import (  # noqa: F401  (tests and benches reach these here)
+from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
+from agentnb.checks.schema import Column, ForeignKey, Index, Schema, Table
+from agentnb.checks.lowering import Lowered, LoweredStatement, Lowering, lower
+from agentnb.checks.lowering import (  # noqa: F401  (tests and benches reach these here)
     _FastLowerer, _fast_lower, _init_tables, _pg, _tree_lower)
 
 __all__ = ["Failure", "LoadResult", "Lowered", "LoweredStatement", "Lowering", "execute", "load", "lower",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from .response import Response
+from agentnb.response import Response
 
 
 class NotebookRenderer:
@@ -50,8 +50,8 @@ class NotebookRenderer:
 
     def finish(self, response: Response) -> None:
         """The whole answer replaces the streamed text (or appears, for a replay), before checks run."""
-        from .render import answer_bundle
-        from .response import _execution_count
+        from agentnb.render.panel import answer_bundle
+        from agentnb.response import _execution_count
 
         data, meta = answer_bundle(response)
         if self.handle is not None:
@@ -64,7 +64,7 @@ class NotebookRenderer:
         response.shown_in = _execution_count()
 
     def checked(self, response: Response) -> None:
-        from .render import show_artifacts
+        from agentnb.render.panel import show_artifacts
 
         show_artifacts(response)
 
@@ -102,7 +102,7 @@ class TerminalRenderer:
 
     def checked(self, response: Response) -> None:
         if len(response.artifacts):
-            from .render import panel_text
+            from agentnb.render.panel import panel_text
 
             print(panel_text(response), file=sys.stderr)
 

@@ -1,0 +1,1 @@
+"""``agentnb run``: notebooks executed with papermill, in parallel, and their reports."""

@@ -1,0 +1,1 @@
+"""Talking to the model: conversations, models and prices, the SDK client, record and replay."""

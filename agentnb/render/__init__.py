@@ -1,0 +1,1 @@
+"""How answers, artifacts and checks are shown: notebook outputs, the live stream, the terminal."""
