@@ -449,7 +449,9 @@ def test_to_dict_is_json_and_round_trips():
 
 
 def test_register_kind(monkeypatch):
-    monkeypatch.setattr(art, "_CUSTOM_KINDS", [])
+    from agentnb.artifacts import kinds
+
+    monkeypatch.setattr(kinds, "CUSTOM_KINDS", [])   # the registry is process-wide: start empty, leave it as found
     register_kind("mermaid", lambda a: a.language == "mermaid")
     (a,) = extract("```mermaid\ngraph TD; A-->B\n```\n")
     assert a.kind == "mermaid"
