@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -118,38 +117,15 @@ class Response:
         show(self)
 
     def footer(self) -> str:
-        u = self.usage
-        parts = [self.model,
-                 f"in {self.input_tokens:,} (cache write {u.get('cache_creation_input_tokens', 0):,}, "
-                 f"cache read {u.get('cache_read_input_tokens', 0):,})",
-                 f"out {u.get('output_tokens', 0):,}"]
-        if self.cost_usd is None:
-            parts.append("cost unknown")
-        elif self.replayed:
-            parts.append(f"${self.cost_usd:.4f} at list price, replayed: not billed")
-        else:
-            parts.append(f"${self.cost_usd:.4f}")
-        if self.notebook_total_usd is not None:
-            parts.append(f"notebook ${self.notebook_total_usd:.4f} billed")
-        return " · ".join(parts)
+        """Model, tokens, cost: the line under the answer."""
+        from agentnb.render.answer import footer
 
-    def _notes(self) -> list[str]:
-        notes = list(self.warnings)
-        if self.truncated:
-            notes.append("the answer stopped at max_tokens: it is incomplete. Run again with a larger "
-                         "--max-tokens, or ask the agent to continue.")
-        return notes
+        return footer(self)
 
     def answer_markdown(self) -> str:
-        """The answer for a Markdown renderer: notes, the text, a footer. Dollar signs outside code are
-        escaped, or JupyterLab would typeset the text between two of them as mathematics."""
-        from agentnb.render.panel import escape_dollars
+        from agentnb.render.answer import answer_markdown
 
-        notes = "".join(f"> ⚠️ {escape_dollars(n)}\n\n" for n in self._notes())
-        footer = html.escape(self.footer()).replace("$", "&#36;")
-        # MathJax typesets the page after Markdown, entities decoded: only its ignore class keeps the
-        # footer's dollars literal (checked in JupyterLab 4.6, trusted and untrusted)
-        return f"{notes}{escape_dollars(self.text)}\n\n---\n<sub class=\"mathjax_ignore\">{footer}</sub>\n"
+        return answer_markdown(self)
 
     def _repr_markdown_(self) -> str:
         return self.answer_markdown()
@@ -158,16 +134,21 @@ class Response:
         # The cell that streamed this answer already shows it in full; its result is then a one-line
         # summary. Anywhere else (a variable shown in a later cell) the whole answer shows again.
         if self.shown_in is not None and self.shown_in == _execution_count():
+            from agentnb.render.answer import small
+
             text = self.summary()
-            markdown = f'<sub class="mathjax_ignore">{html.escape(text).replace("$", "&#36;")}</sub>'
-            return ({"text/plain": text, "text/markdown": markdown},
-                    {"agentnb": {"summary": text}})
+            markdown = small(text)
+            from agentnb.render import metadata
+
+            return {"text/plain": text, "text/markdown": markdown}, metadata.for_result(text)
         markdown = self.answer_markdown()
         if self.check_report is not None and len(self.artifacts):
             from agentnb.render.panel import panel_text
 
             markdown += "\n```text\n" + panel_text(self) + "\n```\n"
-        return {"text/markdown": markdown, "text/plain": f"{self.text}\n\n-- {self.footer()}"}
+        from agentnb.render.answer import plain
+
+        return {"text/markdown": markdown, "text/plain": plain(self)}
 
     def summary(self) -> str:
         text = f"{self.agent}: {len(self.text):,} characters, {len(self.artifacts)} artifact(s)"

@@ -178,6 +178,42 @@ def test_collect_reads_agentnb_output_metadata():
     assert runner.collect({})["checks"] == []
 
 
+def test_collect_reads_the_saved_outputs_of_the_shipped_notebooks():
+    """Saved before the format carried a version: read as version 1, as they were written."""
+    import nbformat
+
+    got = runner.collect(nbformat.read(Path(__file__).parents[1] / "notebooks" / "design_session.ipynb",
+                                       as_version=4))
+    assert got["exchanges"] == 4 and got["unread"] == 0
+    assert got["cost_usd"] == pytest.approx(0.1640761) and got["billed_usd"] == 0.0     # all replayed
+    assert (got["checks_passed"], got["checks_failed"]) == (38, 0)
+
+
+def test_metadata_of_an_unknown_version_is_not_taken_for_no_cost(tmp_path):
+    newer = {"version": 99, "usage": {"input_tokens": 5}, "cost_usd": 1.0,
+             "checks": [{"name": "SQL syntax", "status": "failed", "message": "x"}]}
+    nb = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "display_data", "data": {}, "metadata": {"agentnb": newer}},
+        {"output_type": "display_data", "data": {}, "metadata": {"agentnb": {**newer, "cost_usd": 2.0}}}]}]}
+    got = runner.collect(nb)
+    assert got["unread"] == 2 and got["cost_usd"] is None and got["checks"] == []
+    [note] = got["notes"]
+    assert "2 output(s) not read" in note and "version 99" in note and "upgrade agentnb" in note
+    result = runner.RunResult(id="1", notebook="nb.ipynb", parameters={}, output=str(tmp_path / "nb.ipynb"),
+                              html=None, status="ok", duration_s=1.0, **got)
+    batch = runner.Batch(results=[result], started="now", duration_s=1.0, jobs=1, out=str(tmp_path), paths={})
+    assert batch.exit_code() == 0 and batch.exit_code(fail_on_check=True) == 1     # no check can be vouched for
+    assert "2 output(s) unread" in batch.headline()
+
+
+def test_the_metadata_format_refuses_a_field_no_reader_knows():
+    from agentnb.render import metadata
+
+    assert metadata.build(cost_usd=0.5) == {"agentnb": {"version": metadata.VERSION, "cost_usd": 0.5}}
+    with pytest.raises(TypeError, match="cost"):
+        metadata.build(cost=0.5)
+
+
 def test_parse_value_reads_yaml_scalars():
     assert runner.parse_value("1") == 1 and runner.parse_value("0.5") == 0.5
     assert runner.parse_value("true") is True and runner.parse_value("False") is False

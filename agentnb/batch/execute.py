@@ -49,7 +49,7 @@ from agentnb.errors import ConfigurationError
 __all__ = ["add_arguments", "main", "run_notebooks", "plan", "load_grid", "parse_value", "collect",
            "Run", "RunResult", "Batch"]
 
-from agentnb.batch.summary import _FAILED, USAGE_KEYS, _money, _short, _sum, write_summary
+from agentnb.batch.summary import _money, _short, _sum, write_summary
 
 from agentnb.batch.htmlexport import export_html
 from agentnb.settings import RECORD_MODES
@@ -122,7 +122,7 @@ class _Progress:
             print(f"agentnb run: {len(runs)} run(s), {jobs} at a time", flush=True)
 
     def __call__(self, result: "RunResult", done: int, total: int) -> None:
-        line = f"[{done}/{total}] {result.line()}"
+        line = "\n".join([f"[{done}/{total}] {result.line()}"] + [f"    note: {n}" for n in result.notes])
         if self.bar is None:
             print(line, flush=True)
             return
@@ -305,6 +305,7 @@ class RunResult:
     tokens: dict | None = None                    # summed usage; None when the notebook recorded none
     cost_usd: float | None = None                 # list price of every exchange (replayed ones too)
     billed_usd: float | None = None               # live exchanges only
+    unread: int = 0                               # outputs whose agentnb metadata could not be read
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -356,8 +357,13 @@ class Batch:
     def checks_failed(self) -> int:
         return sum(r.checks_failed for r in self.results)
 
+    @property
+    def unread(self) -> int:
+        return sum(r.unread for r in self.results)
+
     def exit_code(self, fail_on_check: bool = False) -> int:
-        return 1 if self.failed or (fail_on_check and self.checks_failed) else 0
+        # with outputs it cannot read, the batch cannot say that no check failed
+        return 1 if self.failed or (fail_on_check and (self.checks_failed or self.unread)) else 0
 
     def headline(self, fail_on_check: bool = False) -> str:
         ok = len(self.results) - len(self.failed)
@@ -367,6 +373,8 @@ class Batch:
             text += f"; checks {passed} passed, {self.checks_failed} failed"
             if self.checks_failed and fail_on_check:
                 text += " (--fail-on-check)"
+        if self.unread:
+            text += f"; {self.unread} output(s) unread (see the notes)"
         cost = _sum(r.cost_usd for r in self.results)
         if cost is not None:
             text += f"; {_money(cost, _sum(r.billed_usd for r in self.results))}"
@@ -561,61 +569,64 @@ def _failure(run: Run, duration: float, error: dict) -> RunResult:
 
 # -------------------------------------------------------------------------------------------- reading results
 
-_PASSED = {"passed", "ok", "pass", "success"}
-
-
 def collect(nb) -> dict:
-    """What agentnb left in an executed notebook's outputs (``output.metadata.agentnb``): the number of
-    exchanges, summed tokens, cost (list price, and billed = live calls only), and the checks.
+    """What agentnb left in an executed notebook's outputs (their ``agentnb`` metadata, read by
+    ``agentnb.render.metadata``): the number of exchanges, summed tokens, cost (list price, and billed =
+    live calls only), and the checks.
 
     Read defensively: a notebook node or a plain dict; missing or odd entries are skipped. Tokens and
     cost are ``None`` when no output carries usage (unknown, not zero). The same entry shown twice in one
-    cell (a display and its update, say) counts once.
+    cell (a display and its update, say) counts once. Outputs in a format this agentnb cannot read are
+    counted in ``unread`` and explained in ``notes``: never silently taken for "no cost, no checks".
     """
+    from agentnb.render import metadata
+
     exchanges = 0
-    usage = {k: 0 for k in USAGE_KEYS}
+    usage = {k: 0 for k in metadata.USAGE_KEYS}
     saw_usage = False
     cost = billed = None
     checks: list[dict] = []
+    unread: dict[str, list[int]] = {}
     for index, cell in enumerate(_get(nb, "cells") or []):
         if _get(cell, "cell_type") != "code":
             continue
         seen: set[str] = set()
         for output in _get(cell, "outputs") or []:
-            meta = _get(_get(output, "metadata") or {}, "agentnb")
-            if not isinstance(meta, dict):
+            try:
+                record = metadata.read(_get(output, "metadata"))
+            except metadata.FormatError as err:
+                unread.setdefault(str(err), []).append(index)
                 continue
-            key = json.dumps(meta, sort_keys=True, default=str)
+            if record is None:
+                continue
+            key = json.dumps(_get(output, "metadata")[metadata.KEY], sort_keys=True, default=str)
             if key in seen:
                 continue
             seen.add(key)
-            row_usage = meta.get("usage")
-            if isinstance(row_usage, dict):
+            if record.usage is not None:
                 exchanges += 1
                 saw_usage = True
-                for k in USAGE_KEYS:
-                    value = row_usage.get(k)
-                    if isinstance(value, (int, float)) and not isinstance(value, bool):
-                        usage[k] += int(value)
-            row_cost = meta.get("cost_usd")
-            if isinstance(row_cost, (int, float)) and not isinstance(row_cost, bool):
-                cost = (cost or 0.0) + float(row_cost)
-                if not meta.get("replayed"):
-                    billed = (billed or 0.0) + float(row_cost)
+                for k in metadata.USAGE_KEYS:
+                    usage[k] += record.usage[k]
+            if record.cost_usd is not None:
+                cost = (cost or 0.0) + record.cost_usd
+                if not record.replayed:
+                    billed = (billed or 0.0) + record.cost_usd
                 elif billed is None:
                     billed = 0.0
-            for check in meta.get("checks") or []:
-                if isinstance(check, dict) and check.get("name") is not None:
-                    checks.append({"name": str(check["name"]), "status": str(check.get("status", "")).lower(),
-                                   "message": str(check.get("message") or ""), "cell": index})
+            checks += [{**check, "cell": index} for check in record.checks]
+    notes = [f"{len(cells)} output(s) not read (cell index {', '.join(map(str, sorted(set(cells))))}): {reason}; "
+             "their tokens, cost and checks are not counted" for reason, cells in unread.items()]
     return {
         "exchanges": exchanges,
         "tokens": usage if saw_usage else None,
         "cost_usd": cost,
         "billed_usd": billed,
         "checks": checks,
-        "checks_passed": sum(c["status"] in _PASSED for c in checks),
-        "checks_failed": sum(c["status"] in _FAILED for c in checks),
+        "checks_passed": sum(c["status"] == "passed" for c in checks),
+        "checks_failed": sum(c["status"] == "failed" for c in checks),
+        "unread": sum(len(cells) for cells in unread.values()),
+        "notes": notes,
     }
 
 

@@ -10,12 +10,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
+from agentnb.render.metadata import USAGE_KEYS
+
 if TYPE_CHECKING:
     from agentnb.batch.execute import Batch, RunResult
 
 SUMMARY_NAMES = ("summary.md", "summary.html", "summary.json")
-_FAILED = {"failed", "fail", "error"}      # check statuses read from notebooks' metadata
-USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
 
 def write_summary(batch: Batch) -> dict[str, str]:
@@ -82,7 +82,7 @@ def summary_markdown(batch: Batch) -> str:
             failures.append(f"- **{_md(r.name)}** failed at {_md(r.error_text())}")
         failures += [f"- **{_md(r.name)}** check *{_md(c['name'])}* failed"
                      + (f": {_md(_short(c['message']))}" if c["message"] else "")
-                     for c in r.checks if c["status"] in _FAILED]
+                     for c in r.checks if c["status"] == "failed"]
     if failures:
         lines += ["", "## Failures", ""] + failures
     notes = [f"- **{_md(r.name)}**: {_md(note)}" for r in batch.results for note in r.notes]
@@ -104,7 +104,7 @@ def summary_html(batch: Batch) -> str:
         if r.error:
             details.append(f"<div class='failed'>failed at {esc(r.error_text())}</div>")
         for c in r.checks:
-            if c["status"] in _FAILED:
+            if c["status"] == "failed":
                 details.append(f"<div class='failed'>check <b>{esc(c['name'])}</b> failed"
                                + (f": {esc(_short(c['message']))}" if c["message"] else "") + "</div>")
         details += [f"<div class='note'>{esc(n)}</div>" for n in r.notes]

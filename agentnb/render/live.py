@@ -50,7 +50,7 @@ class NotebookRenderer:
 
     def finish(self, response: Response) -> None:
         """The whole answer replaces the streamed text (or appears, for a replay), before checks run."""
-        from agentnb.render.panel import answer_bundle
+        from agentnb.render.answer import answer_bundle
         from agentnb.response import _execution_count
 
         data, meta = answer_bundle(response)
@@ -96,7 +96,9 @@ class TerminalRenderer:
         if not self.stream:
             self.out.write(response.text)
         self.out.write("\n")
-        for note in response._notes():
+        from agentnb.render.answer import notes
+
+        for note in notes(response):
             print(f"warning: {note}", file=sys.stderr)
         print(f"-- {response.footer()}", file=sys.stderr)
 
