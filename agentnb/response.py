@@ -1,4 +1,5 @@
-"""The response object: what a cell returns and what the next cell can use."""
+"""The response object: what a cell returns and what the next cell can use. Data only: how it is shown
+is ``agentnb.render``'s business (the ``_repr_*_`` methods hand over to it)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,6 @@ class Response:
     notebook_total_usd: float | None = None   # billed in this session so far, this call included
     prompt: str = ""
     check_report: object | None = field(default=None, repr=False)   # checks.CheckReport, once run
-    shown_in: int | None = field(default=None, repr=False)   # the cell that already showed it in full
 
     def __str__(self) -> str:
         return self.text
@@ -110,9 +110,12 @@ class Response:
 
         return write_artifacts(self.artifacts, directory)
 
+    # How a response looks is agentnb.render's business: these methods are its entry points, and import
+    # it when called, so that the response stays data and importing it stays cheap.
+
     def show(self) -> None:
         """Display the answer, its artifacts and checks, and the ER diagram, as the magics do."""
-        from agentnb.render.panel import show
+        from agentnb.render.live import show
 
         show(self)
 
@@ -122,51 +125,17 @@ class Response:
 
         return footer(self)
 
-    def answer_markdown(self) -> str:
+    def _repr_markdown_(self) -> str:
         from agentnb.render.answer import answer_markdown
 
         return answer_markdown(self)
 
-    def _repr_markdown_(self) -> str:
-        return self.answer_markdown()
-
     def _repr_mimebundle_(self, include=None, exclude=None):
-        # The cell that streamed this answer already shows it in full; its result is then a one-line
-        # summary. Anywhere else (a variable shown in a later cell) the whole answer shows again.
-        if self.shown_in is not None and self.shown_in == _execution_count():
-            from agentnb.render.answer import small
+        from agentnb.render.live import result_bundle
 
-            text = self.summary()
-            markdown = small(text)
-            from agentnb.render import metadata
-
-            return {"text/plain": text, "text/markdown": markdown}, metadata.for_result(text)
-        markdown = self.answer_markdown()
-        if self.check_report is not None and len(self.artifacts):
-            from agentnb.render.panel import panel_text
-
-            markdown += "\n```text\n" + panel_text(self) + "\n```\n"
-        from agentnb.render.answer import plain
-
-        return {"text/markdown": markdown, "text/plain": plain(self)}
-
-    def summary(self) -> str:
-        text = f"{self.agent}: {len(self.text):,} characters, {len(self.artifacts)} artifact(s)"
-        if self.check_report is not None and self.checks:
-            from agentnb.render.panel import checks_summary
-
-            text += f", {checks_summary(self)}"
-        return f"<Response {text}>"
+        return result_bundle(self)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("agent", "model", "thread", "stop_reason", "usage", "cost_usd",
                                               "replayed", "recording", "warnings", "text")}
 
-
-def _execution_count() -> int | None:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    shell = get_ipython()
-    return getattr(shell, "execution_count", None) if shell is not None else None

@@ -106,3 +106,21 @@ def test_a_call_without_a_price_leaves_the_cost_unknown(tmp_path, monkeypatch):
     got = collect({"cells": [{"cell_type": "code", "outputs": outputs}]})
     assert got["exchanges"] == 1 and got["tokens"]["output_tokens"] == 300
     assert got["cost_usd"] is None and got["billed_usd"] is None
+
+
+def test_the_cell_that_streamed_an_answer_shows_a_summary_later_cells_the_whole_answer(monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    response, twin = answered(replayed=True), answered(replayed=True)
+    assert response == twin
+    monkeypatch.setattr(shell, "execution_count", 7)
+    *_, result = rendered_cell(shell, monkeypatch, response)
+    assert result.data["text/plain"].startswith("<Response backend-dev: ")
+    assert result.metadata["agentnb"]["summary"] == result.data["text/plain"]
+    data, _ = shell.display_formatter.format(twin)          # equal, but not the one this cell showed
+    assert data["text/plain"].startswith("A schema")
+    monkeypatch.setattr(shell, "execution_count", 8)         # the variable, shown in a later cell
+    data, _ = shell.display_formatter.format(response)
+    assert data["text/plain"].startswith("A schema, $5 a month") and "-- claude-sonnet-5-5" in data["text/plain"]
+    assert "Schema on PostgreSQL" in data["text/markdown"] and "mathjax_ignore" in data["text/markdown"]

@@ -241,9 +241,16 @@ def panel_widget(response):
     return tab
 
 
-def panel_bundle(response) -> tuple[dict, dict]:
-    """The tabs' output: static HTML, the summary as its text/plain form, the checks as metadata."""
-    return {"text/html": panel_html(response), "text/plain": panel_text(response)}, metadata.for_panel(response)
+def panel_bundle(response, widgets: bool = False) -> tuple[dict, dict]:
+    """The tabs' output: static HTML (or ipywidgets tabs), the summary as its text/plain form, the checks
+    as metadata."""
+    data = {"text/html": panel_html(response), "text/plain": panel_text(response)}
+    if widgets:
+        bundle = panel_widget(response)._repr_mimebundle_() or {}
+        bundle = bundle[0] if isinstance(bundle, tuple) else bundle
+        view = "application/vnd.jupyter.widget-view+json"
+        data = {**data, view: bundle[view]}    # the summary stays the text/plain form
+    return data, metadata.for_panel(response)
 
 
 def erd_bundle(schema) -> tuple[dict, dict]:
@@ -254,36 +261,4 @@ def erd_bundle(schema) -> tuple[dict, dict]:
     return ({"text/markdown": f"```mermaid\n{erd.mermaid(schema)}\n```\n",
              "text/plain": f"ER diagram: {tables} table{'s' if tables != 1 else ''}"},
             metadata.for_erd(schema))
-
-
-def show(response, *, handle=None) -> None:
-    """Display a response the way the magics do: answer, artifacts and checks, ER diagram."""
-    from IPython.display import display
-
-    from agentnb.render.answer import answer_bundle
-
-    data, meta = answer_bundle(response)
-    if handle is not None:
-        handle.update(data, metadata=meta, raw=True)
-    else:
-        display(data, metadata=meta, raw=True)
-    show_artifacts(response)
-
-
-def show_artifacts(response) -> None:
-    from IPython.display import display
-
-    if not len(response.artifacts):
-        return
-    data, meta = panel_bundle(response)
-    if widgets_wanted():
-        tab = panel_widget(response)
-        bundle = tab._repr_mimebundle_() or {}
-        bundle = bundle[0] if isinstance(bundle, tuple) else bundle
-        view = "application/vnd.jupyter.widget-view+json"
-        data = {**data, view: bundle[view]}    # the summary stays the text/plain form
-    display(data, metadata=meta, raw=True)
-    if response.schema_model is not None and response.schema_model.tables:
-        data, meta = erd_bundle(response.schema_model)
-        display(data, metadata=meta, raw=True)
 
