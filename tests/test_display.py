@@ -74,7 +74,7 @@ def test_what_the_display_writes_the_batch_collector_reads(tmp_path, monkeypatch
     import nbformat
     from IPython.core.interactiveshell import InteractiveShell
 
-    from agentnb.batch.execute import collect
+    from agentnb.batch.results import collect
 
     shell = InteractiveShell.instance()
     nb = nbformat.v4.new_notebook()
@@ -100,7 +100,7 @@ def test_what_the_display_writes_the_batch_collector_reads(tmp_path, monkeypatch
 def test_a_call_without_a_price_leaves_the_cost_unknown(tmp_path, monkeypatch):
     from IPython.core.interactiveshell import InteractiveShell
 
-    from agentnb.batch.execute import collect
+    from agentnb.batch.results import collect
 
     outputs = rendered_cell(InteractiveShell.instance(), monkeypatch, answered(replayed=False, cost=None))
     got = collect({"cells": [{"cell_type": "code", "outputs": outputs}]})

@@ -83,7 +83,7 @@ def test_papermill_live_then_offline_replay(api, workdir, monkeypatch):
     # what the display wrote, `agentnb run`'s collector reads: both calls, their tokens, cost and checks
     import nbformat
 
-    from agentnb.batch.execute import collect
+    from agentnb.batch.results import collect
 
     live_totals, replay_totals = (collect(nbformat.read(p, as_version=4)) for p in (live_out, replay_out))
     assert live_totals["exchanges"] == replay_totals["exchanges"] == 2 and not live_totals["notes"]
