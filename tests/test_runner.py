@@ -258,6 +258,9 @@ def test_output_names_are_safe_short_and_unique(tmp_path):
     odd = slug({"title": "A/B test: über {x}", "xs": [1, 2]})
     assert all(c.isalnum() or c in "._-+" for c in odd) and len(odd) <= 48
     assert slug({"title": "A/B"}) != slug({"title": "A.B"})          # the hash tells them apart
+    # readable in any script: accents kept (composed, whatever the input's normal form), not dots
+    assert slug({"domain": "Une clinique ve\u0301te\u0301rinaire"}).startswith("domain-Une.clinique.vétérin-")
+    assert slug({"towns": ["Zürich", "Genève"]}).startswith("towns-Zürich.Genève-")
     assert len(slug({"k": "x" * 500, "j": "y" * 500})) <= 48
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

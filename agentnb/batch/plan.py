@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,14 +178,14 @@ def plan(notebooks: Iterable[str | os.PathLike[str]], *, parameters: dict | None
 
 def slug(parameters: dict, limit: int = 48) -> str:
     """A short, filesystem-safe name for a parameter set: ``{"n": 1, "model": "opus"}`` -> ``n-1_model-opus``.
-    Unsafe characters become ``.``; a slug that had to be shortened ends with a hash of the full set."""
-    parts = []
-    for key, value in parameters.items():
-        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-        parts.append(f"{_safe(str(key))}-{_safe(text)[:20]}")
-    name = "_".join(parts)
-    exact = "_".join(f"{k}-{v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str)}"
-                     for k, v in parameters.items())
+    Letters and digits of any script stay as written (``vétérinaire``); other characters become ``.``;
+    a slug that had to be shortened or changed ends with a hash of the full set."""
+    def text(value) -> str:
+        return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str,
+                                                               ensure_ascii=False)
+
+    name = "_".join(f"{_safe(str(k))}-{_safe(text(v))[:20]}" for k, v in parameters.items())
+    exact = "_".join(f"{k}-{text(v)}" for k, v in parameters.items())
     if len(name) > limit or name != exact:
         digest = hashlib.sha1(json.dumps(parameters, sort_keys=True, default=str).encode()).hexdigest()[:6]
         name = f"{name[:limit - 7].rstrip('._-')}-{digest}"
@@ -192,7 +193,8 @@ def slug(parameters: dict, limit: int = 48) -> str:
 
 
 def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_+-]+", ".", text).strip(".") or "_"
+    # NFC: one code point per accented letter, as file systems and people expect (macOS would give NFD)
+    return re.sub(r"[^\w+-]+", ".", unicodedata.normalize("NFC", text)).strip(".") or "_"
 
 
 def _unique(name: str, taken: set[str]) -> str:
