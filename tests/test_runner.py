@@ -16,6 +16,7 @@ import pytest
 from agentnb.batch.execute import main, run_notebooks
 from agentnb.batch.plan import add_arguments, load_grid, parse_value, plan, slug
 from agentnb.batch.results import Batch, RunResult, collect
+from agentnb.batch.summary import summary_html, summary_markdown
 from agentnb.errors import ConfigurationError
 
 pytestmark = pytest.mark.slow
@@ -175,8 +176,13 @@ def test_collect_reads_agentnb_output_metadata():
         ("SQL syntax", "passed", 1), ("Round trip", "failed", 1), ("ERD", "skipped", 2)]
     assert (got["checks_passed"], got["checks_failed"]) == (1, 1)
 
+    # a notebook that made no call cost nothing: 0, not "unknown"
     empty = collect({"cells": [{"cell_type": "code", "outputs": [{"output_type": "stream"}]}]})
-    assert empty["tokens"] is None and empty["cost_usd"] is None and empty["exchanges"] == 0
+    assert empty["exchanges"] == 0 and set(empty["tokens"].values()) == {0}
+    assert empty["cost_usd"] == empty["billed_usd"] == 0.0
+    result = RunResult(id="1", notebook="nb.ipynb", parameters={}, output="out/nb.ipynb", html=None, status="ok",
+                       duration_s=1.0, **empty)
+    assert "unknown" not in summary_markdown(Batch([result], "now", 1.0, 1, "out", {}))
     assert collect({})["checks"] == []
 
 

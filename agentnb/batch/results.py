@@ -29,7 +29,7 @@ class RunResult:
     checks_passed: int = 0
     checks_failed: int = 0
     exchanges: int = 0
-    tokens: dict | None = None                    # summed usage; None when the notebook recorded none
+    tokens: dict | None = None                    # summed usage; None when the notebook could not be read
     cost_usd: float | None = None                 # list price of every exchange (replayed ones too)
     billed_usd: float | None = None               # live exchanges only
     unread: int = 0                               # outputs whose agentnb metadata could not be read
@@ -115,14 +115,14 @@ def collect(nb) -> dict:
     ``agentnb.render.metadata``): the number of exchanges, summed tokens, cost (list price, and billed =
     live calls only), and the checks.
 
-    Read defensively: a notebook node or a plain dict; missing or odd entries are skipped. Tokens and
-    cost are ``None`` when no output carries usage (unknown, not zero). The same entry shown twice in one
-    cell (a display and its update, say) counts once. Outputs in a format this agentnb cannot read are
-    counted in ``unread`` and explained in ``notes``: never silently taken for "no cost, no checks".
+    Read defensively: a notebook node or a plain dict; missing or odd entries are skipped. A notebook
+    that made no call costs 0; the cost is ``None`` (unknown) when its calls were to a model without a
+    known price, or when outputs could not be read. The same entry shown twice in one cell (a display
+    and its update, say) counts once. Outputs in a format this agentnb cannot read are counted in
+    ``unread`` and explained in ``notes``: never silently taken for "no cost, no checks".
     """
     exchanges = 0
     usage = {k: 0 for k in metadata.USAGE_KEYS}
-    saw_usage = False
     cost = billed = None
     checks: list[dict] = []
     unread: dict[str, list[int]] = {}
@@ -144,7 +144,6 @@ def collect(nb) -> dict:
             seen.add(key)
             if record.usage is not None:
                 exchanges += 1
-                saw_usage = True
                 for k in metadata.USAGE_KEYS:
                     usage[k] += record.usage[k]
             if record.cost_usd is not None:
@@ -154,11 +153,13 @@ def collect(nb) -> dict:
                 elif billed is None:
                     billed = 0.0
             checks += [{**check, "cell": index} for check in record.checks]
+    if not exchanges and not unread:
+        cost = billed = 0.0
     notes = [f"{len(cells)} output(s) not read (cell index {', '.join(map(str, sorted(set(cells))))}): {reason}; "
              "their tokens, cost and checks are not counted" for reason, cells in unread.items()]
     return {
         "exchanges": exchanges,
-        "tokens": usage if saw_usage else None,
+        "tokens": usage if exchanges or not unread else None,
         "cost_usd": cost,
         "billed_usd": billed,
         "checks": checks,
