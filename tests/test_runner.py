@@ -120,7 +120,10 @@ def test_failing_notebook_exits_1_and_names_the_cell(workdir, capsys):
     assert "ValueError" in (workdir / "report" / "summary.html").read_text()
     assert (workdir / "report" / "fails.ipynb").exists()
     assert (workdir / "report" / "fails.html").exists() == HAVE_NBCONVERT
-    assert "failed fails" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "failed fails" in printed
+    # an absolute --out is printed as given, not relative to the current folder
+    assert printed.splitlines()[-1] == f"report: {workdir / 'report' / 'summary.html'}"
 
 
 def test_each_run_gets_its_own_environment_and_folder(workdir, monkeypatch):

@@ -57,7 +57,8 @@ def main(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     print(batch.headline(fail_on_check=args.fail_on_check))
-    print(f"report: {_display_path(batch.paths['html'])}")
+    # the folder as the user gave it: absolute stays absolute, relative stays relative to here
+    print(f"report: {os.path.join(args.out, Path(batch.paths['html']).name)}")
     return batch.exit_code(fail_on_check=args.fail_on_check)
 
 
@@ -284,9 +285,3 @@ def _first_line(text: str | None) -> str:
     lines = [line for line in (text or "").splitlines() if line.strip()]
     return shorten(lines[0].strip(), 80) if lines else ""
 
-
-def _display_path(path: str) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return path
