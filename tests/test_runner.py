@@ -225,6 +225,16 @@ def test_the_metadata_format_refuses_a_field_no_reader_knows():
         metadata.build(cost=0.5)
 
 
+def test_html_summary_shows_the_failing_source_as_code_not_backticks(tmp_path):
+    error = {"cell": 3, "execution_count": 2, "source": "assert a < b", "ename": "AssertionError", "evalue": "`x`"}
+    failed = RunResult(id="1", notebook="nb.ipynb", parameters={}, output=str(tmp_path / "nb.ipynb"), html=None,
+                       status="failed", duration_s=1.0, error=error)
+    html = summary_html(Batch([failed], "now", 1.0, 1, str(tmp_path), {}))
+    assert "failed at cell In [2] <code>assert a &lt; b</code>: AssertionError: `x`</div>" in html
+    assert "failed at cell In [2] `assert a < b`: AssertionError: `x`" in \
+        summary_markdown(Batch([failed], "now", 1.0, 1, str(tmp_path), {}))
+
+
 def test_parse_value_reads_yaml_scalars():
     assert parse_value("1") == 1 and parse_value("0.5") == 0.5
     assert parse_value("true") is True and parse_value("False") is False

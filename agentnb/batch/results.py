@@ -8,7 +8,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from agentnb.render import metadata
 
@@ -43,15 +43,24 @@ class RunResult:
     def name(self) -> str:
         return Path(self.output).stem
 
-    def error_text(self) -> str:
+    def error_parts(self) -> tuple[str, str, str]:
+        """Where the run failed (``cell In [2]``), that cell's first line, and the error; each may be ""."""
         if not self.error:
-            return ""
+            return "", "", ""
         e = self.error
         where = f"cell In [{e['execution_count']}]" if e.get("execution_count") else (
             f"cell {e['cell']}" if e.get("cell") is not None else "")
-        source = f" `{e['source']}`" if e.get("source") else ""
         what = f"{e['ename']}: {e['evalue']}" if e.get("evalue") else e.get("ename", "")
-        return f"{where}{source}: {what}" if where else what
+        return where, e.get("source") or "", what
+
+    def error_text(self, code: Callable[[str], str] = lambda source: f"`{source}`",
+                   text: Callable[[str], str] = str) -> str:
+        """The error in one line; ``code`` marks up the cell's source and ``text`` the rest (Markdown by
+        default; the HTML summary passes <code> and escaping)."""
+        where, source, what = self.error_parts()
+        if not where:
+            return text(what)
+        return text(where) + (f" {code(source)}" if source else "") + f": {text(what)}"
 
     def line(self) -> str:
         """One line for a log: status, name, time, checks, cost, and the error if any."""

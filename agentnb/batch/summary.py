@@ -99,7 +99,8 @@ def summary_html(batch: Batch) -> str:
         cells[2] = f"<span class='{'ok' if r.ok else 'failed'}'>{cells[2]}</span>"
         details = []
         if r.error:
-            details.append(f"<div class='failed'>failed at {esc(r.error_text())}</div>")
+            failed_at = r.error_text(code=lambda source: f"<code>{esc(source)}</code>", text=esc)
+            details.append(f"<div class='failed'>failed at {failed_at}</div>")
         for c in r.checks:
             if c["status"] == "failed":
                 details.append(f"<div class='failed'>check <b>{esc(c['name'])}</b> failed"
