@@ -27,8 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = ("Run notebooks with papermill, one run per notebook and per parameter set, each in\n"
                           "its own kernel from the notebook's folder; write the executed notebooks, their\n"
                           "HTML and a summary (summary.md, summary.html, summary.json) into --out.")
-    parser.epilog = ("exit status: 0 when every run succeeded; 1 when a run failed, or a check failed\n"
-                     "with --fail-on-check; 2 for a usage error (a bad grid, a missing notebook).\n\n"
+    parser.epilog = ("exit status: 0 when every run succeeded; 1 when a run failed, or a check failed (or\n"
+                     "could not be read) with --fail-on-check; 2 for a usage error (a bad grid, a missing\n"
+                     "notebook).\n\n"
                      "Each run's kernel gets AGENTNB_NOTEBOOK, AGENTNB_RUN_ID, AGENTNB_BUDGET_SINCE (the\n"
                      "batch's start), and AGENTNB_RECORD_MODE / AGENTNB_BUDGET_USD when given.")
     parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="notebooks to run")
