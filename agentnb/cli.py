@@ -23,10 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--dry-run", action="store_true")
     ask.add_argument("--record-mode", choices=RECORD_MODES)
     ask.add_argument("--no-check", action="store_true", help="skip the checks of the answer's artifacts")
-    from agentnb.batch import execute as runner   # cheap: papermill and nbformat are imported when a batch runs
+    from agentnb.batch import plan   # cheap: papermill and nbformat are imported when a batch runs
 
-    runner.add_arguments(sub.add_parser("run", help="run notebooks through papermill: grids, parallel jobs, "
-                                                    "HTML reports and a summary"))
+    plan.add_arguments(sub.add_parser("run", help="run notebooks through papermill: grids, parallel jobs, "
+                                                  "HTML reports and a summary"))
     return parser
 
 

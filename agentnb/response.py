@@ -1,8 +1,8 @@
-"""The response object: what a cell returns and what the next cell can use."""
+"""The response object: what a cell returns and what the next cell can use. Data only: how it is shown
+is ``agentnb.render``'s business (the ``_repr_*_`` methods hand over to it)."""
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -28,7 +28,6 @@ class Response:
     notebook_total_usd: float | None = None   # billed in this session so far, this call included
     prompt: str = ""
     check_report: object | None = field(default=None, repr=False)   # checks.CheckReport, once run
-    shown_in: int | None = field(default=None, repr=False)   # the cell that already showed it in full
 
     def __str__(self) -> str:
         return self.text
@@ -111,81 +110,32 @@ class Response:
 
         return write_artifacts(self.artifacts, directory)
 
+    # How a response looks is agentnb.render's business: these methods are its entry points, and import
+    # it when called, so that the response stays data and importing it stays cheap.
+
     def show(self) -> None:
         """Display the answer, its artifacts and checks, and the ER diagram, as the magics do."""
-        from agentnb.render.panel import show
+        from agentnb.render.live import show
 
         show(self)
 
     def footer(self) -> str:
-        u = self.usage
-        parts = [self.model,
-                 f"in {self.input_tokens:,} (cache write {u.get('cache_creation_input_tokens', 0):,}, "
-                 f"cache read {u.get('cache_read_input_tokens', 0):,})",
-                 f"out {u.get('output_tokens', 0):,}"]
-        if self.cost_usd is None:
-            parts.append("cost unknown")
-        elif self.replayed:
-            parts.append(f"${self.cost_usd:.4f} at list price, replayed: not billed")
-        else:
-            parts.append(f"${self.cost_usd:.4f}")
-        if self.notebook_total_usd is not None:
-            parts.append(f"notebook ${self.notebook_total_usd:.4f} billed")
-        return " · ".join(parts)
+        """Model, tokens, cost: the line under the answer."""
+        from agentnb.render.answer import footer
 
-    def _notes(self) -> list[str]:
-        notes = list(self.warnings)
-        if self.truncated:
-            notes.append("the answer stopped at max_tokens: it is incomplete. Run again with a larger "
-                         "--max-tokens, or ask the agent to continue.")
-        return notes
-
-    def answer_markdown(self) -> str:
-        """The answer for a Markdown renderer: notes, the text, a footer. Dollar signs outside code are
-        escaped, or JupyterLab would typeset the text between two of them as mathematics."""
-        from agentnb.render.panel import escape_dollars
-
-        notes = "".join(f"> ⚠️ {escape_dollars(n)}\n\n" for n in self._notes())
-        footer = html.escape(self.footer()).replace("$", "&#36;")
-        # MathJax typesets the page after Markdown, entities decoded: only its ignore class keeps the
-        # footer's dollars literal (checked in JupyterLab 4.6, trusted and untrusted)
-        return f"{notes}{escape_dollars(self.text)}\n\n---\n<sub class=\"mathjax_ignore\">{footer}</sub>\n"
+        return footer(self)
 
     def _repr_markdown_(self) -> str:
-        return self.answer_markdown()
+        from agentnb.render.answer import answer_markdown
+
+        return answer_markdown(self)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        # The cell that streamed this answer already shows it in full; its result is then a one-line
-        # summary. Anywhere else (a variable shown in a later cell) the whole answer shows again.
-        if self.shown_in is not None and self.shown_in == _execution_count():
-            text = self.summary()
-            markdown = f'<sub class="mathjax_ignore">{html.escape(text).replace("$", "&#36;")}</sub>'
-            return ({"text/plain": text, "text/markdown": markdown},
-                    {"agentnb": {"summary": text}})
-        markdown = self.answer_markdown()
-        if self.check_report is not None and len(self.artifacts):
-            from agentnb.render.panel import panel_text
+        from agentnb.render.live import result_bundle
 
-            markdown += "\n```text\n" + panel_text(self) + "\n```\n"
-        return {"text/markdown": markdown, "text/plain": f"{self.text}\n\n-- {self.footer()}"}
-
-    def summary(self) -> str:
-        text = f"{self.agent}: {len(self.text):,} characters, {len(self.artifacts)} artifact(s)"
-        if self.check_report is not None and self.checks:
-            from agentnb.render.panel import checks_summary
-
-            text += f", {checks_summary(self)}"
-        return f"<Response {text}>"
+        return result_bundle(self)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("agent", "model", "thread", "stop_reason", "usage", "cost_usd",
                                               "replayed", "recording", "warnings", "text")}
 
-
-def _execution_count() -> int | None:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    shell = get_ipython()
-    return getattr(shell, "execution_count", None) if shell is not None else None

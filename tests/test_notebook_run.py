@@ -80,6 +80,18 @@ def test_papermill_live_then_offline_replay(api, workdir, monkeypatch):
     assert strip(replayed[1]) == strip(live[1]) and strip(replayed[2]) == strip(live[2])
     assert "not billed" in replayed[1][0]["data"]["text/markdown"]
 
+    # what the display wrote, `agentnb run`'s collector reads: both calls, their tokens, cost and checks
+    import nbformat
+
+    from agentnb.batch.results import collect
+
+    live_totals, replay_totals = (collect(nbformat.read(p, as_version=4)) for p in (live_out, replay_out))
+    assert live_totals["exchanges"] == replay_totals["exchanges"] == 2 and not live_totals["notes"]
+    assert live_totals["tokens"] == replay_totals["tokens"] and live_totals["tokens"]["output_tokens"] > 0
+    assert live_totals["billed_usd"] == live_totals["cost_usd"] == replay_totals["cost_usd"] > 0
+    assert replay_totals["billed_usd"] == 0.0
+    assert live_totals["checks"] == replay_totals["checks"] and live_totals["checks"]
+
     for path in workdir.rglob("*"):
         if path.is_file():
             assert TEST_KEY not in path.read_text(errors="replace"), path

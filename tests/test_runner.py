@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from agentnb.batch import execute as runner
+from agentnb.batch.execute import main, run_notebooks
+from agentnb.batch.plan import add_arguments, load_grid, parse_value, plan, slug
+from agentnb.batch.results import Batch, RunResult, collect
+from agentnb.batch.summary import summary_html, summary_markdown
 from agentnb.errors import ConfigurationError
 
 pytestmark = pytest.mark.slow
@@ -33,8 +36,8 @@ HAVE_NBCONVERT = _installed("nbconvert")    # the HTML exports need it; without 
 
 def cli(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="agentnb run")
-    runner.add_arguments(parser)
-    return runner.main(parser.parse_args([str(a) for a in argv]))
+    add_arguments(parser)
+    return main(parser.parse_args([str(a) for a in argv]))
 
 
 def stream_text(path: Path) -> str:
@@ -88,8 +91,8 @@ def test_grid_of_two_sets_with_two_jobs(workdir, capsys):
 
 def test_p_values_are_typed_and_win_and_fail_on_check(workdir, capsys):
     # the grid says fail_check false; -p says true (YAML scalar -> bool) and wins
-    batch = runner.run_notebooks([NOTEBOOKS / "params.ipynb"], grid=[{"n": 3, "fail_check": False}],
-                                 parameters={"fail_check": runner.parse_value("true"), "label": "z"},
+    batch = run_notebooks([NOTEBOOKS / "params.ipynb"], grid=[{"n": 3, "fail_check": False}],
+                                 parameters={"fail_check": parse_value("true"), "label": "z"},
                                  out=workdir / "out")
     [result] = batch.results
     assert result.ok and result.parameters == {"n": 3, "fail_check": True, "label": "z"}
@@ -117,12 +120,15 @@ def test_failing_notebook_exits_1_and_names_the_cell(workdir, capsys):
     assert "ValueError" in (workdir / "report" / "summary.html").read_text()
     assert (workdir / "report" / "fails.ipynb").exists()
     assert (workdir / "report" / "fails.html").exists() == HAVE_NBCONVERT
-    assert "failed fails" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "failed fails" in printed
+    # an absolute --out is printed as given, not relative to the current folder
+    assert printed.splitlines()[-1] == f"report: {workdir / 'report' / 'summary.html'}"
 
 
 def test_each_run_gets_its_own_environment_and_folder(workdir, monkeypatch):
     monkeypatch.setenv("AGENTNB_RECORD_MODE", "all")      # the runs must get --record-mode, not this
-    batch = runner.run_notebooks([NOTEBOOKS / "env.ipynb"], grid=[{"k": 1}, {"k": 2}], jobs=2,
+    batch = run_notebooks([NOTEBOOKS / "env.ipynb"], grid=[{"k": 1}, {"k": 2}], jobs=2,
                                  record_mode="none", budget_usd=1.5, out=workdir / "out")
     assert [r.status for r in batch.results] == ["ok", "ok"]
     seen = []
@@ -164,7 +170,7 @@ def test_collect_reads_agentnb_output_metadata():
             {"output_type": "display_data", "data": {}, "metadata": {"other": 1}},
         ]},
     ]}
-    got = runner.collect(nb)
+    got = collect(nb)
     assert got["exchanges"] == 2
     assert got["tokens"] == {"input_tokens": 107, "output_tokens": 23, "cache_creation_input_tokens": 50,
                              "cache_read_input_tokens": 0}
@@ -173,30 +179,81 @@ def test_collect_reads_agentnb_output_metadata():
         ("SQL syntax", "passed", 1), ("Round trip", "failed", 1), ("ERD", "skipped", 2)]
     assert (got["checks_passed"], got["checks_failed"]) == (1, 1)
 
-    empty = runner.collect({"cells": [{"cell_type": "code", "outputs": [{"output_type": "stream"}]}]})
-    assert empty["tokens"] is None and empty["cost_usd"] is None and empty["exchanges"] == 0
-    assert runner.collect({})["checks"] == []
+    # a notebook that made no call cost nothing: 0, not "unknown"
+    empty = collect({"cells": [{"cell_type": "code", "outputs": [{"output_type": "stream"}]}]})
+    assert empty["exchanges"] == 0 and set(empty["tokens"].values()) == {0}
+    assert empty["cost_usd"] == empty["billed_usd"] == 0.0
+    result = RunResult(id="1", notebook="nb.ipynb", parameters={}, output="out/nb.ipynb", html=None, status="ok",
+                       duration_s=1.0, **empty)
+    assert "unknown" not in summary_markdown(Batch([result], "now", 1.0, 1, "out", {}))
+    assert collect({})["checks"] == []
+
+
+def test_collect_reads_the_saved_outputs_of_the_shipped_notebooks():
+    """Saved before the format carried a version: read as version 1, as they were written."""
+    import nbformat
+
+    got = collect(nbformat.read(Path(__file__).parents[1] / "notebooks" / "design_session.ipynb",
+                                       as_version=4))
+    assert got["exchanges"] == 4 and got["unread"] == 0
+    assert got["cost_usd"] == pytest.approx(0.1640761) and got["billed_usd"] == 0.0     # all replayed
+    assert (got["checks_passed"], got["checks_failed"]) == (38, 0)
+
+
+def test_metadata_of_an_unknown_version_is_not_taken_for_no_cost(tmp_path):
+    newer = {"version": 99, "usage": {"input_tokens": 5}, "cost_usd": 1.0,
+             "checks": [{"name": "SQL syntax", "status": "failed", "message": "x"}]}
+    nb = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "display_data", "data": {}, "metadata": {"agentnb": newer}},
+        {"output_type": "display_data", "data": {}, "metadata": {"agentnb": {**newer, "cost_usd": 2.0}}}]}]}
+    got = collect(nb)
+    assert got["unread"] == 2 and got["cost_usd"] is None and got["checks"] == []
+    [note] = got["notes"]
+    assert "2 output(s) not read" in note and "version 99" in note and "upgrade agentnb" in note
+    result = RunResult(id="1", notebook="nb.ipynb", parameters={}, output=str(tmp_path / "nb.ipynb"),
+                              html=None, status="ok", duration_s=1.0, **got)
+    batch = Batch(results=[result], started="now", duration_s=1.0, jobs=1, out=str(tmp_path), paths={})
+    assert batch.exit_code() == 0 and batch.exit_code(fail_on_check=True) == 1     # no check can be vouched for
+    assert "2 output(s) unread" in batch.headline()
+
+
+def test_the_metadata_format_refuses_a_field_no_reader_knows():
+    from agentnb.render import metadata
+
+    assert metadata.build(cost_usd=0.5) == {"agentnb": {"version": metadata.VERSION, "cost_usd": 0.5}}
+    with pytest.raises(TypeError, match="cost"):
+        metadata.build(cost=0.5)
+
+
+def test_html_summary_shows_the_failing_source_as_code_not_backticks(tmp_path):
+    error = {"cell": 3, "execution_count": 2, "source": "assert a < b", "ename": "AssertionError", "evalue": "`x`"}
+    failed = RunResult(id="1", notebook="nb.ipynb", parameters={}, output=str(tmp_path / "nb.ipynb"), html=None,
+                       status="failed", duration_s=1.0, error=error)
+    html = summary_html(Batch([failed], "now", 1.0, 1, str(tmp_path), {}))
+    assert "failed at cell In [2] <code>assert a &lt; b</code>: AssertionError: `x`</div>" in html
+    assert "failed at cell In [2] `assert a < b`: AssertionError: `x`" in \
+        summary_markdown(Batch([failed], "now", 1.0, 1, str(tmp_path), {}))
 
 
 def test_parse_value_reads_yaml_scalars():
-    assert runner.parse_value("1") == 1 and runner.parse_value("0.5") == 0.5
-    assert runner.parse_value("true") is True and runner.parse_value("False") is False
-    assert runner.parse_value("null") is None
-    assert runner.parse_value("[1, 2]") == [1, 2]
+    assert parse_value("1") == 1 and parse_value("0.5") == 0.5
+    assert parse_value("true") is True and parse_value("False") is False
+    assert parse_value("null") is None
+    assert parse_value("[1, 2]") == [1, 2]
     for text in ("opus", "yes", "no", "2024-01-01", "", "a: b: c", "{oops"):
-        assert runner.parse_value(text) == text
+        assert parse_value(text) == text
 
 
 def test_grid_files_list_and_product(tmp_path):
     listed = tmp_path / "list.yaml"
     listed.write_text("- {n: 1}\n- {n: 2, model: opus}\n")
-    assert runner.load_grid(listed) == [{"n": 1}, {"n": 2, "model": "opus"}]
+    assert load_grid(listed) == [{"n": 1}, {"n": 2, "model": "opus"}]
     product = tmp_path / "product.yaml"
     product.write_text("n: [1, 2]\nmodel: [sonnet, opus]\nstrict: true\n")
-    sets = runner.load_grid(product)
+    sets = load_grid(product)
     assert sets == [{"n": 1, "model": "sonnet", "strict": True}, {"n": 1, "model": "opus", "strict": True},
                     {"n": 2, "model": "sonnet", "strict": True}, {"n": 2, "model": "opus", "strict": True}]
-    runs = runner.plan([NOTEBOOKS / "params.ipynb"], grid=sets, parameters={"strict": False},
+    runs = plan([NOTEBOOKS / "params.ipynb"], grid=sets, parameters={"strict": False},
                        out=tmp_path / "out")
     assert [Path(r.output).name for r in runs] == [
         "params-n-1_model-sonnet.ipynb", "params-n-1_model-opus.ipynb",
@@ -210,35 +267,38 @@ def test_grid_files_list_and_product(tmp_path):
         bad = tmp_path / "bad.yaml"
         bad.write_text(text)
         with pytest.raises(ConfigurationError, match=message):
-            runner.load_grid(bad)
+            load_grid(bad)
     with pytest.raises(ConfigurationError, match="cannot read"):
-        runner.load_grid(tmp_path / "missing.yaml")
+        load_grid(tmp_path / "missing.yaml")
 
 
 def test_output_names_are_safe_short_and_unique(tmp_path):
-    assert runner.slug({"n": 1, "model": "opus"}) == "n-1_model-opus"
-    odd = runner.slug({"title": "A/B test: über {x}", "xs": [1, 2]})
+    assert slug({"n": 1, "model": "opus"}) == "n-1_model-opus"
+    odd = slug({"title": "A/B test: über {x}", "xs": [1, 2]})
     assert all(c.isalnum() or c in "._-+" for c in odd) and len(odd) <= 48
-    assert runner.slug({"title": "A/B"}) != runner.slug({"title": "A.B"})          # the hash tells them apart
-    assert len(runner.slug({"k": "x" * 500, "j": "y" * 500})) <= 48
+    assert slug({"title": "A/B"}) != slug({"title": "A.B"})          # the hash tells them apart
+    # readable in any script: accents kept (composed, whatever the input's normal form), not dots
+    assert slug({"domain": "Une clinique ve\u0301te\u0301rinaire"}).startswith("domain-Une.clinique.vétérin-")
+    assert slug({"towns": ["Zürich", "Genève"]}).startswith("towns-Zürich.Genève-")
+    assert len(slug({"k": "x" * 500, "j": "y" * 500})) <= 48
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     for folder in ("a", "b"):
         (tmp_path / folder / "nb.ipynb").write_text("{}")
-    runs = runner.plan([tmp_path / "a" / "nb.ipynb", tmp_path / "b" / "nb.ipynb"], grid=[{"n": 1}, {"n": 1}],
+    runs = plan([tmp_path / "a" / "nb.ipynb", tmp_path / "b" / "nb.ipynb"], grid=[{"n": 1}, {"n": 1}],
                        out=tmp_path / "out")
     assert [Path(r.output).stem for r in runs] == ["nb-n-1", "nb-n-1-2", "nb-n-1-3", "nb-n-1-4"]
     with pytest.raises(ConfigurationError, match="-p bad-name"):
-        runner.plan([tmp_path / "a" / "nb.ipynb"], parameters={"bad-name": 1})
+        plan([tmp_path / "a" / "nb.ipynb"], parameters={"bad-name": 1})
     with pytest.raises(ConfigurationError, match="no such notebook"):
-        runner.plan([tmp_path / "nope.ipynb"])
+        plan([tmp_path / "nope.ipynb"])
     with pytest.raises(ConfigurationError, match="--jobs 0"):
-        runner.run_notebooks([tmp_path / "a" / "nb.ipynb"], jobs=0)
+        run_notebooks([tmp_path / "a" / "nb.ipynb"], jobs=0)
 
 
 def test_help_says_p_wins():
     parser = argparse.ArgumentParser(prog="agentnb run")
-    runner.add_arguments(parser)
+    add_arguments(parser)
     text = " ".join(parser.format_help().split())
     assert "-p wins over the grid" in text and "--fail-on-check" in text and "--record-mode" in text
 
@@ -254,7 +314,7 @@ def test_a_run_that_cannot_start_fails_alone_and_reads_no_stale_file(workdir):
     out = workdir / "out"
     out.mkdir()
     (out / "env.ipynb").write_text("{}")       # left by an earlier batch: must not pass for this run
-    batch = runner.run_notebooks([NOTEBOOKS / "env.ipynb"], kernel_name="nosuch", out=out)
+    batch = run_notebooks([NOTEBOOKS / "env.ipynb"], kernel_name="nosuch", out=out)
     [result] = batch.results
     assert result.status == "failed" and result.error["ename"] == "NoSuchKernel"
     assert "nosuch" in result.error_text() and batch.exit_code() == 1

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
-if TYPE_CHECKING:
-    from agentnb.batch.execute import Batch, RunResult
+from agentnb.batch.results import Batch, RunResult, money, shorten, total
+from agentnb.render.metadata import USAGE_KEYS
 
 SUMMARY_NAMES = ("summary.md", "summary.html", "summary.json")
-_FAILED = {"failed", "fail", "error"}      # check statuses read from notebooks' metadata
-USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
 
 def write_summary(batch: Batch) -> dict[str, str]:
@@ -50,8 +47,8 @@ def summary_dict(batch: Batch) -> dict:
             "checks_passed": sum(r.checks_passed for r in batch.results),
             "checks_failed": batch.checks_failed,
             "tokens": _sum_tokens(r.tokens for r in batch.results),
-            "cost_usd": _sum(r.cost_usd for r in batch.results),
-            "billed_usd": _sum(r.billed_usd for r in batch.results),
+            "cost_usd": total(r.cost_usd for r in batch.results),
+            "billed_usd": total(r.billed_usd for r in batch.results),
         },
         "runs": runs,
     }
@@ -63,7 +60,7 @@ _COLUMNS = ["run", "parameters", "status", "checks", "tokens in / out", "cost", 
 def _row_cells(r: RunResult) -> list[str]:
     params = ", ".join(f"{k}={_value(v)}" for k, v in r.parameters.items()) or "-"
     checks = f"{r.checks_passed} passed, {r.checks_failed} failed" if r.checks else "-"
-    return [r.name, params, r.status, checks, _tokens(r.tokens), _money(r.cost_usd, r.billed_usd),
+    return [r.name, params, r.status, checks, _tokens(r.tokens), money(r.cost_usd, r.billed_usd),
             f"{r.duration_s:.1f}s"]
 
 
@@ -81,8 +78,8 @@ def summary_markdown(batch: Batch) -> str:
         if r.error:
             failures.append(f"- **{_md(r.name)}** failed at {_md(r.error_text())}")
         failures += [f"- **{_md(r.name)}** check *{_md(c['name'])}* failed"
-                     + (f": {_md(_short(c['message']))}" if c["message"] else "")
-                     for c in r.checks if c["status"] in _FAILED]
+                     + (f": {_md(shorten(c['message']))}" if c["message"] else "")
+                     for c in r.checks if c["status"] == "failed"]
     if failures:
         lines += ["", "## Failures", ""] + failures
     notes = [f"- **{_md(r.name)}**: {_md(note)}" for r in batch.results for note in r.notes]
@@ -102,11 +99,12 @@ def summary_html(batch: Batch) -> str:
         cells[2] = f"<span class='{'ok' if r.ok else 'failed'}'>{cells[2]}</span>"
         details = []
         if r.error:
-            details.append(f"<div class='failed'>failed at {esc(r.error_text())}</div>")
+            failed_at = r.error_text(code=lambda source: f"<code>{esc(source)}</code>", text=esc)
+            details.append(f"<div class='failed'>failed at {failed_at}</div>")
         for c in r.checks:
-            if c["status"] in _FAILED:
+            if c["status"] == "failed":
                 details.append(f"<div class='failed'>check <b>{esc(c['name'])}</b> failed"
-                               + (f": {esc(_short(c['message']))}" if c["message"] else "") + "</div>")
+                               + (f": {esc(shorten(c['message']))}" if c["message"] else "") + "</div>")
         details += [f"<div class='note'>{esc(n)}</div>" for n in r.notes]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
         if details:
@@ -131,11 +129,6 @@ tr.details td {{ border-bottom: 1px solid #ddd; padding-top: 0; }}
 
 # ------------------------------------------------------------------------------------------------- helpers
 
-def _sum(values: Iterable[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return sum(known) if known else None
-
-
 def _sum_tokens(values: Iterable[dict | None]) -> dict | None:
     known = [v for v in values if v]
     return {k: sum(v.get(k, 0) for v in known) for k in USAGE_KEYS} if known else None
@@ -147,13 +140,6 @@ def _tokens(tokens: dict | None) -> str:
     into = tokens["input_tokens"] + tokens["cache_creation_input_tokens"] + tokens["cache_read_input_tokens"]
     return f"{into:,} / {tokens['output_tokens']:,}"
 
-
-def _money(cost: float | None, billed: float | None) -> str:
-    if cost is None:
-        return "unknown"
-    if billed is not None and abs(billed - cost) > 1e-12:
-        return f"${cost:.4f} (billed ${billed:.4f})"
-    return f"${cost:.4f}"
 
 def _value(value) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str)
@@ -168,10 +154,3 @@ def _rel(path: str, folder: str) -> str:
         return Path(path).relative_to(folder).as_posix()
     except ValueError:
         return str(path)
-
-
-def _short(text: str, limit: int = 200) -> str:
-    # error values may carry ANSI colours (IPython tracebacks); the summary wants plain text
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(text)).strip()
-    first = text.splitlines()[0] if text else ""
-    return first if len(first) <= limit else first[:limit - 1] + "…"

@@ -1,12 +1,87 @@
-"""Showing a streamed answer: in a notebook (throttled display updates) and in a terminal."""
+"""Showing answers as they happen: the streamed answer in a notebook (throttled display updates), then
+its panel, then the cell's result; or the same in a terminal. The outputs themselves are built by
+``answer`` and ``panel``; this module publishes them and remembers which cell showed which answer."""
 
 from __future__ import annotations
 
 import sys
 import time
+import weakref
+from typing import TYPE_CHECKING
 
-from agentnb.response import Response
+from agentnb.render import answer, metadata, panel
 
+if TYPE_CHECKING:
+    from agentnb.response import Response
+
+
+def show(response: Response) -> None:
+    """Display a response the way the magics do: answer, artifacts and checks, ER diagram."""
+    from IPython.display import display
+
+    data, meta = answer.answer_bundle(response)
+    display(data, metadata=meta, raw=True)
+    show_artifacts(response)
+
+
+def show_artifacts(response: Response) -> None:
+    from IPython.display import display
+
+    if not len(response.artifacts):
+        return
+    data, meta = panel.panel_bundle(response, widgets=panel.widgets_wanted())
+    display(data, metadata=meta, raw=True)
+    if response.schema_model is not None and response.schema_model.tables:
+        data, meta = panel.erd_bundle(response.schema_model)
+        display(data, metadata=meta, raw=True)
+
+
+# -- the cell's result ----------------------------------------------------------------------------------
+
+# the cell that showed each answer in full, by the answer's id (a weak reference forgets dropped answers)
+_shown_in: dict[int, tuple[weakref.ref, int | None]] = {}
+
+
+def _execution_count() -> int | None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return getattr(shell, "execution_count", None) if shell is not None else None
+
+
+def _mark_shown(response: Response) -> None:
+    key = id(response)
+    _shown_in[key] = (weakref.ref(response, lambda _: _shown_in.pop(key, None)), _execution_count())
+
+
+def _shown_here(response: Response) -> bool:
+    ref, cell = _shown_in.get(id(response), (None, None))
+    return ref is not None and ref() is response and cell is not None and cell == _execution_count()
+
+
+def summary(response: Response) -> str:
+    text = f"{response.agent}: {len(response.text):,} characters, {len(response.artifacts)} artifact(s)"
+    if response.check_report is not None and response.checks:
+        text += f", {panel.checks_summary(response)}"
+    return f"<Response {text}>"
+
+
+def result_bundle(response: Response):
+    """What a cell whose value is ``response`` shows. The cell that streamed this answer already shows it
+    in full: its result is then a one-line summary. Anywhere else (a variable shown in a later cell) the
+    whole answer shows again, its checks as text."""
+    if _shown_here(response):
+        text = summary(response)
+        return {"text/plain": text, "text/markdown": answer.small(text)}, metadata.for_result(text)
+    markdown = answer.answer_markdown(response)
+    if response.check_report is not None and len(response.artifacts):
+        markdown += "\n```text\n" + panel.panel_text(response) + "\n```\n"
+    return {"text/markdown": markdown, "text/plain": answer.plain(response)}
+
+
+# -- renderers (see session.Renderer) -------------------------------------------------------------------
 
 class NotebookRenderer:
     """Streams Markdown into one display, then hands over to the cell's result.
@@ -50,22 +125,16 @@ class NotebookRenderer:
 
     def finish(self, response: Response) -> None:
         """The whole answer replaces the streamed text (or appears, for a replay), before checks run."""
-        from agentnb.render.panel import answer_bundle
-        from agentnb.response import _execution_count
-
-        data, meta = answer_bundle(response)
+        data, meta = answer.answer_bundle(response)
         if self.handle is not None:
             self.handle.update(data, metadata=meta, raw=True)
         else:
             from IPython.display import display
 
             display(data, metadata=meta, raw=True)
-        # the cell's result is then a one-line summary, not the answer a second time
-        response.shown_in = _execution_count()
+        _mark_shown(response)      # the cell's result is then a one-line summary, not the answer again
 
     def checked(self, response: Response) -> None:
-        from agentnb.render.panel import show_artifacts
-
         show_artifacts(response)
 
     def fail(self, error: BaseException, partial: str) -> None:
@@ -96,15 +165,13 @@ class TerminalRenderer:
         if not self.stream:
             self.out.write(response.text)
         self.out.write("\n")
-        for note in response._notes():
+        for note in answer.notes(response):
             print(f"warning: {note}", file=sys.stderr)
-        print(f"-- {response.footer()}", file=sys.stderr)
+        print(f"-- {answer.footer(response)}", file=sys.stderr)
 
     def checked(self, response: Response) -> None:
         if len(response.artifacts):
-            from agentnb.render.panel import panel_text
-
-            print(panel_text(response), file=sys.stderr)
+            print(panel.panel_text(response), file=sys.stderr)
 
     def fail(self, error: BaseException, partial: str) -> None:
         if partial and not self.stream:

@@ -1,5 +1,5 @@
-"""How an answer is shown: the answer as Markdown, then its artifacts and checks in tabs, then the ER
-diagram. Three outputs, each with a ``text/plain`` form and ``agentnb`` metadata:
+"""The panel under an answer: its artifacts and checks in tabs (and the ER diagram's output). Each output
+has a ``text/plain`` form and ``agentnb`` metadata (see ``agentnb.render.metadata``):
 
 - the tabs are static HTML whose switching is pure CSS: they work in JupyterLab, survive saving and
   reopening, and an exported HTML file shows everything without JavaScript or network. With
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import html
-import json
 import os
-import re
+
+from agentnb.render import metadata
 
 _shown: dict[str, int] = {}
 EMPTY = "<p class='anb-empty'>"      # how a tab with nothing in it starts
@@ -33,31 +33,6 @@ def widgets_wanted() -> bool:
     static tabs look the same, switch the same, and survive saving, exports, nbval and papermill."""
     mode = os.environ.get("AGENTNB_DISPLAY", "static").lower()
     return mode == "widgets" and bool(os.environ.get("JPY_SESSION_NAME"))
-
-
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-
-
-DOLLAR = '<span class="mathjax_ignore">&#36;</span>'
-
-
-def escape_dollars(markdown: str) -> str:
-    """``$`` outside fenced blocks and inline code becomes an HTML dollar that MathJax ignores, so that
-    JupyterLab shows prices and shell variables as written. (A backslash is not enough: JupyterLab 4.6
-    typesets the text between two ``\\$`` all the same; its ignore class is what holds, trusted or not.)"""
-    out, fence = [], None
-    for line in markdown.split("\n"):
-        match = _FENCE.match(line)
-        if fence is None and match:
-            fence = match.group(1)
-        elif fence is not None and match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence) \
-                and not line.strip()[len(match.group(1)):].strip():
-            fence = None
-        elif fence is None and "$" in line:
-            parts = re.split(r"(`+[^`]*`+)", line)      # inline code spans keep their dollars
-            line = "".join(p if p.startswith("`") else p.replace("$", DOLLAR) for p in parts)
-        out.append(line)
-    return "\n".join(out)
 
 
 def highlight(code: str, language: str) -> str:
@@ -266,25 +241,16 @@ def panel_widget(response):
     return tab
 
 
-def metadata(response) -> dict:
-    return {"agentnb": {
-        "agent": response.agent, "model": response.model, "thread": response.thread,
-        "usage": dict(response.usage), "cost_usd": response.cost_usd, "replayed": response.replayed,
-        "checks": [{"name": r.name, "status": r.status, "message": r.message} for r in response.checks],
-        "artifacts": response.artifacts.to_dict()["artifacts"] if response.text else [],
-    }}
-
-
-def answer_bundle(response) -> tuple[dict, dict]:
-    text = response.answer_markdown()
-    return {"text/markdown": text, "text/plain": response.text + "\n\n-- " + response.footer()}, \
-        {"agentnb": {k: v for k, v in metadata(response)["agentnb"].items() if k not in ("checks", "artifacts")}}
-
-
-def panel_bundle(response) -> tuple[dict, dict]:
-    full = metadata(response)["agentnb"]
-    meta = {"agentnb": {"checks": full["checks"], "artifacts": full["artifacts"]}}
-    return {"text/html": panel_html(response), "text/plain": panel_text(response)}, meta
+def panel_bundle(response, widgets: bool = False) -> tuple[dict, dict]:
+    """The tabs' output: static HTML (or ipywidgets tabs), the summary as its text/plain form, the checks
+    as metadata."""
+    data = {"text/html": panel_html(response), "text/plain": panel_text(response)}
+    if widgets:
+        bundle = panel_widget(response)._repr_mimebundle_() or {}
+        bundle = bundle[0] if isinstance(bundle, tuple) else bundle
+        view = "application/vnd.jupyter.widget-view+json"
+        data = {**data, view: bundle[view]}    # the summary stays the text/plain form
+    return data, metadata.for_panel(response)
 
 
 def erd_bundle(schema) -> tuple[dict, dict]:
@@ -294,38 +260,5 @@ def erd_bundle(schema) -> tuple[dict, dict]:
     tables = len(schema.tables)
     return ({"text/markdown": f"```mermaid\n{erd.mermaid(schema)}\n```\n",
              "text/plain": f"ER diagram: {tables} table{'s' if tables != 1 else ''}"},
-            {"agentnb": {"erd": {"tables": [t.name for t in schema.tables]}}})
+            metadata.for_erd(schema))
 
-
-def show(response, *, handle=None) -> None:
-    """Display a response the way the magics do: answer, artifacts and checks, ER diagram."""
-    from IPython.display import display
-
-    data, meta = answer_bundle(response)
-    if handle is not None:
-        handle.update(data, metadata=meta, raw=True)
-    else:
-        display(data, metadata=meta, raw=True)
-    show_artifacts(response)
-
-
-def show_artifacts(response) -> None:
-    from IPython.display import display
-
-    if not len(response.artifacts):
-        return
-    data, meta = panel_bundle(response)
-    if widgets_wanted():
-        tab = panel_widget(response)
-        bundle = tab._repr_mimebundle_() or {}
-        bundle = bundle[0] if isinstance(bundle, tuple) else bundle
-        view = "application/vnd.jupyter.widget-view+json"
-        data = {**data, view: bundle[view]}    # the summary stays the text/plain form
-    display(data, metadata=meta, raw=True)
-    if response.schema_model is not None and response.schema_model.tables:
-        data, meta = erd_bundle(response.schema_model)
-        display(data, metadata=meta, raw=True)
-
-
-def json_safe(value):
-    return json.loads(json.dumps(value, default=str))
