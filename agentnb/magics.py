@@ -33,6 +33,10 @@ def _cell_options(func):
         argument("--fix", type=int, default=0, metavar="N",
                  help="when schema or migration checks fail, send the errors back, up to N rounds"),
         argument("--apply", metavar="DIR", help="write the answer's named files under DIR"),
+        argument("--overwrite", action="store_true",
+                 help="with --apply: replace files whose content differs from the answer's"),
+        argument("--executable-scripts", action="store_true",
+                 help="with --apply: make the answer's scripts (files starting with #!) executable"),
         argument("--no-check", action="store_true", help="skip the checks of the answer's artifacts"),
     ]):
         func = decorator(func)
@@ -65,6 +69,8 @@ class AgentMagics(Magics):
         from agentnb.attach import context_blocks
         from agentnb.render.live import NotebookRenderer
 
+        if (args.overwrite or args.executable_scripts) and not args.apply:
+            raise UsageError("--overwrite and --executable-scripts go with --apply DIR.")
         context = context_blocks(args.with_, self.shell.user_ns)
         kwargs = dict(model=args.model, thread=args.thread, new=args.new, max_tokens=args.max_tokens,
                       context=context)
@@ -79,10 +85,7 @@ class AgentMagics(Magics):
         if args.output:
             self.shell.user_ns[args.output] = result
         if args.apply and not args.dry_run:
-            root = Path(args.apply).expanduser().resolve()
-            written = result.apply(root)
-            print(f"wrote {len(written)} file(s) under {args.apply}: "
-                  + (", ".join(p.relative_to(root).as_posix() for p in written) or "none"))
+            print(result.apply(args.apply, overwrite=args.overwrite, executable_scripts=args.executable_scripts))
         return result
 
     @magic_arguments()
