@@ -292,3 +292,65 @@ def test_importing_agentnb_does_not_import_yaml():
     code = "import sys, agentnb.agentfile, agentnb.catalog; print('yaml' in sys.modules, 'frontmatter' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+# --- untrusted front matter: bounded, no alias expansion ----------------------------------------
+
+# 9**6 strings once expanded: enough to show, small enough for the old code to survive this test
+BOMB = "".join(f"{k}: &{k} [{', '.join([f'*{p}'] * 9)}]\n" for p, k in zip("abcde", "bcdef"))
+
+
+def test_an_alias_bomb_is_refused_before_it_expands(tmp_path):
+    path = write(tmp_path, "---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + BOMB
+                 + "name: *f\ndescription: d\n---\nbody\n")
+    with pytest.raises(AgentDefinitionError) as info:
+        load_agent(path)
+    message = str(info.value)
+    assert str(path) in message and "anchor" in message and "line 2" in message
+    assert len(message) < 300          # no expanded value in the message
+
+
+@pytest.mark.parametrize("front, words", [
+    ("name: &n reviewer\ndescription: *n\n", "anchor (&n)"),
+    ("name: a\ndescription: d\ntools: [Read]\nhooks:\n  <<: *base\n", "alias (*base)"),
+    ("name: a\ndescription: d\nx: " + "[" * 40 + "]" * 40 + "\n", "more than 16 levels"),
+    ("name: a\ndescription: d\nmaxTurns: " + "9" * 5000 + "\n", "cannot read"),
+    ("name: a\ndescription: '" + "x" * 70_000 + "'\n", "70,0"),
+])
+def test_front_matter_that_could_exhaust_the_parser_is_refused(tmp_path, front, words):
+    path = write(tmp_path, f"---\n{front}---\nbody\n")
+    with pytest.raises(AgentDefinitionError) as info:
+        load_agent(path)
+    assert str(path) in str(info.value) and words in str(info.value)
+    assert len(str(info.value)) < 400
+
+
+def test_a_bomb_after_a_line_yaml_rejects_is_still_refused(tmp_path):
+    # the first line makes strict YAML fail; the retries must not expand what follows
+    path = write(tmp_path, "---\nname: a\ndescription: Use it. Triggers on: 'x'\nmodel: sonnet\n"
+                 "tools: &a [Read, Read, Read]\n---\nbody\n")
+    with pytest.raises(AgentDefinitionError, match="anchor"):
+        load_agent(path)
+
+
+@pytest.mark.parametrize("value, words", [
+    ("5", "got a number 5"),
+    ("true", "got a boolean True"),
+    ("{code: yes}", "got a mapping"),
+    ("[code, 3]", "entry 2 must be a part name, got a number 3"),
+])
+def test_answer_format_is_checked_at_load_time(tmp_path, value, words):
+    path = write(tmp_path, f"---\nname: a\ndescription: d\nanswer-format: {value}\n---\nbody\n")
+    with pytest.raises(AgentDefinitionError) as info:
+        load_agent(path)
+    assert info.value.field == "answer-format"
+    message = str(info.value)
+    assert str(path) in message and words in message and "answer-format: [code, schema" in message
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("code, schema", "code, schema"), ("[code, schema]", ["code", "schema"]), ("[]", []),
+])
+def test_answer_format_as_a_string_or_a_list_loads(value, expected):
+    agent = parse_agent(f"---\nname: a\ndescription: d\nanswer-format: {value}\n---\n")
+    assert agent.metadata["answer-format"] == expected
