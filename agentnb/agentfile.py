@@ -38,9 +38,12 @@ def magic_name(agent_name: str) -> str:
 # --- parsing -------------------------------------------------------------------------------------
 #
 # Claude Code is lenient with agent files, and agents written for it are shared as is: agentnb must
-# load what Claude Code loads. So: BOM, CRLF and blank lines before the opening ``---`` are accepted,
-# and front matter that strict YAML rejects because of an unquoted ``: `` in a one-line value
-# (``description: ... Triggers on: 'x'``) is retried with those values quoted.
+# load what Claude Code loads. So: BOM, CRLF and blank lines before the opening ``---`` are accepted;
+# front matter that strict YAML rejects because of an unquoted ``: `` in a one-line value
+# (``description: ... Triggers on: 'x'``) is retried with those values quoted; and where YAML still
+# fails (a description written over several unquoted lines holding example dialogues), the front
+# matter is read as Claude Code reads it: a known key at column 0 starts a field, any other line
+# continues the field above.
 #
 # The front matter is untrusted text (agents come from public collections): it is bounded in size,
 # and YAML anchors and aliases (an alias bomb expands a few lines into gigabytes) and deep nesting are
@@ -145,13 +148,17 @@ def parse_agent(text: str, path: Path | None = None) -> Agent:
 def _load_front_matter(fm: str, yaml: Any, fail: Any, first_line: int) -> Any:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    def load(text: str) -> Any:
-        return _safe_load(text, yaml, loader, fail, lambda line: (first_line + line, _field_at(fm, line)))
+    def load(text: str, offset: int = 0) -> Any:     # offset: the front-matter line ``text`` starts at
+        return _safe_load(text, yaml, loader, fail,
+                          lambda line: (first_line + offset + line, _field_at(fm, offset + line)))
 
     try:
         return load(fm)
     except yaml.YAMLError:
         pass
+    lenient = _read_fields(fm, yaml, load)
+    if lenient is not None:
+        return lenient
     fixed = _quote_plain_values(fm, yaml, loader)
     try:
         return load(fixed)
@@ -204,6 +211,38 @@ def _safe_load(text: str, yaml: Any, loader: Any, fail: Any, where: Any) -> Any:
     except (ValueError, OverflowError) as exc:    # e.g. an integer of more than 4,300 digits
         raise fail(None, f"front matter holds a value agentnb cannot read ({str(exc)[:120]}).",
                    "Quote long numbers, or shorten them.") from None
+
+
+def _read_fields(fm: str, yaml: Any, load: Any) -> dict | None:
+    """Claude Code's reading where YAML fails: a known key at column 0 starts a field, any other line
+    continues the field above. Each field's lines are YAML where they parse on their own; else a value
+    that starts as plain text is taken as written, its lines kept. None when neither fits."""
+    fields: list[tuple[str, int, list[str]]] = []       # key, line where it starts, its lines
+    for number, line in enumerate(fm.split("\n")):
+        m = _TOP_KEY.match(line)
+        if m and m.group("key") in _FIELD_KEYS:
+            fields.append((m.group("key"), number, [line]))
+        elif fields:
+            fields[-1][2].append(line)
+        elif line.strip() and not line.lstrip().startswith("#"):
+            return None
+    if not fields:
+        return None
+    meta: dict[str, Any] = {}
+    for key, number, lines in fields:
+        first = lines[0].split(":", 1)[1].strip()
+        plain = bool(first) and first[0] not in "[{\"'|>&*!%@`#"
+        try:
+            value = load("\n".join(lines), number)
+        except yaml.YAMLError:
+            value = None
+        if isinstance(value, dict) and key in value:
+            meta.update(value)   # the field, and any other key YAML reads in its lines (version: 2)
+        elif plain:      # the value as written, lines kept: "<example>", "user: ..." continue the field
+            meta[key] = "\n".join([first] + [line.rstrip() for line in lines[1:]]).strip()
+        else:
+            return None          # a flow list, quote or block left open: YAML's message says where
+    return meta
 
 
 def _quote_plain_values(fm: str, yaml: Any, loader: Any) -> str:

@@ -354,3 +354,95 @@ def test_answer_format_is_checked_at_load_time(tmp_path, value, words):
 def test_answer_format_as_a_string_or_a_list_loads(value, expected):
     agent = parse_agent(f"---\nname: a\ndescription: d\nanswer-format: {value}\n---\n")
     assert agent.metadata["answer-format"] == expected
+
+
+# --- descriptions over several unquoted lines, with example dialogues (issue 9) -----------------
+# Written for these tests in the shape popular collections use; Claude Code loads such files.
+
+REVIEWER = '''---
+name: schema-reviewer
+description: Use this agent after a database schema or migration has been written or changed, to review it for integrity, naming and indexing problems. Examples:
+
+<example>
+Context: The user has just added a table for loans.
+user: "I added a loans table with a member_id column, can you check it?"
+assistant: "I'll use the schema-reviewer agent to look at the new table and its constraints."
+<commentary>
+A schema change was made, so the schema-reviewer agent should check it before the migration runs.
+</commentary>
+</example>
+
+<example>
+Context: A migration renames a column.
+user: "Rename books.isbn13 to books.isbn"
+assistant: "Here is the migration: ... Now let me use the schema-reviewer agent to check the down step."
+</example>
+model: sonnet
+color: yellow
+tools: Read, Grep, Glob
+---
+
+You are a careful database reviewer.
+
+## What you check
+- foreign keys: every reference has an index
+'''
+
+PLANNER = '''---
+name: sprint-planner
+description: Use this agent when planning a sprint or splitting an epic into stories. Triggers on: "plan the sprint", "split this epic".
+Context: the team works in two-week sprints.
+user: "Split the reservations epic"
+assistant: "I'll use the sprint-planner agent to break it into stories."
+tools:
+  - Read
+  - Write
+model: inherit
+version: 1.2.0
+---
+Plan sprints.
+'''
+
+
+def test_a_description_with_example_dialogues_loads_as_claude_code_reads_it(tmp_path):
+    import yaml
+
+    path = write(tmp_path, REVIEWER)
+    with pytest.raises(yaml.YAMLError):                      # strict YAML refuses this file
+        yaml.safe_load(REVIEWER.split("---")[1])
+    agent = load_agent(path)
+    assert agent.name == "schema-reviewer"
+    assert agent.model == "sonnet"
+    assert agent.tools == ("Read", "Grep", "Glob")
+    assert agent.metadata == {"color": "yellow"}
+    assert agent.description.startswith("Use this agent after a database schema or migration has been")
+    assert "\n<example>\nContext: The user has just added a table for loans.\n" in agent.description
+    assert 'user: "I added a loans table with a member_id column, can you check it?"' in agent.description
+    assert "<commentary>\nA schema change was made" in agent.description
+    assert agent.description.endswith("let me use the schema-reviewer agent to check the down step.\"\n</example>")
+    assert agent.system_prompt.startswith("You are a careful database reviewer.\n\n## What you check")
+
+
+def test_example_lines_without_blank_lines_a_tools_list_and_an_unknown_key(tmp_path):
+    agent = load_agent(write(tmp_path, PLANNER.replace("\n", "\r\n")))
+    assert agent.name == "sprint-planner"
+    assert agent.description.splitlines() == [
+        ('Use this agent when planning a sprint or splitting an epic into stories. Triggers on: '
+         '"plan the sprint", "split this epic".'),
+        "Context: the team works in two-week sprints.",
+        'user: "Split the reservations epic"',
+        'assistant: "I\'ll use the sprint-planner agent to break it into stories."']
+    assert agent.tools == ("Read", "Write")
+    assert agent.model == "inherit"
+    assert agent.metadata == {"version": "1.2.0"}
+    assert agent.system_prompt == "Plan sprints."
+
+
+def test_the_lenient_reading_does_not_hide_real_mistakes(tmp_path):
+    # no known key at all, or text before the first one: YAML's own message, with its line
+    for front in ("title: x\n<example>\n", "<example>\nname: a\ndescription: d\n"):
+        with pytest.raises(AgentDefinitionError, match="not valid YAML at line"):
+            load_agent(write(tmp_path, f"---\n{front}---\nbody\n"))
+    # an alias in a field read on its own is still refused
+    with pytest.raises(AgentDefinitionError, match="anchor"):
+        load_agent(write(tmp_path, "---\nname: a\ndescription: d\n<example>\ntools: &t [Read]\n---\n"))
