@@ -169,12 +169,14 @@ class AgentMagics(Magics):
 
 def register_agents(shell, catalog) -> list[str]:
     """One cell magic per agent; returns the magic names. Prints one short warning for bad files."""
+    from agentnb.catalog import magic_owner, taken_note
+
     magics = shell.magics_manager.registry.get("AgentMagics")
     names, taken = [], []
-    existing = shell.magics_manager.magics["cell"]
     for magic, agent in catalog.by_magic().items():
-        if magic in existing and not getattr(existing[magic], "_agentnb", False):
-            taken.append(f"{agent.name} (%%{magic} is {'agentnb' if magic == 'agent' else 'IPython'}'s)")
+        owner = magic_owner(magic, shell)
+        if owner:
+            taken.append(taken_note(agent.name, magic, owner))
             continue          # never replace %%agent, %%bash, %%html...: %%agent NAME still reaches it
 
         def run(line, cell, _name=agent.name):
