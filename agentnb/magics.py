@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+import keyword
+import shlex
 import sys
 from pathlib import Path
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from agentnb import session as sessions
 from agentnb.errors import AgentnbError
@@ -55,6 +57,30 @@ def _agent_cell(line, cell):
 CELL_HELP = _agent_cell.__doc__ + "\n" + _agent_cell.parser.format_help()
 
 
+def parse_cell_options(line: str):
+    """The magic line's options, split as a shell would (``--thread "my thread"``), each value checked:
+    a bad one is a one-line UsageError before anything is sent."""
+    try:
+        argv = shlex.split(line)
+    except ValueError as exc:          # "No closing quotation"
+        raise UsageError(f"cell options: {exc} in {line.strip()!r}.") from None
+    args = _agent_cell.parser.parse_args(argv)
+    if args.max_tokens is not None and args.max_tokens < 1:
+        raise UsageError(f"--max-tokens {args.max_tokens}: N is the most tokens the answer may use, 1 or more.")
+    if args.output is not None and not (args.output.isidentifier() and not keyword.iskeyword(args.output)):
+        raise UsageError(f"-o {args.output!r}: not a Python variable name (letters, digits and _, "
+                         "not starting with a digit).")
+    for option, value in (("--model", args.model), ("--thread", args.thread), ("--apply", args.apply),
+                          ("--with", args.with_)):
+        if value is not None and not value.strip():
+            raise UsageError(f"{option} is empty: give it a value, or leave the option out.")
+    if args.fix < 0:
+        raise UsageError(f"--fix {args.fix}: N is a number of rounds, 0 or more.")
+    if (args.overwrite or args.executable_scripts) and not args.apply:
+        raise UsageError("--overwrite and --executable-scripts go with --apply DIR.")
+    return args
+
+
 @magics_class
 class AgentMagics(Magics):
     @property
@@ -62,23 +88,19 @@ class AgentMagics(Magics):
         return sessions.current()
 
     def run_cell(self, agent_name: str, line: str, cell: str | None):
-        args = parse_argstring(_agent_cell, line)
+        args = parse_cell_options(line)
         if cell is None or not cell.strip():
             raise UsageError(f"%%{self.session.agent(agent_name).magic_name}: write the prompt in the cell "
                              "body, below the magic line.")
         from agentnb.attach import context_blocks
         from agentnb.render.live import NotebookRenderer
 
-        if (args.overwrite or args.executable_scripts) and not args.apply:
-            raise UsageError("--overwrite and --executable-scripts go with --apply DIR.")
         context = context_blocks(args.with_, self.shell.user_ns)
         kwargs = dict(model=args.model, thread=args.thread, new=args.new, max_tokens=args.max_tokens,
                       context=context)
         if args.dry_run:
             result = self.session.dry_run(agent_name, cell, **kwargs)
         else:
-            if args.fix < 0:
-                raise UsageError("--fix N: N is a number of rounds, 0 or more.")
             renderer = NotebookRenderer(stream=not args.no_stream)
             result = self.session.ask(agent_name, cell, renderer=renderer, check=not args.no_check,
                                       fix=args.fix, **kwargs)
