@@ -38,11 +38,26 @@ def magic_name(agent_name: str) -> str:
 # --- parsing -------------------------------------------------------------------------------------
 #
 # Claude Code is lenient with agent files, and agents written for it are shared as is: agentnb must
-# load what Claude Code loads. So: BOM, CRLF and blank lines before the opening ``---`` are accepted,
-# and front matter that strict YAML rejects because of an unquoted ``: `` in a one-line value
-# (``description: ... Triggers on: 'x'``) is retried with those values quoted.
+# load what Claude Code loads. So: BOM, CRLF and blank lines before the opening ``---`` are accepted;
+# front matter that strict YAML rejects because of an unquoted ``: `` in a one-line value
+# (``description: ... Triggers on: 'x'``) is retried with those values quoted; and where YAML still
+# fails (a description written over several unquoted lines holding example dialogues), the front
+# matter is read as Claude Code reads it: a known key at column 0 starts a field, any other line
+# continues the field above.
+#
+# The front matter is untrusted text (agents come from public collections): it is bounded in size,
+# and YAML anchors and aliases (an alias bomb expands a few lines into gigabytes) and deep nesting are
+# refused before anything is built from it.
 
 _KNOWN = ("name", "description", "tools", "model")
+# the sub-agent fields Claude Code documents, and agentnb's own
+_FIELD_KEYS = frozenset({
+    "name", "description", "tools", "disallowedTools", "model", "permissionMode", "maxTurns", "skills",
+    "mcpServers", "hooks", "memory", "background", "isolation", "color", "effort", "initialPrompt",
+    "disabled", "answer-format",
+})
+MAX_FRONT_MATTER = 64 * 1024     # characters; public agents' front matter is under 10 KB
+MAX_DEPTH = 16                   # nesting of lists and mappings; hooks need about 6
 # a top-level ``key: value`` line whose value is a one-line plain (unquoted) scalar
 _PLAIN_LINE = re.compile(r"^(?P<key>[A-Za-z_][\w.-]*)[ \t]*:[ \t]+(?P<value>[^\s'\"\[{|>&*!%@`#].*?)[ \t]*$")
 _TOP_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w.-]*)[ \t]*:")
@@ -103,6 +118,9 @@ def parse_agent(text: str, path: Path | None = None) -> Agent:
         raise fail(None, "front matter is not closed.",
                    "Add a line '---' after the last front-matter field, before the system prompt.") from None
 
+    if len(fm) > MAX_FRONT_MATTER:
+        raise fail(None, f"front matter is {len(fm):,} characters long (agentnb reads at most "
+                   f"{MAX_FRONT_MATTER:,}).", "Move long text into the system prompt, below the closing '---'.")
     meta = _load_front_matter(fm, yaml, fail, first_line)
     if meta is None:
         meta = {}
@@ -115,10 +133,11 @@ def parse_agent(text: str, path: Path | None = None) -> Agent:
     tools = _tools(meta.get("tools"), fail)
     model = meta.get("model")
     if model is not None and not isinstance(model, str):
-        raise fail("model", f"must be a string, got {_kind(model)} {model!r}.",
+        raise fail("model", f"must be a string, got {_kind(model)} {_brief(model)}.",
                    "Use an alias (sonnet, opus, haiku), a full model id, or 'inherit'.")
     if isinstance(model, str):
         model = model.strip() or None
+    _check_answer_format(meta.get("answer-format"), fail)
 
     body = re.sub(r"\A(?:[ \t]*\n)+", "", body).rstrip()
     metadata = {k: v for k, v in meta.items() if k not in _KNOWN}
@@ -128,13 +147,21 @@ def parse_agent(text: str, path: Path | None = None) -> Agent:
 
 def _load_front_matter(fm: str, yaml: Any, fail: Any, first_line: int) -> Any:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    def load(text: str, offset: int = 0) -> Any:     # offset: the front-matter line ``text`` starts at
+        return _safe_load(text, yaml, loader, fail,
+                          lambda line: (first_line + offset + line, _field_at(fm, offset + line)))
+
     try:
-        return yaml.load(fm, Loader=loader)
+        return load(fm)
     except yaml.YAMLError:
         pass
+    lenient = _read_fields(fm, yaml, load)
+    if lenient is not None:
+        return lenient
     fixed = _quote_plain_values(fm, yaml, loader)
     try:
-        return yaml.load(fixed, Loader=loader)
+        return load(fixed)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -155,6 +182,67 @@ def _load_front_matter(fm: str, yaml: Any, fail: Any, first_line: int) -> Any:
         raise fail(field, f"front matter is not valid YAML at {where}: {problem}.",
                    "Quote the value (key: \"...\") if it contains ': ' or ' #', and check the "
                    "indentation of lists and multi-line values.") from None
+
+
+def _safe_load(text: str, yaml: Any, loader: Any, fail: Any, where: Any) -> Any:
+    """``yaml.load`` after a pass over the parser's events (no node is built): anchors, aliases and
+    deep nesting are refused. ``where(line)`` gives (file line, field) for a front-matter line."""
+    depth = 0
+    opening = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+    closing = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    for event in yaml.parse(text, Loader=loader):
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            line, field = where(event.start_mark.line)
+            sign = "*" if isinstance(event, yaml.AliasEvent) else "&"
+            raise fail(field, f"front matter uses a YAML {'alias' if sign == '*' else 'anchor'} "
+                       f"({sign}{anchor[:40]}) at line {line}: agentnb does not expand anchors and "
+                       "aliases in agent files.", "Write each value out in full.")
+        if isinstance(event, opening):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line, field = where(event.start_mark.line)
+                raise fail(field, f"front matter nests lists or mappings more than {MAX_DEPTH} levels "
+                           f"deep (line {line}).", "Agent fields need a few levels at most: flatten it.")
+        elif isinstance(event, closing):
+            depth -= 1
+    try:
+        return yaml.load(text, Loader=loader)
+    except (ValueError, OverflowError) as exc:    # e.g. an integer of more than 4,300 digits
+        raise fail(None, f"front matter holds a value agentnb cannot read ({str(exc)[:120]}).",
+                   "Quote long numbers, or shorten them.") from None
+
+
+def _read_fields(fm: str, yaml: Any, load: Any) -> dict | None:
+    """Claude Code's reading where YAML fails: a known key at column 0 starts a field, any other line
+    continues the field above. Each field's lines are YAML where they parse on their own; else a value
+    that starts as plain text is taken as written, its lines kept. None when neither fits."""
+    fields: list[tuple[str, int, list[str]]] = []       # key, line where it starts, its lines
+    for number, line in enumerate(fm.split("\n")):
+        m = _TOP_KEY.match(line)
+        if m and m.group("key") in _FIELD_KEYS:
+            fields.append((m.group("key"), number, [line]))
+        elif fields:
+            fields[-1][2].append(line)
+        elif line.strip() and not line.lstrip().startswith("#"):
+            return None
+    if not fields:
+        return None
+    meta: dict[str, Any] = {}
+    for key, number, lines in fields:
+        first = lines[0].split(":", 1)[1].strip()
+        plain = bool(first) and first[0] not in "[{\"'|>&*!%@`#"
+        try:
+            value = load("\n".join(lines), number)
+        except yaml.YAMLError:
+            value = None
+        if isinstance(value, dict) and key in value:
+            meta.update(value)   # the field, and any other key YAML reads in its lines (version: 2)
+        elif plain:      # the value as written, lines kept: "<example>", "user: ..." continue the field
+            meta[key] = "\n".join([first] + [line.rstrip() for line in lines[1:]]).strip()
+        else:
+            return None          # a flow list, quote or block left open: YAML's message says where
+    return meta
 
 
 def _quote_plain_values(fm: str, yaml: Any, loader: Any) -> str:
@@ -190,11 +278,25 @@ def _required_text(meta: dict, field: str, fail: Any, example: str) -> str:
         raise fail(field, "is missing.", f"Add a line '{example}' to the front matter.")
     value = meta[field]
     if not isinstance(value, str):
-        raise fail(field, f"must be a string, got {_kind(value)} {value!r}.",
+        raise fail(field, f"must be a string, got {_kind(value)} {_brief(value)}.",
                    f"Quote the value: {field}: \"...\".")
     if not value.strip():
         raise fail(field, "is empty.", f"Give it a value, e.g. '{example}'.")
     return value.strip()
+
+
+def _check_answer_format(value: Any, fail: Any) -> None:
+    """``answer-format``: absent, a comma-separated string or a list of part names (code, schema, ...)."""
+    fix = "Write e.g. 'answer-format: [code, schema, examples, env]', or leave it out."
+    if value is None or isinstance(value, str):
+        return
+    if not isinstance(value, list):
+        raise fail("answer-format", f"must be a list of parts or a comma-separated string, got "
+                   f"{_kind(value)} {_brief(value)}.", fix)
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise fail("answer-format", f"entry {i + 1} must be a part name, got {_kind(item)} "
+                       f"{_brief(item)}.", fix)
 
 
 def _tools(value: Any, fail: Any) -> tuple[str, ...]:
@@ -205,7 +307,7 @@ def _tools(value: Any, fail: Any) -> tuple[str, ...]:
     if isinstance(value, list):
         for i, item in enumerate(value):
             if not isinstance(item, str):
-                raise fail("tools", f"entry {i + 1} must be a tool name, got {_kind(item)} {item!r}.",
+                raise fail("tools", f"entry {i + 1} must be a tool name, got {_kind(item)} {_brief(item)}.",
                            "List tool names only, e.g. tools: [Read, Grep].")
         return tuple(t.strip() for t in value if t.strip())
     raise fail("tools", f"must be a comma-separated string or a list, got {_kind(value)}.",
@@ -215,3 +317,8 @@ def _tools(value: Any, fail: Any) -> tuple[str, ...]:
 def _kind(value: Any) -> str:
     return {dict: "a mapping", list: "a list", bool: "a boolean", int: "a number",
             float: "a number", str: "a string"}.get(type(value), f"a {type(value).__name__}")
+
+
+def _brief(value: Any, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"

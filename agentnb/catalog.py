@@ -9,6 +9,7 @@ it is listed in ``Catalog.errors`` and the others still load.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,32 @@ from agentnb.agentfile import Agent, load_agent, magic_name
 from agentnb.errors import AgentDefinitionError, AgentnbError
 
 ENV_PATH = "AGENTNB_AGENTS_PATH"
+# IPython's own cell magics (IPython 9, a fresh shell): used where no shell runs (``agentnb agents``);
+# in a shell, its registry decides, so other extensions' magics count too
+IPYTHON_CELL_MAGICS = frozenset({
+    "!", "HTML", "SVG", "bash", "capture", "code_wrap", "debug", "file", "html", "javascript", "js", "latex",
+    "markdown", "perl", "prun", "pypy", "python", "python2", "python3", "ruby", "script", "sh", "svg", "sx",
+    "system", "time", "timeit", "writefile",
+})
+
+
+def magic_owner(magic: str, shell=None) -> str | None:
+    """Who owns the cell magic ``%%magic`` when an agent's name gives it: "agentnb" for ``%%agent``,
+    "IPython" for a magic of IPython's (or of another extension in ``shell``), None when the agent
+    can have it. ``shell`` defaults to the running IPython, if any."""
+    if magic == "agent":
+        return "agentnb"
+    if shell is None and "IPython" in sys.modules:      # never import IPython just to ask
+        shell = sys.modules["IPython"].get_ipython()
+    if shell is None:
+        return "IPython" if magic in IPYTHON_CELL_MAGICS else None
+    registered = shell.magics_manager.magics["cell"].get(magic)
+    return None if registered is None or getattr(registered, "_agentnb", False) else "IPython"
+
+
+def taken_note(agent_name: str, magic: str, owner: str) -> str:
+    """How an agent whose magic name is taken is named, in %load_ext's warning and in the listing."""
+    return f"{agent_name} (%%{magic} is {owner}'s)"
 
 
 @dataclass
@@ -31,6 +58,14 @@ class Catalog:
     def by_magic(self) -> dict[str, Agent]:
         """Magic name -> agent. When two names give the same magic name, the later agent wins."""
         return _magic_map(self.agents)[0]
+
+    def invocation(self, magic: str, shell=None) -> str:
+        """How a cell reaches the agent with magic name ``magic``: ``%%backend_dev``, or
+        ``%%agent time (%%time is IPython's)`` when the name is taken."""
+        owner = magic_owner(magic, shell)
+        if owner is None:
+            return f"%%{magic}"
+        return "%%agent " + taken_note(self.by_magic()[magic].name, magic, owner)
 
     def get(self, name: str) -> Agent:
         """The agent called ``name``, or whose magic name is ``name`` (``backend-dev`` or

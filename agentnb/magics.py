@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+import keyword
+import shlex
 import sys
 from pathlib import Path
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from agentnb import session as sessions
 from agentnb.errors import AgentnbError
@@ -33,6 +35,10 @@ def _cell_options(func):
         argument("--fix", type=int, default=0, metavar="N",
                  help="when schema or migration checks fail, send the errors back, up to N rounds"),
         argument("--apply", metavar="DIR", help="write the answer's named files under DIR"),
+        argument("--overwrite", action="store_true",
+                 help="with --apply: replace files whose content differs from the answer's"),
+        argument("--executable-scripts", action="store_true",
+                 help="with --apply: make the answer's scripts (files starting with #!) executable"),
         argument("--no-check", action="store_true", help="skip the checks of the answer's artifacts"),
     ]):
         func = decorator(func)
@@ -51,6 +57,30 @@ def _agent_cell(line, cell):
 CELL_HELP = _agent_cell.__doc__ + "\n" + _agent_cell.parser.format_help()
 
 
+def parse_cell_options(line: str):
+    """The magic line's options, split as a shell would (``--thread "my thread"``), each value checked:
+    a bad one is a one-line UsageError before anything is sent."""
+    try:
+        argv = shlex.split(line)
+    except ValueError as exc:          # "No closing quotation"
+        raise UsageError(f"cell options: {exc} in {line.strip()!r}.") from None
+    args = _agent_cell.parser.parse_args(argv)
+    if args.max_tokens is not None and args.max_tokens < 1:
+        raise UsageError(f"--max-tokens {args.max_tokens}: N is the most tokens the answer may use, 1 or more.")
+    if args.output is not None and not (args.output.isidentifier() and not keyword.iskeyword(args.output)):
+        raise UsageError(f"-o {args.output!r}: not a Python variable name (letters, digits and _, "
+                         "not starting with a digit).")
+    for option, value in (("--model", args.model), ("--thread", args.thread), ("--apply", args.apply),
+                          ("--with", args.with_)):
+        if value is not None and not value.strip():
+            raise UsageError(f"{option} is empty: give it a value, or leave the option out.")
+    if args.fix < 0:
+        raise UsageError(f"--fix {args.fix}: N is a number of rounds, 0 or more.")
+    if (args.overwrite or args.executable_scripts) and not args.apply:
+        raise UsageError("--overwrite and --executable-scripts go with --apply DIR.")
+    return args
+
+
 @magics_class
 class AgentMagics(Magics):
     @property
@@ -58,7 +88,7 @@ class AgentMagics(Magics):
         return sessions.current()
 
     def run_cell(self, agent_name: str, line: str, cell: str | None):
-        args = parse_argstring(_agent_cell, line)
+        args = parse_cell_options(line)
         if cell is None or not cell.strip():
             raise UsageError(f"%%{self.session.agent(agent_name).magic_name}: write the prompt in the cell "
                              "body, below the magic line.")
@@ -71,18 +101,13 @@ class AgentMagics(Magics):
         if args.dry_run:
             result = self.session.dry_run(agent_name, cell, **kwargs)
         else:
-            if args.fix < 0:
-                raise UsageError("--fix N: N is a number of rounds, 0 or more.")
             renderer = NotebookRenderer(stream=not args.no_stream)
             result = self.session.ask(agent_name, cell, renderer=renderer, check=not args.no_check,
                                       fix=args.fix, **kwargs)
         if args.output:
             self.shell.user_ns[args.output] = result
         if args.apply and not args.dry_run:
-            root = Path(args.apply).expanduser().resolve()
-            written = result.apply(root)
-            print(f"wrote {len(written)} file(s) under {args.apply}: "
-                  + (", ".join(p.relative_to(root).as_posix() for p in written) or "none"))
+            print(result.apply(args.apply, overwrite=args.overwrite, executable_scripts=args.executable_scripts))
         return result
 
     @magic_arguments()
@@ -166,12 +191,14 @@ class AgentMagics(Magics):
 
 def register_agents(shell, catalog) -> list[str]:
     """One cell magic per agent; returns the magic names. Prints one short warning for bad files."""
+    from agentnb.catalog import magic_owner, taken_note
+
     magics = shell.magics_manager.registry.get("AgentMagics")
     names, taken = [], []
-    existing = shell.magics_manager.magics["cell"]
     for magic, agent in catalog.by_magic().items():
-        if magic in existing and not getattr(existing[magic], "_agentnb", False):
-            taken.append(f"{agent.name} (%%{magic} is {'agentnb' if magic == 'agent' else 'IPython'}'s)")
+        owner = magic_owner(magic, shell)
+        if owner:
+            taken.append(taken_note(agent.name, magic, owner))
             continue          # never replace %%agent, %%bash, %%html...: %%agent NAME still reaches it
 
         def run(line, cell, _name=agent.name):

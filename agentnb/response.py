@@ -104,11 +104,14 @@ class Response:
         """The schema as the database reflected it (``dbschema.Schema``), when the DDL ran."""
         return getattr(self.check_report, "schema", None)
 
-    def apply(self, directory) -> list:
-        """Write the artifacts that have file names under ``directory`` (never outside it)."""
+    def apply(self, directory, *, overwrite: bool = False, executable_scripts: bool = False):
+        """Write the artifacts that have file names under ``directory`` (never outside it), all or
+        nothing. A file whose content differs is replaced only with ``overwrite``; scripts (``#!``) are
+        made executable only with ``executable_scripts``. Returns an ``ApplyResult``."""
         from agentnb.apply import write_artifacts
 
-        return write_artifacts(self.artifacts, directory)
+        return write_artifacts(self.artifacts, directory, overwrite=overwrite,
+                               executable_scripts=executable_scripts)
 
     # How a response looks is agentnb.render's business: these methods are its entry points, and import
     # it when called, so that the response stays data and importing it stays cheap.

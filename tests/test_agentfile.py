@@ -292,3 +292,157 @@ def test_importing_agentnb_does_not_import_yaml():
     code = "import sys, agentnb.agentfile, agentnb.catalog; print('yaml' in sys.modules, 'frontmatter' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+# --- untrusted front matter: bounded, no alias expansion ----------------------------------------
+
+# 9**6 strings once expanded: enough to show, small enough for the old code to survive this test
+BOMB = "".join(f"{k}: &{k} [{', '.join([f'*{p}'] * 9)}]\n" for p, k in zip("abcde", "bcdef"))
+
+
+def test_an_alias_bomb_is_refused_before_it_expands(tmp_path):
+    path = write(tmp_path, "---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + BOMB
+                 + "name: *f\ndescription: d\n---\nbody\n")
+    with pytest.raises(AgentDefinitionError) as info:
+        load_agent(path)
+    message = str(info.value)
+    assert str(path) in message and "anchor" in message and "line 2" in message
+    assert len(message) < 300          # no expanded value in the message
+
+
+@pytest.mark.parametrize("front, words", [
+    ("name: &n reviewer\ndescription: *n\n", "anchor (&n)"),
+    ("name: a\ndescription: d\ntools: [Read]\nhooks:\n  <<: *base\n", "alias (*base)"),
+    ("name: a\ndescription: d\nx: " + "[" * 40 + "]" * 40 + "\n", "more than 16 levels"),
+    ("name: a\ndescription: d\nmaxTurns: " + "9" * 5000 + "\n", "cannot read"),
+    ("name: a\ndescription: '" + "x" * 70_000 + "'\n", "70,0"),
+])
+def test_front_matter_that_could_exhaust_the_parser_is_refused(tmp_path, front, words):
+    path = write(tmp_path, f"---\n{front}---\nbody\n")
+    with pytest.raises(AgentDefinitionError) as info:
+        load_agent(path)
+    assert str(path) in str(info.value) and words in str(info.value)
+    assert len(str(info.value)) < 400
+
+
+def test_a_bomb_after_a_line_yaml_rejects_is_still_refused(tmp_path):
+    # the first line makes strict YAML fail; the retries must not expand what follows
+    path = write(tmp_path, "---\nname: a\ndescription: Use it. Triggers on: 'x'\nmodel: sonnet\n"
+                 "tools: &a [Read, Read, Read]\n---\nbody\n")
+    with pytest.raises(AgentDefinitionError, match="anchor"):
+        load_agent(path)
+
+
+@pytest.mark.parametrize("value, words", [
+    ("5", "got a number 5"),
+    ("true", "got a boolean True"),
+    ("{code: yes}", "got a mapping"),
+    ("[code, 3]", "entry 2 must be a part name, got a number 3"),
+])
+def test_answer_format_is_checked_at_load_time(tmp_path, value, words):
+    path = write(tmp_path, f"---\nname: a\ndescription: d\nanswer-format: {value}\n---\nbody\n")
+    with pytest.raises(AgentDefinitionError) as info:
+        load_agent(path)
+    assert info.value.field == "answer-format"
+    message = str(info.value)
+    assert str(path) in message and words in message and "answer-format: [code, schema" in message
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("code, schema", "code, schema"), ("[code, schema]", ["code", "schema"]), ("[]", []),
+])
+def test_answer_format_as_a_string_or_a_list_loads(value, expected):
+    agent = parse_agent(f"---\nname: a\ndescription: d\nanswer-format: {value}\n---\n")
+    assert agent.metadata["answer-format"] == expected
+
+
+# --- descriptions over several unquoted lines, with example dialogues (issue 9) -----------------
+# Written for these tests in the shape popular collections use; Claude Code loads such files.
+
+REVIEWER = '''---
+name: schema-reviewer
+description: Use this agent after a database schema or migration has been written or changed, to review it for integrity, naming and indexing problems. Examples:
+
+<example>
+Context: The user has just added a table for loans.
+user: "I added a loans table with a member_id column, can you check it?"
+assistant: "I'll use the schema-reviewer agent to look at the new table and its constraints."
+<commentary>
+A schema change was made, so the schema-reviewer agent should check it before the migration runs.
+</commentary>
+</example>
+
+<example>
+Context: A migration renames a column.
+user: "Rename books.isbn13 to books.isbn"
+assistant: "Here is the migration: ... Now let me use the schema-reviewer agent to check the down step."
+</example>
+model: sonnet
+color: yellow
+tools: Read, Grep, Glob
+---
+
+You are a careful database reviewer.
+
+## What you check
+- foreign keys: every reference has an index
+'''
+
+PLANNER = '''---
+name: sprint-planner
+description: Use this agent when planning a sprint or splitting an epic into stories. Triggers on: "plan the sprint", "split this epic".
+Context: the team works in two-week sprints.
+user: "Split the reservations epic"
+assistant: "I'll use the sprint-planner agent to break it into stories."
+tools:
+  - Read
+  - Write
+model: inherit
+version: 1.2.0
+---
+Plan sprints.
+'''
+
+
+def test_a_description_with_example_dialogues_loads_as_claude_code_reads_it(tmp_path):
+    import yaml
+
+    path = write(tmp_path, REVIEWER)
+    with pytest.raises(yaml.YAMLError):                      # strict YAML refuses this file
+        yaml.safe_load(REVIEWER.split("---")[1])
+    agent = load_agent(path)
+    assert agent.name == "schema-reviewer"
+    assert agent.model == "sonnet"
+    assert agent.tools == ("Read", "Grep", "Glob")
+    assert agent.metadata == {"color": "yellow"}
+    assert agent.description.startswith("Use this agent after a database schema or migration has been")
+    assert "\n<example>\nContext: The user has just added a table for loans.\n" in agent.description
+    assert 'user: "I added a loans table with a member_id column, can you check it?"' in agent.description
+    assert "<commentary>\nA schema change was made" in agent.description
+    assert agent.description.endswith("let me use the schema-reviewer agent to check the down step.\"\n</example>")
+    assert agent.system_prompt.startswith("You are a careful database reviewer.\n\n## What you check")
+
+
+def test_example_lines_without_blank_lines_a_tools_list_and_an_unknown_key(tmp_path):
+    agent = load_agent(write(tmp_path, PLANNER.replace("\n", "\r\n")))
+    assert agent.name == "sprint-planner"
+    assert agent.description.splitlines() == [
+        ('Use this agent when planning a sprint or splitting an epic into stories. Triggers on: '
+         '"plan the sprint", "split this epic".'),
+        "Context: the team works in two-week sprints.",
+        'user: "Split the reservations epic"',
+        'assistant: "I\'ll use the sprint-planner agent to break it into stories."']
+    assert agent.tools == ("Read", "Write")
+    assert agent.model == "inherit"
+    assert agent.metadata == {"version": "1.2.0"}
+    assert agent.system_prompt == "Plan sprints."
+
+
+def test_the_lenient_reading_does_not_hide_real_mistakes(tmp_path):
+    # no known key at all, or text before the first one: YAML's own message, with its line
+    for front in ("title: x\n<example>\n", "<example>\nname: a\ndescription: d\n"):
+        with pytest.raises(AgentDefinitionError, match="not valid YAML at line"):
+            load_agent(write(tmp_path, f"---\n{front}---\nbody\n"))
+    # an alias in a field read on its own is still refused
+    with pytest.raises(AgentDefinitionError, match="anchor"):
+        load_agent(write(tmp_path, "---\nname: a\ndescription: d\n<example>\ntools: &t [Read]\n---\n"))

@@ -157,3 +157,33 @@ def test_two_names_with_the_same_magic_name_later_wins_with_a_warning(home):
     assert catalog.by_magic()["code_review"].name == "code_review"
     [warning] = catalog.warnings
     assert "code-review" in warning and "%%code_review" in warning
+
+
+def test_agents_named_like_ipython_magics_are_reached_through_agent(home):
+    for name in ("time", "capture", "agent", "sql-helper"):
+        agent_file(home / "project/agents", name)
+    catalog = run(home)
+    assert catalog.invocation("time") == "%%agent time (%%time is IPython's)"
+    assert catalog.invocation("capture") == "%%agent capture (%%capture is IPython's)"
+    assert catalog.invocation("agent") == "%%agent agent (%%agent is agentnb's)"
+    assert catalog.invocation("sql_helper") == "%%sql_helper"
+
+
+def test_the_listing_and_load_ext_say_the_same(home, capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from agentnb.magics import AgentMagics, register_agents
+
+    agent_file(home / "project/agents", "time")
+    agent_file(home / "project/agents", "capture")
+    catalog = run(home)
+    shell = InteractiveShell.instance()
+    shell.register_magics(AgentMagics)                # as %load_ext does, with this catalog
+    names = register_agents(shell, catalog)
+    warning = capsys.readouterr().err
+    assert "time" not in names and "capture" not in names and "backend_dev" in names
+    for magic in ("time", "capture"):
+        listed = catalog.invocation(magic, shell)
+        assert listed.removeprefix("%%agent ") in warning
+        assert listed == catalog.invocation(magic)       # the same without a shell (agentnb agents)
+    assert shell.magics_manager.magics["cell"]["time"].__module__.startswith("IPython")
