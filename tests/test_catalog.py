@@ -187,3 +187,12 @@ def test_the_listing_and_load_ext_say_the_same(home, capsys):
         assert listed.removeprefix("%%agent ") in warning
         assert listed == catalog.invocation(magic)       # the same without a shell (agentnb agents)
     assert shell.magics_manager.magics["cell"]["time"].__module__.startswith("IPython")
+
+
+def test_agents_listing_shows_how_to_reach_an_agent_whose_magic_ipython_owns(home):
+    from agentnb.render.tables import agents_table
+
+    agent_file(home / "project/agents", "time")
+    table = agents_table(run(home))
+    magics = [row[0] for row in table.rows]
+    assert "%%agent time (%%time is IPython's)" in magics and "%%time" not in magics

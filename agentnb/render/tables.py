@@ -27,7 +27,7 @@ class Table:
 
 
 def agents_table(catalog) -> Table:
-    rows = [[f"%%{magic}", a.name, a.model or "(default)", ", ".join(a.tools) or "-", str(a.path or "")]
+    rows = [[catalog.invocation(magic), a.name, a.model or "(default)", ", ".join(a.tools) or "-", str(a.path or "")]
             for magic, a in catalog.by_magic().items()]
     notes = [f"skipped: {e}" for e in catalog.errors] + [f"warning: {w}" for w in catalog.warnings]
     return Table(f"{len(rows)} agent(s)", ["magic", "name", "model", "tools", "file"], rows, notes)
