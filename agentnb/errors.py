@@ -71,11 +71,20 @@ class APIError(AgentnbError):
     """A call to the Messages API that failed after the SDK's own retries."""
 
     def __init__(self, message: str, *, status: int | None = None, kind: str | None = None,
-                 partial_text: str = ""):
+                 partial_text: str = "", request_id: str | None = None):
         self.status = status
         self.kind = kind
         self.partial_text = partial_text
+        self.request_id = None
         super().__init__(message)
+        self.tag(request_id)
+
+    def tag(self, request_id: str | None) -> "APIError":
+        """Name the API's id for the call in the message (what Anthropic's support asks for), once."""
+        if request_id and not self.request_id:
+            self.request_id = request_id
+            self.args = (f"{self.args[0]} (request id {request_id})",)
+        return self
 
 
 class StreamInterrupted(APIError):
@@ -83,4 +92,5 @@ class StreamInterrupted(APIError):
 
 
 class BudgetExceeded(AgentnbError):
-    """A live call would take the spend past the budget."""
+    """A live call would take the spend past the budget (or a budget is set and the call's cost cannot
+    be bounded): nothing was sent."""
