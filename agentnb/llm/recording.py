@@ -140,11 +140,36 @@ def _valid_unicode(value):
     return value
 
 
+TEMP_PREFIX = ".tmp-"
+# A temporary file untouched this long before this process started belongs to a writer that died (a
+# write takes milliseconds); younger ones may be another live process's, mid-write.
+STALE_AFTER_S = 60.0
+_PROCESS_START = time.time()
+
+
+def remove_stale_temp_files(directory: Path) -> list[Path]:
+    """Delete what killed writers left (``.tmp-*.json``, which ``write_atomic`` cannot clean up after a
+    SIGKILL); returns what was deleted."""
+    removed = []
+    try:
+        candidates = list(directory.glob(f"{TEMP_PREFIX}*.json"))
+    except OSError:
+        return removed
+    for file in candidates:
+        try:
+            if file.stat().st_mtime < _PROCESS_START - STALE_AFTER_S:
+                file.unlink()
+                removed.append(file)
+        except OSError:          # gone already (another process cleaned it), or not ours to delete
+            continue
+    return removed
+
+
 def write_atomic(path: Path, document: dict) -> None:
     # parallel runs share the directory: write aside, then rename over
     document = _valid_unicode(document)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=".json")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(dumps(document))
@@ -198,6 +223,7 @@ class RecordingTransport(httpx2.BaseTransport):
         self.mode = record_mode(mode)
         self.live_allowed = live_allowed
         self._inner = inner
+        remove_stale_temp_files(self.directory)     # once per folder and process: the transport is kept
 
     @property
     def inner(self) -> httpx2.BaseTransport:
