@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agentnb.text import first_line
+
 
 class AgentnbError(Exception):
     """Base class: every error agentnb raises for a user to act on."""
@@ -57,8 +59,7 @@ class RecordingMissingError(AgentnbError):
         if agent:
             where.append(f"agent '{agent}'")
         if cell:
-            first = cell.strip().splitlines()[0] if cell.strip() else ""
-            where.append(f"cell starting {first[:60]!r}")
+            where.append(f"cell starting {first_line(cell)[:60]!r}")
         prefix = ("For " + ", ".join(where) + ": ") if where else ""
         super().__init__(
             f"{prefix}no recording at {path} and record mode is 'none'.\n"

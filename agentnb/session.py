@@ -165,8 +165,8 @@ class Session:
             rounds += 1
             # check messages quote what the checks ran into (a server's error, a file, the environment):
             # no credential of this process goes back to the API in them
-            response = self._ask_once(agent, redact(fix_prompt(failures)), model=model, thread=response.thread, new=False,
-                                      max_tokens=max_tokens, context=None, renderer=renderer, check=True)
+            response = self._ask_once(agent, redact(fix_prompt(failures)), model=model, thread=response.thread,
+                                      new=False, max_tokens=max_tokens, context=None, renderer=renderer, check=True)
             response.warnings.insert(0, f"--fix round {rounds} of {fix}: the previous answer's failed checks "
                                      "were sent back to the agent")
         return response

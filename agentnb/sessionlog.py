@@ -367,8 +367,8 @@ def totals(home: str | os.PathLike[str] | None = None, notebook: str | None = No
     """Counts and sums for ``%agentnb usage``.
 
     ``exchanges``, ``live``, ``replayed``, ``errors`` count rows; tokens and ``cost_usd`` add up the
-    live exchanges only (a replay costs nothing); ``unpriced`` counts finished live ones with no known cost; ``unfinished`` counts calls started and never
-    finished (killed, or running now)."""
+    live exchanges only (a replay costs nothing); ``unpriced`` counts finished live ones with no known
+    cost; ``unfinished`` counts calls started and never finished (killed, or running now)."""
     filters = {k: v for k, v in (("notebook", notebook), ("session", session)) if v is not None}
     where, params = _where(filters)
     live = "filter (where not coalesce(replayed, false))"

@@ -178,13 +178,17 @@ def _status_error(err, model: str, partial: str) -> APIError:
                         "again.", request_id=request_id, status=status, kind="rate_limit", partial_text=partial)
     if status == 529 or kind == "overloaded_error":
         return APIError(f"The API is overloaded ({detail}), even after the SDK's retries. Run the cell again "
-                        "in a moment.", request_id=request_id, status=status, kind="overloaded", partial_text=partial)
+                        "in a moment.", request_id=request_id, status=status, kind="overloaded",
+                        partial_text=partial)
     if isinstance(err, anthropic.BadRequestError):
-        return APIError(f"The API refused the request: {detail}", request_id=request_id, status=status, kind="bad_request")
+        return APIError(f"The API refused the request: {detail}", request_id=request_id, status=status,
+                        kind="bad_request")
     if status == 200:
         return APIError(f"The API reported an error mid-answer ({kind}: {detail}). The partial answer is "
-                        "shown above; run the cell again.", request_id=request_id, status=status, kind=kind, partial_text=partial)
-    return APIError(f"The API answered {status} ({detail}).", request_id=request_id, status=status, kind=kind, partial_text=partial)
+                        "shown above; run the cell again.", request_id=request_id, status=status, kind=kind,
+                        partial_text=partial)
+    return APIError(f"The API answered {status} ({detail}).", request_id=request_id, status=status, kind=kind,
+                    partial_text=partial)
 
 
 def _error_type(err) -> str | None:
