@@ -205,7 +205,7 @@ class Session:
         except KeyboardInterrupt:
             # keep what was shown and the conversation usable: the partial answer becomes the turn
             text = "".join(partial)
-            self._commit(conversation, dropped, blocks, text, "interrupted")
+            self._commit(conversation, dropped, blocks, redact(text), "interrupted")
             call.end_quietly(text, error="interrupted")
             if renderer:
                 renderer.fail(KeyboardInterrupt(), text)
@@ -217,7 +217,8 @@ class Session:
             if renderer:
                 renderer.fail(err, text)
             raise
-        self._commit(conversation, dropped, blocks, result.text, result.stop_reason)
+        # the history is sent again with every later turn: a credential the answer quoted stays out of it
+        self._commit(conversation, dropped, blocks, redact(result.text), result.stop_reason)
         cost = models.cost(result.model, result.usage)
         if not result.replayed and cost:
             self.billed_usd += cost

@@ -460,6 +460,7 @@ def test_no_credential_reaches_a_file_or_the_api_through_a_fix_round(api, workdi
     fix_request = api.message_requests[-1].body
     sent = json.dumps(fix_request["messages"][-1], ensure_ascii=False)
     assert "[redacted]" in sent and "NOT NUL" in sent        # the error did go back, without the secrets
+    sent = json.dumps(fix_request, ensure_ascii=False)        # the history too (the answer quoted them)
     for secret in secrets:
         assert secret not in sent
         for file in workdir.rglob("*"):
@@ -519,3 +520,31 @@ def test_temporary_files_of_a_killed_writer_do_not_survive_a_restart(api, workdi
     agentnb.ask("backend-dev", "after a crash", check=False)
     assert not dead.exists() and fresh.exists()
     assert len(list(folder.glob("[!.]*.json"))) == 1
+
+
+@pytest.mark.parametrize("raw, expected", [(None, 30.0), ("2.5", 2.5), (" 90 ", 90.0)])
+def test_check_timeout_setting(workdir, monkeypatch, raw, expected):
+    from agentnb import settings
+
+    if raw is not None:
+        monkeypatch.setenv("AGENTNB_CHECK_TIMEOUT", raw)
+    assert settings.check_timeout_s() == expected
+
+
+@pytest.mark.parametrize("name, raw", [("AGENTNB_CHECK_TIMEOUT", "0"), ("AGENTNB_CHECK_TIMEOUT", "soon"),
+                                       ("AGENTNB_CHECK_TIMEOUT", "inf"), ("AGENTNB_BUDGET_USD", "-1"),
+                                       ("AGENTNB_BUDGET_USD", "five"), ("AGENTNB_RECORD_MODE", "sometimes")])
+def test_a_bad_setting_is_a_short_error_naming_the_variable(api, monkeypatch, name, raw):
+    from agentnb import settings
+    from agentnb.errors import ConfigurationError
+
+    monkeypatch.setenv(name, raw)
+    readers = {"AGENTNB_CHECK_TIMEOUT": settings.check_timeout_s, "AGENTNB_BUDGET_USD": settings.budget_usd,
+               "AGENTNB_RECORD_MODE": settings.Settings().resolved_record_mode}
+    with pytest.raises(ConfigurationError) as info:
+        readers[name]()
+    assert name in str(info.value) and repr(raw.strip().lower() if name == "AGENTNB_RECORD_MODE" else raw) in str(info.value)
+    if name != "AGENTNB_CHECK_TIMEOUT":           # and a call refuses to start with it
+        with pytest.raises(ConfigurationError):
+            agentnb.ask("backend-dev", "x", check=False)
+        assert api.message_requests == []
