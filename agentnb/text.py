@@ -9,11 +9,9 @@ def plural(n: int, word: str, plural_form: str | None = None) -> str:
 
 
 def first_line(text: str | None) -> str:
-    """The first line of ``text`` that is not blank, stripped ("" for none)."""
-    for line in (text or "").splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
+    """The first line of ``text`` once the whole is stripped ("" for blank text)."""
+    text = (text or "").strip()
+    return text.splitlines()[0] if text else ""
 
 
 def sql_literal(text: str) -> str:
