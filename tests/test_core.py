@@ -548,3 +548,13 @@ def test_a_bad_setting_is_a_short_error_naming_the_variable(api, monkeypatch, na
         with pytest.raises(ConfigurationError):
             agentnb.ask("backend-dev", "x", check=False)
         assert api.message_requests == []
+
+
+def test_under_a_budget_a_call_that_cannot_be_logged_is_not_sent(api, workdir, monkeypatch):
+    (workdir / "not-a-folder").write_text("x")
+    monkeypatch.setenv("AGENTNB_HOME", str(workdir / "not-a-folder"))
+    monkeypatch.setenv("AGENTNB_BUDGET_USD", "5")
+    with pytest.raises(agentnb.AgentnbError) as info:
+        agentnb.ask("backend-dev", "x")
+    assert "session log" in str(info.value) and "AGENTNB_HOME" in str(info.value)
+    assert api.message_requests == []          # it could not have been counted, had it been killed

@@ -16,6 +16,7 @@ from agentnb import settings
 from agentnb.errors import BudgetExceeded
 from agentnb.llm import models
 from agentnb.llm.conversation import estimate_tokens
+from agentnb.redact import redact
 
 _HOW = "Raise the budget, lower --max-tokens, or replay recorded answers (AGENTNB_RECORD_MODE=none)."
 
@@ -67,8 +68,8 @@ def check(body: dict, *, session_spent: float, home: Path) -> None:
     except Exception as err:        # an unreadable log must not let a call through unbounded
         raise BudgetExceeded(
             f"The spend so far could not be read from the session log under {home} "
-            f"({type(err).__name__}: {err}), so the budget cannot be checked. Nothing was sent. Fix or move "
-            "that folder (AGENTNB_HOME), or run without a budget.") from None
+            f"({type(err).__name__}: {redact(str(err))}), so the budget cannot be checked. Nothing was sent. "
+            "Fix or move that folder (AGENTNB_HOME), or run without a budget.") from None
     if so_far + worst > limit:
         raise BudgetExceeded(
             f"Budget reached: ${so_far:.4f} spent of ${limit:.2f} (AGENTNB_BUDGET_USD), and this call could "

@@ -119,7 +119,7 @@ class Client:
                             saw_stop = True
                     message = stream.current_message_snapshot
         except recording.MissingRecording as err:
-            raise RecordingMissingError(err.path, agent=agent, cell=prompt_text) from None
+            raise RecordingMissingError(err.path, agent=agent, cell=redact(prompt_text or "")) from None
         except recording.NoCredentials:
             raise CredentialsError(
                 "No Anthropic credentials for a live call. Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) "
