@@ -16,7 +16,7 @@ from typing import Callable, Protocol
 from agentnb import settings as env_settings
 from agentnb.agentfile import Agent
 from agentnb.errors import AgentnbError, ConfigurationError
-from agentnb.llm import budget, models
+from agentnb.llm import models
 from agentnb.llm.conversation import Conversation, build_request
 from agentnb.redact import redact
 from agentnb.response import Response
@@ -143,6 +143,8 @@ class Session:
         agent = self.agent(agent)
         body, _, _, notes, _ = self.prepare(agent, prompt, model=model, thread=thread, new=new,
                                             max_tokens=max_tokens, context=context)
+        from agentnb.llm import budget
+
         est = budget.input_estimate(body)
         input_cost, max_cost = budget.input_cost(body), budget.worst_cost(body)
         base = os.environ.get("ANTHROPIC_BASE_URL", "https://api.anthropic.com").rstrip("/")
@@ -197,6 +199,8 @@ class Session:
         try:
             call.live = self._client.will_call_live(body, mode=mode, recordings=recordings)
             if call.live:
+                from agentnb.llm import budget
+
                 budget.check(body, session_spent=self.billed_usd, home=self.settings.resolved_home())
             call.begin()
             result = self._client.stream(body, mode=mode, recordings=recordings, on_text=on_text,
@@ -289,6 +293,7 @@ class _Call:
 
     def _row(self, **fields):
         from agentnb import sessionlog
+        from agentnb.llm import budget
 
         row = dict(time=self.time, notebook=self.session.notebook, agent=self.agent.name,
                    thread=self.conversation.thread, model=self.body["model"], prompt=self.prompt,
