@@ -69,16 +69,7 @@ def home_dir() -> Path:
 
 def budget_usd() -> float | None:
     """``AGENTNB_BUDGET_USD``: what live calls may spend, in dollars; None when unset."""
-    raw = os.environ.get("AGENTNB_BUDGET_USD", "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise ConfigurationError(f"AGENTNB_BUDGET_USD={raw!r} is not a number of dollars (e.g. 2.50).")
-    return value
+    return _number("AGENTNB_BUDGET_USD", "a number of dollars (e.g. 2.50)", allow_zero=True)
 
 
 def budget_since() -> str | None:
@@ -89,16 +80,22 @@ def budget_since() -> str | None:
 
 def check_timeout_s() -> float:
     """``AGENTNB_CHECK_TIMEOUT``: seconds the whole check phase of one answer may take (default 30)."""
-    raw = os.environ.get("AGENTNB_CHECK_TIMEOUT", "").strip()
+    value = _number("AGENTNB_CHECK_TIMEOUT",
+                    f"a positive number of seconds (default {DEFAULT_CHECK_TIMEOUT_S:g})", allow_zero=False)
+    return DEFAULT_CHECK_TIMEOUT_S if value is None else value
+
+
+def _number(name: str, expected: str, *, allow_zero: bool) -> float | None:
+    """A finite, non-negative (or positive) number from ``name``; None when unset."""
+    raw = os.environ.get(name, "").strip()
     if not raw:
-        return DEFAULT_CHECK_TIMEOUT_S
+        return None
     try:
         value = float(raw)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigurationError(f"AGENTNB_CHECK_TIMEOUT={raw!r} is not a positive number of seconds "
-                                 f"(default {DEFAULT_CHECK_TIMEOUT_S:g}).")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise ConfigurationError(f"{name}={raw!r} is not {expected}.")
     return value
 
 
