@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agentnb.text import first_line
+
 
 class AgentnbError(Exception):
     """Base class: every error agentnb raises for a user to act on."""
@@ -57,8 +59,7 @@ class RecordingMissingError(AgentnbError):
         if agent:
             where.append(f"agent '{agent}'")
         if cell:
-            first = cell.strip().splitlines()[0] if cell.strip() else ""
-            where.append(f"cell starting {first[:60]!r}")
+            where.append(f"cell starting {first_line(cell)[:60]!r}")
         prefix = ("For " + ", ".join(where) + ": ") if where else ""
         super().__init__(
             f"{prefix}no recording at {path} and record mode is 'none'.\n"
@@ -71,11 +72,20 @@ class APIError(AgentnbError):
     """A call to the Messages API that failed after the SDK's own retries."""
 
     def __init__(self, message: str, *, status: int | None = None, kind: str | None = None,
-                 partial_text: str = ""):
+                 partial_text: str = "", request_id: str | None = None):
         self.status = status
         self.kind = kind
         self.partial_text = partial_text
+        self.request_id = None
         super().__init__(message)
+        self.tag(request_id)
+
+    def tag(self, request_id: str | None) -> "APIError":
+        """Name the API's id for the call in the message (what Anthropic's support asks for), once."""
+        if request_id and not self.request_id:
+            self.request_id = request_id
+            self.args = (f"{self.args[0]} (request id {request_id})",)
+        return self
 
 
 class StreamInterrupted(APIError):
@@ -83,4 +93,5 @@ class StreamInterrupted(APIError):
 
 
 class BudgetExceeded(AgentnbError):
-    """A live call would take the spend past the budget."""
+    """A live call would take the spend past the budget (or a budget is set and the call's cost cannot
+    be bounded): nothing was sent."""

@@ -11,14 +11,17 @@ import os
 import sys
 import uuid
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Protocol
 
-from agentnb.llm import models
+from agentnb import settings as env_settings
 from agentnb.agentfile import Agent
-from agentnb.llm.conversation import Conversation, build_request, estimate_tokens
 from agentnb.errors import AgentnbError, ConfigurationError
+from agentnb.llm import models
+from agentnb.llm.conversation import Conversation, build_request
+from agentnb.redact import redact
 from agentnb.response import Response
 from agentnb.settings import Settings
+from agentnb.warmup import WarmUp
 
 
 class Renderer(Protocol):
@@ -61,14 +64,14 @@ class DryRun:
 
 
 class Session:
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, *, clock: Callable[[], dt.date] = dt.date.today):
         self.settings = settings or Settings()
         self.id = uuid.uuid4().hex[:12]
         self.conversations: dict[tuple[str, str], Conversation] = {}
         self.threads: dict[str, str] = {}          # agent -> current thread name
         self.billed_usd = 0.0
-        # agentnb run sets AGENTNB_NOTEBOOK; a Jupyter server names the notebook in JPY_SESSION_NAME
-        self.notebook: str | None = os.environ.get("AGENTNB_NOTEBOOK") or os.environ.get("JPY_SESSION_NAME")
+        self.notebook: str | None = env_settings.notebook_name()
+        self.clock = clock                         # today's date, for model retirements (tests inject one)
         self._catalog = None
         self._client = None
         self.latest_schema: Conversation | None = None    # the conversation whose schema came last
@@ -123,7 +126,7 @@ class Session:
     def prepare(self, agent: Agent, prompt: str, *, model: str | None, thread: str | None, new: bool,
                 max_tokens: int | None, context: list[dict] | None = None):
         choice = models.resolve(agent.name, agent.model, override=model,
-                                session_override=self.settings.model_overrides.get(agent.name))
+                                session_override=self.settings.model_overrides.get(agent.name), clock=self.clock)
         tokens = max_tokens or self.settings.resolved_max_tokens()
         if tokens <= 0:
             raise ConfigurationError(f"--max-tokens {tokens}: give a positive number of tokens.")
@@ -140,13 +143,10 @@ class Session:
         agent = self.agent(agent)
         body, _, _, notes, _ = self.prepare(agent, prompt, model=model, thread=thread, new=new,
                                             max_tokens=max_tokens, context=context)
-        est = estimate_tokens(body.get("system", "")) + estimate_tokens(body["messages"])
-        fam = models.family(body["model"])
-        input_cost = max_cost = None
-        if fam:
-            # first call: the cached prefix is written at the cache-write price
-            input_cost = est * fam.price.cache_write_5m / 1_000_000
-            max_cost = input_cost + body["max_tokens"] * fam.price.output / 1_000_000
+        from agentnb.llm import budget
+
+        est = budget.input_estimate(body)
+        input_cost, max_cost = budget.input_cost(body), budget.worst_cost(body)
         base = os.environ.get("ANTHROPIC_BASE_URL", "https://api.anthropic.com").rstrip("/")
         return DryRun(body, f"{base}/v1/messages", est, max_cost, input_cost, notes)
 
@@ -165,8 +165,10 @@ class Session:
             from agentnb.checks import fix_prompt
 
             rounds += 1
-            response = self._ask_once(agent, fix_prompt(failures), model=model, thread=response.thread, new=False,
-                                      max_tokens=max_tokens, context=None, renderer=renderer, check=True)
+            # check messages quote what the checks ran into (a server's error, a file, the environment):
+            # no credential of this process goes back to the API in them
+            response = self._ask_once(agent, redact(fix_prompt(failures)), model=model, thread=response.thread,
+                                      new=False, max_tokens=max_tokens, context=None, renderer=renderer, check=True)
             response.warnings.insert(0, f"--fix round {rounds} of {fix}: the previous answer's failed checks "
                                      "were sent back to the agent")
         return response
@@ -174,7 +176,7 @@ class Session:
     def _ask_once(self, agent: str | Agent, prompt: str, *, model: str | None, thread: str | None, new: bool,
                   max_tokens: int | None, context: list[dict] | None, renderer: Renderer | None,
                   check: bool) -> Response:
-        from agentnb.llm.client import Client, redact
+        from agentnb.llm.client import Client
 
         agent = self.agent(agent)
         body, blocks, conversation, notes, dropped = self.prepare(
@@ -183,46 +185,44 @@ class Session:
         recordings = self.settings.resolved_recordings()
         if self._client is None:
             self._client = Client()
-        # Start PostgreSQL early (in a thread) when this answer will likely hold SQL: the agent must
-        # give a schema, or its conversation already has one; else on the first SQL fence streamed.
-        warm = check and ("schema" in _answer_format(agent) or conversation.schema is not None)
-        if warm:
-            from agentnb.checks.postgres import warm_up
-
-            warm_up()
+        warm = WarmUp(check, _answer_format(agent), conversation.schema is not None)
         started = dt.datetime.now(dt.timezone.utc)
+        call = _Call(self, started, agent, conversation, body, prompt)
         partial: list[str] = []
 
         def on_text(delta: str) -> None:
-            nonlocal warm
-            if check and not warm and "sql" in delta.lower() and "```sql" in ("".join(partial[-3:]) + delta).lower():
-                from agentnb.checks.postgres import warm_up
-
-                warm = True
-                warm_up()
+            warm.see(delta)
             partial.append(delta)
             if renderer:
                 renderer.text(delta)
 
         try:
+            call.live = self._client.will_call_live(body, mode=mode, recordings=recordings)
+            if call.live:
+                from agentnb.llm import budget
+
+                budget.check(body, session_spent=self.billed_usd, home=self.settings.resolved_home())
+            call.begin()
             result = self._client.stream(body, mode=mode, recordings=recordings, on_text=on_text,
                                          on_start=renderer.start if renderer else None,
-                                         agent=agent.name, prompt_text=prompt, budget=self._budget_guard)
+                                         agent=agent.name, prompt_text=prompt)
         except KeyboardInterrupt:
             # keep what was shown and the conversation usable: the partial answer becomes the turn
             text = "".join(partial)
-            self._commit(conversation, dropped, blocks, text, "interrupted")
-            self._log_quietly(started, agent, conversation, body, prompt, text, error="interrupted")
+            self._commit(conversation, dropped, blocks, redact(text), "interrupted")
+            call.end_quietly(text, error="interrupted")
             if renderer:
                 renderer.fail(KeyboardInterrupt(), text)
             raise
         except AgentnbError as err:
             text = getattr(err, "partial_text", "") or "".join(partial)
-            self._log_quietly(started, agent, conversation, body, prompt, text, error=redact(str(err)))
+            if call.begun:        # a call refused before it began (the budget) is not an exchange
+                call.end_quietly(text, error=str(err), request_id=getattr(err, "request_id", None))
             if renderer:
                 renderer.fail(err, text)
             raise
-        self._commit(conversation, dropped, blocks, result.text, result.stop_reason)
+        # the history is sent again with every later turn: a credential the answer quoted stays out of it
+        self._commit(conversation, dropped, blocks, redact(result.text), result.stop_reason)
         cost = models.cost(result.model, result.usage)
         if not result.replayed and cost:
             self.billed_usd += cost
@@ -233,7 +233,7 @@ class Session:
             recording=result.recording.name if result.recording else None,
             warnings=notes, notebook_total_usd=self.billed_usd, prompt=prompt)
         try:
-            self._log(started, agent, conversation, body, prompt, result.text, result, cost)
+            call.end(result.text, result, cost)
         except AgentnbError as err:       # the answer is paid for: show it, and say why it is not logged
             response.warnings.append(f"not written to the session log: {err}")
         if renderer:
@@ -279,66 +279,57 @@ class Session:
                                "the checks), then call schema_db() again.")
         return conversation.schema_db
 
-    def _budget_guard(self, body: dict) -> None:
-        """Before a live call: stop if it could take the spend past AGENTNB_BUDGET_USD. The spend is this
-        session's, or, when AGENTNB_BUDGET_SINCE is set (agentnb run), every live call logged since then
-        (parallel runs share the log)."""
-        raw = os.environ.get("AGENTNB_BUDGET_USD")
-        if not raw:
-            return
-        try:
-            budget = float(raw)
-        except ValueError:
-            raise ConfigurationError(f"AGENTNB_BUDGET_USD={raw!r} is not a number of dollars.") from None
-        since = os.environ.get("AGENTNB_BUDGET_SINCE")
-        if since:
-            from agentnb import sessionlog
+class _Call:
+    """One call's two rows in the session log: ``started`` before anything is sent (so that a call
+    killed mid-answer still counts toward the budget, at its maximum cost) and its outcome at the end."""
 
-            con = sessionlog.connect(self.settings.resolved_home())
-            try:
-                spent = float(con.execute("select coalesce(sum(cost_usd), 0) from exchanges "
-                                          "where not replayed and time >= ?", [since]).fetchall()[0][0])
-            finally:
-                con.close()
-        else:
-            spent = self.billed_usd
-        fam = models.family(body["model"])
-        worst = 0.0
-        if fam:
-            est = estimate_tokens(body.get("system", "")) + estimate_tokens(body["messages"])
-            worst = (est * fam.price.cache_write_5m + body["max_tokens"] * fam.price.output) / 1_000_000
-        if spent + worst > budget:
-            from agentnb.errors import BudgetExceeded
+    def __init__(self, session: Session, started: dt.datetime, agent: Agent, conversation: Conversation,
+                 body: dict, prompt: str):
+        self.session, self.agent, self.conversation, self.body, self.prompt = session, agent, conversation, body, prompt
+        self.time = started.isoformat(timespec="milliseconds")
+        self.id = uuid.uuid4().hex
+        self.live = False
+        self.begun = False
 
-            raise BudgetExceeded(
-                f"Budget reached: ${spent:.4f} spent of ${budget:.2f} (AGENTNB_BUDGET_USD), and this call could "
-                f"cost up to ${worst:.4f}. Nothing was sent. Raise the budget, lower --max-tokens, or replay "
-                "recorded answers (AGENTNB_RECORD_MODE=none).")
+    def _row(self, **fields):
+        from agentnb import sessionlog
+        from agentnb.llm import budget
 
-    def _log_quietly(self, started, agent: Agent, conversation: Conversation, body: dict, prompt: str,
-                     answer: str, error: str) -> None:
-        """Log a failed or interrupted call; a log that cannot be written must not hide that error."""
-        try:
-            self._log(started, agent, conversation, body, prompt, answer, None, None, error=error)
-        except AgentnbError as err:
-            print(f"agentnb: this call is not in the session log: {err}", file=sys.stderr)
+        row = dict(time=self.time, notebook=self.session.notebook, agent=self.agent.name,
+                   thread=self.conversation.thread, model=self.body["model"], prompt=self.prompt,
+                   replayed=not self.live, session=self.session.id, call_id=self.id,
+                   max_cost_usd=budget.worst_cost(self.body) if self.live else None)
+        return sessionlog.Exchange(**(row | fields))
 
-    def _log(self, started, agent: Agent, conversation: Conversation, body: dict, prompt: str, answer: str,
-             result, cost, error: str | None = None) -> None:
+    def _append(self, row) -> None:
         from agentnb import sessionlog
 
-        usage = result.usage if result else {}
-        sessionlog.append(sessionlog.Exchange(
-            time=started.isoformat(timespec="milliseconds"), notebook=self.notebook, agent=agent.name,
-            thread=conversation.thread, model=result.model if result else body["model"], prompt=prompt,
-            answer=answer, stop_reason=result.stop_reason if result else None,
-            input_tokens=usage.get("input_tokens", 0), output_tokens=usage.get("output_tokens", 0),
-            cache_creation_input_tokens=usage.get("cache_creation_input_tokens", 0),
-            cache_read_input_tokens=usage.get("cache_read_input_tokens", 0), cost_usd=cost,
-            latency_s=result.latency_s if result else None, ttft_s=result.ttft_s if result else None,
-            replayed=bool(result and result.replayed), error=error,
-            request_hash=result.recording.stem if result and result.recording else None, session=self.id),
-            home=self.settings.resolved_home())
+        sessionlog.append(row, home=self.session.settings.resolved_home())
+
+    def begin(self) -> None:
+        """The started row; a log that cannot be written stops a live call (it could not be counted)."""
+        try:
+            self._append(self._row(state="started"))
+            self.begun = True
+        except AgentnbError:
+            if self.live and env_settings.budget_usd() is not None:
+                raise
+            # without a budget the log is a record, not a guard: the answer matters more (end() says why)
+
+    def end(self, answer: str, result, cost: float | None) -> None:
+        usage = result.usage
+        self._append(self._row(
+            state="done", model=result.model, replayed=result.replayed, answer=answer,
+            stop_reason=result.stop_reason, cost_usd=cost, latency_s=result.latency_s, ttft_s=result.ttft_s,
+            request_id=result.request_id, request_hash=result.recording.stem if result.recording else None,
+            **{k: usage.get(k, 0) for k in models.USAGE_KEYS}))
+
+    def end_quietly(self, answer: str, error: str, request_id: str | None = None) -> None:
+        """Log a failed or interrupted call; a log that cannot be written must not hide that error."""
+        try:
+            self._append(self._row(state="done", answer=answer, error=error, request_id=request_id))
+        except AgentnbError as err:
+            print(f"agentnb: this call is not in the session log: {err}", file=sys.stderr)
 
 
 def _answer_format(agent: Agent) -> tuple[str, ...]:

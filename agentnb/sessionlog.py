@@ -29,6 +29,11 @@ view, so old files are never rewritten (other processes may still be appending t
 later version adds needs only a line in ``COLUMNS``: older rows read it as NULL. A column it drops stays
 in ``COLUMNS`` (its migration may need it) and leaves ``VIEW_COLUMNS``.
 
+Two rows a call (v2). A call writes a ``started`` row before its request is sent and a ``done`` row at
+its end (answer, usage, cost, error), both with the same ``call_id``; the view keeps one row a call, the
+``done`` one when there is one. A call whose process was killed keeps its ``started`` row, which the
+budget counts at ``max_cost_usd``, the most that call could have cost (:func:`spent_since`).
+
 Reading, for a notebook user (``agentnb.log()`` is meant to call :func:`query`):
 
 - ``query()`` gives a DuckDB relation over every exchange, oldest first: it shows as a table, and
@@ -43,7 +48,8 @@ Reading, for a notebook user (``agentnb.log()`` is meant to call :func:`query`):
 ``time`` is stored as ISO 8601 text in UTC (so that a row reads back exactly as written); it sorts
 correctly as text, and ``time::TIMESTAMPTZ`` makes it a timestamp in SQL.
 
-API keys never reach the disk: :func:`redact` runs over every text field before the row is written.
+Credentials never reach the disk: :func:`agentnb.redact.redact` runs over every text field before the
+row is written.
 """
 
 from __future__ import annotations
@@ -51,24 +57,27 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import threading
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from agentnb import settings
 from agentnb.errors import AgentnbError
+from agentnb.llm.models import USAGE_KEYS
+from agentnb.redact import redact
+from agentnb.text import sql_literal, without_surrogates
 
 if TYPE_CHECKING:  # duckdb is imported inside the functions that need it: `import agentnb` stays cheap
     import duckdb
 
 __all__ = [
-    "Exchange", "append", "connect", "query", "rows", "totals", "redact", "home_dir", "log_dir",
+    "Exchange", "append", "connect", "query", "rows", "totals", "home_dir", "log_dir",
     "session_id", "SCHEMA_VERSION", "MIGRATIONS",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Every field any schema version has written, with its DuckDB type (the explicit schema read_json uses).
 COLUMNS: dict[str, str] = {
@@ -92,19 +101,26 @@ COLUMNS: dict[str, str] = {
     "error": "VARCHAR",
     "request_hash": "VARCHAR",
     "session": "VARCHAR",
+    # v2: a call writes a "started" row before it is sent and a "done" row at its end (same call_id)
+    "call_id": "VARCHAR",
+    "state": "VARCHAR",
+    "max_cost_usd": "DOUBLE",
+    "request_id": "VARCHAR",
 }
 
 Migration = Callable[[str], str]
-# MIGRATIONS[i] upgrades rows at version i + 1 to i + 2 (see the module docstring). Version 1 is the
-# first schema, so there is nothing to upgrade yet. A future one would look like:
-#
-#     def _v1_to_v2(sql: str) -> str:   # v2 counts cost in cents
-#         return (f"select * replace (if(v = 1, cost_usd * 100, cost_usd) as cost_usd,"
-#                 f" greatest(v, 2) as v) from ({sql})")
-MIGRATIONS: list[Migration] = []
 
-_TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-_FLOAT_FIELDS = ("cost_usd", "latency_s", "ttft_s")
+
+def _v1_to_v2(sql: str) -> str:
+    """v1 wrote one row per call, at its end: each is a finished call of its own."""
+    return f"select * replace (if(v = 1, 'done', state) as state, greatest(v, 2) as v) from ({sql})"
+
+
+# MIGRATIONS[i] upgrades rows at version i + 1 to i + 2 (see the module docstring).
+MIGRATIONS: list[Migration] = [_v1_to_v2]
+
+_TOKEN_FIELDS = USAGE_KEYS
+_FLOAT_FIELDS = ("cost_usd", "latency_s", "ttft_s", "max_cost_usd")
 _PLACEHOLDER = "_empty.jsonl"   # lets the view bind before the first row; zero bytes, sorts first
 
 
@@ -146,37 +162,21 @@ class Exchange:
     ttft_s: float | None = None                    # request sent to first text
     replayed: bool = False                         # served from a recording, not the API
     error: str | None = None
-    request_hash: str | None = None
+    request_hash: str | None = None                # the recording's file name, without .json
     session: str = field(default_factory=session_id)
+    call_id: str | None = None                     # a call's "started" and "done" rows share it
+    state: str = "done"                            # "started": sent, and no outcome logged (yet)
+    max_cost_usd: float | None = None              # the most a live call could cost (the budget's worst case)
+    request_id: str | None = None                  # the API's id for the call (support asks for it)
 
 
 VIEW_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Exchange))
-
-# ---------------------------------------------------------------------------------------------- redaction
-
-_KEY_RE = re.compile(r"sk-ant-[A-Za-z0-9_\-]+")
-_REDACTED = "sk-ant-[REDACTED]"
-
-
-def redact(text: str) -> str:
-    """``text`` with anything shaped like an Anthropic key (``sk-ant-…``) replaced, and the key or token
-    this process holds in ``ANTHROPIC_API_KEY`` / ``ANTHROPIC_AUTH_TOKEN`` too, whatever its shape."""
-    text = _KEY_RE.sub(_REDACTED, text)
-    for var in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
-        secret = os.environ.get(var, "")
-        if len(secret) >= 8 and secret in text:
-            text = text.replace(secret, "[REDACTED]")
-    return text
-
 
 # ------------------------------------------------------------------------------------------------ places
 
 def home_dir(home: str | os.PathLike[str] | None = None) -> Path:
     """``home``, else ``$AGENTNB_HOME``, else ``.agentnb`` in the current directory (read now)."""
-    if home is not None:
-        return Path(home)
-    env = os.environ.get("AGENTNB_HOME")
-    return Path(env) if env else Path.cwd() / ".agentnb"
+    return Path(home) if home is not None else settings.home_dir()
 
 
 def log_dir(home: str | os.PathLike[str] | None = None) -> Path:
@@ -245,12 +245,7 @@ os.register_at_fork(after_in_child=_after_fork)
 
 def _clean(value: Any, name: str) -> Any:
     if isinstance(value, str):
-        value = redact(value)
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:      # lone surrogates: keep the row, lose the bad characters
-            value = value.encode("utf-8", "replace").decode("utf-8")
-        return value
+        return without_surrogates(redact(value))    # lone surrogates: keep the row, not the bad characters
     if name in _TOKEN_FIELDS:
         return int(value or 0)
     if name in _FLOAT_FIELDS and value is not None:
@@ -281,20 +276,21 @@ def append(exchange: Exchange, home: str | os.PathLike[str] | None = None) -> No
 
 # ---------------------------------------------------------------------------------------------------- read
 
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _view_sql(folder: Path, source: str | None) -> str:
     if source is None:      # no file and none can be made: an empty view with the right columns
         cols = ", ".join(f"cast(null as {COLUMNS[c]}) as {c}" for c in VIEW_COLUMNS)
         return f"select {cols} where false"
-    schema = "{" + ", ".join(f"{_sql_str(k)}: {_sql_str(t)}" for k, t in COLUMNS.items()) + "}"
-    sql = (f"select * from read_json({_sql_str(source)}, format='newline_delimited', columns={schema},"
+    schema = "{" + ", ".join(f"{sql_literal(k)}: {sql_literal(t)}" for k, t in COLUMNS.items()) + "}"
+    sql = (f"select * from read_json({sql_literal(source)}, format='newline_delimited', columns={schema},"
            f" ignore_errors=true, maximum_object_size=268435456) where v is not null")
     for migrate in MIGRATIONS:
         sql = migrate(sql)
-    return f"select {', '.join(VIEW_COLUMNS)} from ({sql})"
+    # one row a call: its "done" row, else (killed, or still running) its "started" one; an anti-join on
+    # the few started rows costs less than a window over every row (bench/bench_sessionlog.py)
+    cols = ", ".join(VIEW_COLUMNS)
+    return (f"with rows as materialized ({sql}) select {cols} from rows where state is distinct from 'started'"
+            f" union all select {cols} from rows s where state = 'started' and not exists"
+            " (select 1 from rows d where d.call_id = s.call_id and d.state = 'done')")
 
 
 def _source(folder: Path) -> str | None:
@@ -374,19 +370,33 @@ def totals(home: str | os.PathLike[str] | None = None, notebook: str | None = No
     """Counts and sums for ``%agentnb usage``.
 
     ``exchanges``, ``live``, ``replayed``, ``errors`` count rows; tokens and ``cost_usd`` add up the
-    live exchanges only (a replay costs nothing); ``unpriced`` counts live ones with no known cost."""
+    live exchanges only (a replay costs nothing); ``unpriced`` counts finished live ones with no known
+    cost; ``unfinished`` counts calls started and never finished (killed, or running now)."""
     filters = {k: v for k, v in (("notebook", notebook), ("session", session)) if v is not None}
     where, params = _where(filters)
     live = "filter (where not coalesce(replayed, false))"
     sums = ", ".join(f"coalesce(sum({t}) {live}, 0)::BIGINT" for t in _TOKEN_FIELDS)
     sql = (f"select count(*), count(*) {live}, count(*) filter (where replayed), count(error),"
            f" {sums}, coalesce(sum(cost_usd) {live}, 0)::DOUBLE,"
-           f" count(*) filter (where not coalesce(replayed, false) and cost_usd is null)"
+           f" count(*) filter (where not coalesce(replayed, false) and cost_usd is null and state = 'done'),"
+           f" count(*) filter (where state = 'started')"
            f" from exchanges{where}")
     con = connect(home)
     try:
         values = con.execute(sql, params).fetchone()
     finally:
         con.close()
-    keys = ("exchanges", "live", "replayed", "errors", *_TOKEN_FIELDS, "cost_usd", "unpriced")
+    keys = ("exchanges", "live", "replayed", "errors", *_TOKEN_FIELDS, "cost_usd", "unpriced", "unfinished")
     return dict(zip(keys, values))
+
+
+def spent_since(since: str, home: str | os.PathLike[str] | None = None) -> float:
+    """Dollars of the live calls logged since ``since`` (ISO time), by any process: a finished call at
+    its cost, one started and never finished (a killed kernel) at the most it could have cost."""
+    sql = ("select coalesce(sum(if(state = 'started', coalesce(max_cost_usd, 0), coalesce(cost_usd, 0))), 0)"
+           " from exchanges where not coalesce(replayed, false) and time >= ?")
+    con = connect(home)
+    try:
+        return float(con.execute(sql, [since]).fetchone()[0])
+    finally:
+        con.close()

@@ -342,7 +342,9 @@ def breakdown(fns: dict, iterations: int) -> None:
         (agentnb.session.Session, "prepare", "request build (Session.prepare)"),
         (agentnb.llm.client.Client, "stream", "stream (Client.stream: SDK + transport + agentnb's loop)"),
         (RecordingTransport, "handle_request", "  of which RecordingTransport.handle_request"),
-        (agentnb.session.Session, "_log", "log append (Session._log -> sessionlog.append)"),
+        (agentnb.llm.client.Client, "will_call_live", "live or replayed? (Client.will_call_live)"),
+        (agentnb.session._Call, "begin", "log 'started' row (_Call.begin -> sessionlog.append)"),
+        (agentnb.session._Call, "end", "log 'done' row (_Call.end -> sessionlog.append)"),
         (agentnb.sessionlog, "append", "  of which sessionlog.append"),
         (models, "cost", "cost (models.cost)"),
         (agentnb.session.Session, "ask", "Session.ask, whole"),
@@ -371,7 +373,8 @@ def breakdown(fns: dict, iterations: int) -> None:
     ask = cell_totals.get("Session.ask, whole", 0.0)
     accounted = sum(cell_totals.get(label, 0.0) for label in (
         "request build (Session.prepare)", "stream (Client.stream: SDK + transport + agentnb's loop)",
-        "log append (Session._log -> sessionlog.append)", "cost (models.cost)"))
+        "live or replayed? (Client.will_call_live)", "log 'started' row (_Call.begin -> sessionlog.append)",
+        "log 'done' row (_Call.end -> sessionlog.append)", "cost (models.cost)"))
     print(f"  {'rest of Session.ask (Response, conversation, renderer)':58} {_ms(per(ask - accounted))}")
     run_cell = cell_totals.get("AgentMagics.run_cell, whole", 0.0)
     print(f"  {'IPython dispatch (run_cell_magic outside run_cell)':58} {_ms(per(whole - run_cell))}")

@@ -251,15 +251,22 @@ def test_session_log_has_every_exchange(api):
     assert rows[0][3] is None and rows[0][4] > 0 and "refused" in rows[1][3]
 
 
-def test_agent_model_retiring_soon_warns_and_names_the_replacement(api, workdir):
+@pytest.mark.parametrize("today, sent, note", [
+    (dt.date(2026, 11, 29), "claude-sonnet-4-5-20250929", "retires on 2026-11-30 (1 day left)"),
+    (dt.date(2026, 11, 30), "claude-sonnet-5-5", "was retired on 2026-11-30"),
+])
+def test_agent_model_around_its_retirement_warns_or_is_replaced(api, workdir, today, sent, note):
     (workdir / "agents").mkdir()
     (workdir / "agents" / "old.md").write_text(
         "---\nname: old-agent\ndescription: uses the original model\nmodel: claude-sonnet-4-5-20250929\n---\nYou help.\n")
-    agentnb.current_session().reload()
+    session = agentnb.current_session()
+    session.clock = lambda: today          # the real date must not decide: the model retires tomorrow
+    session.reload()
     r = agentnb.ask("old-agent", "hi")
-    assert api.message_requests[-1].body["model"] in ("claude-sonnet-4-5-20250929", "claude-sonnet-5-5")
-    note = " ".join(r.warnings)
-    assert "claude-sonnet-5-5" in note and "--model" in note and "AGENTNB_MODEL_OLD_AGENT" in note
+    assert api.message_requests[-1].body["model"] == sent
+    warning = " ".join(r.warnings)
+    assert note in warning and "claude-sonnet-5-5" in warning and "--model" in warning
+    assert "AGENTNB_MODEL_OLD_AGENT" in warning
 
 
 def test_model_resolution_order_and_retirement():
@@ -270,6 +277,8 @@ def test_model_resolution_order_and_retirement():
     assert c.model == "claude-sonnet-4-5-20250929" and "retires on 2026-11-30" in c.warning
     c = models.resolve("a", "claude-sonnet-4-5-20250929", today=dt.date(2026, 12, 1), env={})
     assert c.model == "claude-sonnet-5-5" and "was retired" in c.warning
+    on_the_day = models.resolve("a", "claude-sonnet-4-5-20250929", clock=lambda: dt.date(2026, 11, 30), env={})
+    assert on_the_day.model == "claude-sonnet-5-5"
     env = {"AGENTNB_MODEL": "haiku", "AGENTNB_MODEL_A": "opus"}
     assert models.resolve("a", "sonnet", env=env, today=today).model == "claude-opus-5-5"
     assert models.resolve("a", "sonnet", session_override="haiku", env=env, today=today).model == "claude-haiku-5-5"
@@ -386,3 +395,166 @@ def test_a_hand_broken_recording_is_named_not_blamed_on_the_network(api, monkeyp
         agentnb.ask("backend-dev", "to be edited by hand")
     assert file.name in str(info.value) and "delete it" in str(info.value)
     assert "reach" not in str(info.value)
+
+
+def test_budget_with_a_model_of_unknown_price_refuses_the_live_call(api, monkeypatch):
+    from agentnb.errors import BudgetExceeded
+
+    monkeypatch.setenv("AGENTNB_BUDGET_USD", "5")
+    with pytest.raises(BudgetExceeded) as info:
+        agentnb.ask("backend-dev", "hi", model="claude-unpriced-9")
+    assert "no known price" in str(info.value) and "Nothing was sent" in str(info.value)
+    assert api.message_requests == []
+    monkeypatch.delenv("AGENTNB_BUDGET_USD")
+    agentnb.ask("backend-dev", "recorded without a budget", model="claude-unpriced-9")
+    monkeypatch.setenv("AGENTNB_BUDGET_USD", "5")
+    agentnb.current_session().forget()
+    r = agentnb.ask("backend-dev", "recorded without a budget", model="claude-unpriced-9")
+    assert r.replayed        # a replay costs nothing, priced or not
+
+
+def test_the_session_knows_before_the_call_whether_it_will_be_live(api):
+    from agentnb.llm import recording
+
+    session = agentnb.current_session()
+    body = session.prepare(session.agent("backend-dev"), "ahead", model=None, thread=None, new=False,
+                           max_tokens=None)[0]
+    assert recording.recorded(Path("recordings"), body) is None
+    r = agentnb.ask("backend-dev", "ahead")
+    assert recording.recorded(Path("recordings"), body).name == r.recording
+
+
+def test_a_lone_surrogate_in_a_streamed_delta_keeps_the_answer(api):
+    api.enqueue(text("Avant \ud83d après.", chunk_size=7))
+    r = agentnb.ask("backend-dev", "surrogate", check=False)
+    assert r.text == "Avant \ufffd après."
+    [row] = agentnb.log("select answer, error from exchanges").fetchall()
+    assert row == ("Avant \ufffd après.", None)
+    [file] = Path("recordings").glob("*.json")
+    assert json.loads(file.read_text("utf-8"))["answer"] == "Avant \ufffd après."
+    agentnb.current_session().forget()
+    assert agentnb.ask("backend-dev", "surrogate", check=False).text == r.text      # and replays the same
+
+
+def test_api_errors_name_the_request_id(api):
+    api.enqueue(error(400))
+    with pytest.raises(APIError) as info:
+        agentnb.ask("backend-dev", "refused")
+    assert info.value.request_id and f"request id {info.value.request_id}" in str(info.value)
+    [row] = agentnb.log("select error from exchanges").fetchall()
+    assert info.value.request_id in row[0]
+
+
+def test_no_credential_reaches_a_file_or_the_api_through_a_fix_round(api, workdir, monkeypatch):
+    token = "zq9V7-auth-token-not-key-shaped"           # not sk-ant- shaped: redacted as a known secret
+    password = "pg-Pa55word-of-the-user"
+    monkeypatch.setenv("ANTHROPIC_AUTH_TOKEN", token)
+    monkeypatch.setenv("AGENTNB_POSTGRES_URL", f"postgresql://me:{password}@127.0.0.1:1/nowhere")
+    secrets = (TEST_KEY, token, password)
+    # an answer whose schema fails the syntax check on a statement that quotes every credential, as a
+    # check reading the environment would
+    bad = ("```sql\nCREATE TABLE leak (k text DEFAULT '" + "|".join(secrets) + "' NOT NUL);\n```\n")
+    api.enqueue(text(bad), text("```sql\nCREATE TABLE leak (k text);\n```\n"))
+    r = agentnb.ask("backend-dev", "schema please", fix=1)
+    assert "--fix round 1" in r.warnings[0]
+    fix_request = api.message_requests[-1].body
+    sent = json.dumps(fix_request["messages"][-1], ensure_ascii=False)
+    assert "[redacted]" in sent and "NOT NUL" in sent        # the error did go back, without the secrets
+    sent = json.dumps(fix_request, ensure_ascii=False)        # the history too (the answer quoted them)
+    for secret in secrets:
+        assert secret not in sent
+        for file in workdir.rglob("*"):
+            if file.is_file() and "home" not in file.relative_to(workdir).parts[:1]:
+                assert secret not in file.read_text("utf-8", "replace"), file
+    assert len(list(Path("recordings").glob("*.json"))) == 2 and list(Path(".agentnb", "log").glob("*.jsonl"))
+
+
+def test_a_call_killed_mid_stream_still_counts_toward_the_budget(api, workdir, monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from agentnb.errors import BudgetExceeded
+    from agentnb.testing.server import slow
+
+    api.enqueue(slow("x" * 2000, delay=0.2, chunk_size=8))          # 50 s of answer: killed long before
+    env = {**os.environ, "PYTHONPATH": str(Path(agentnb.__file__).parents[1]), "AGENTNB_BUDGET_SINCE": "2000-01-01"}
+    child = subprocess.Popen([sys.executable, "-c", "import agentnb; agentnb.ask('backend-dev', 'long', "
+                              "check=False, max_tokens=4000)"], cwd=workdir, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while not api.message_requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert api.message_requests, "the child never called"
+        time.sleep(0.5)                                               # mid-stream
+        assert child.poll() is None
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    [(state, replayed, max_cost)] = agentnb.log("select state, replayed, max_cost_usd from exchanges").fetchall()
+    assert state == "started" and replayed is False and max_cost > 4000 * 10 / 1_000_000
+    assert agentnb.current_session().billed_usd == 0
+    # a new session of the same batch: its own call alone fits, not with the killed one at its maximum
+    monkeypatch.setenv("AGENTNB_BUDGET_SINCE", "2000-01-01")
+    worst = agentnb.current_session().dry_run("backend-dev", "next", max_tokens=100).max_cost_usd
+    monkeypatch.setenv("AGENTNB_BUDGET_USD", str(worst + max_cost / 2))
+    with pytest.raises(BudgetExceeded) as info:
+        agentnb.ask("backend-dev", "next", max_tokens=100)
+    assert f"${max_cost:.4f}" in str(info.value)
+    monkeypatch.setenv("AGENTNB_BUDGET_USD", str(worst + max_cost * 1.01))
+    assert agentnb.ask("backend-dev", "next", max_tokens=100, check=False).text
+
+
+def test_temporary_files_of_a_killed_writer_do_not_survive_a_restart(api, workdir):
+    import os
+    import time
+
+    folder = workdir / "recordings"
+    folder.mkdir()
+    dead, fresh = folder / ".tmp-killed1.json", folder / ".tmp-writing.json"
+    dead.write_text('{"agentnb_recording": 1, "request": ')           # a write cut by SIGKILL
+    fresh.write_text("{")                                              # another process, mid-write now
+    os.utime(dead, (time.time() - 3600, time.time() - 3600))
+    agentnb.ask("backend-dev", "after a crash", check=False)
+    assert not dead.exists() and fresh.exists()
+    assert len(list(folder.glob("[!.]*.json"))) == 1
+
+
+@pytest.mark.parametrize("raw, expected", [(None, 30.0), ("2.5", 2.5), (" 90 ", 90.0)])
+def test_check_timeout_setting(workdir, monkeypatch, raw, expected):
+    from agentnb import settings
+
+    if raw is not None:
+        monkeypatch.setenv("AGENTNB_CHECK_TIMEOUT", raw)
+    assert settings.check_timeout_s() == expected
+
+
+@pytest.mark.parametrize("name, raw", [("AGENTNB_CHECK_TIMEOUT", "0"), ("AGENTNB_CHECK_TIMEOUT", "soon"),
+                                       ("AGENTNB_CHECK_TIMEOUT", "inf"), ("AGENTNB_BUDGET_USD", "-1"),
+                                       ("AGENTNB_BUDGET_USD", "five"), ("AGENTNB_RECORD_MODE", "sometimes")])
+def test_a_bad_setting_is_a_short_error_naming_the_variable(api, monkeypatch, name, raw):
+    from agentnb import settings
+    from agentnb.errors import ConfigurationError
+
+    monkeypatch.setenv(name, raw)
+    readers = {"AGENTNB_CHECK_TIMEOUT": settings.check_timeout_s, "AGENTNB_BUDGET_USD": settings.budget_usd,
+               "AGENTNB_RECORD_MODE": settings.Settings().resolved_record_mode}
+    with pytest.raises(ConfigurationError) as info:
+        readers[name]()
+    assert name in str(info.value) and repr(raw.strip().lower() if name == "AGENTNB_RECORD_MODE" else raw) in str(info.value)
+    if name != "AGENTNB_CHECK_TIMEOUT":           # and a call refuses to start with it
+        with pytest.raises(ConfigurationError):
+            agentnb.ask("backend-dev", "x", check=False)
+        assert api.message_requests == []
+
+
+def test_under_a_budget_a_call_that_cannot_be_logged_is_not_sent(api, workdir, monkeypatch):
+    (workdir / "not-a-folder").write_text("x")
+    monkeypatch.setenv("AGENTNB_HOME", str(workdir / "not-a-folder"))
+    monkeypatch.setenv("AGENTNB_BUDGET_USD", "5")
+    with pytest.raises(agentnb.AgentnbError) as info:
+        agentnb.ask("backend-dev", "x")
+    assert "session log" in str(info.value) and "AGENTNB_HOME" in str(info.value)
+    assert api.message_requests == []          # it could not have been counted, had it been killed

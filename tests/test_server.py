@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import statistics
 import subprocess
 import sys
 import time
@@ -145,12 +144,11 @@ def test_max_tokens_reply_and_truncation(server, client):
     assert final.content[0].text == "x" * 40 and final.usage.output_tokens == 10
 
 
-def test_slow_stream_takes_its_time(server, client):
+def test_slow_stream_sends_its_chunks_one_at_a_time(server, client):
+    # how long it takes is bench/bench_server.py's business; here: the text comes whole, chunk by chunk
     server.enqueue(slow("abcdef", delay=0.03, chunk_size=2))
-    t0 = time.perf_counter()
     with ask(client) as s:
-        assert "".join(s.text_stream) == "abcdef"
-    assert time.perf_counter() - t0 >= 0.09
+        assert list(s.text_stream) == ["ab", "cd", "ef"]
 
 
 def test_interrupted_slow_stream_is_recorded(server, client):
@@ -378,17 +376,11 @@ def test_requests_are_recorded(server, client):
     assert server.message_requests == [r] and server.last_request is r
 
 
-def test_keep_alive_and_latency(server, client):
-    times = []
+def test_keep_alive(server, client):
     for _ in range(8):
-        t0 = time.perf_counter()
         with ask(client) as s:
             s.get_final_message()
-        times.append(time.perf_counter() - t0)
-    med = statistics.median(times[1:])
-    print(f"\nstreamed call latency: median {med * 1000:.2f} ms, min {min(times) * 1000:.2f} ms")
-    assert med < 0.5
-    # One pooled connection served every call (the chunked SSE body ends cleanly).
+    # One pooled connection served every call (the chunked SSE body ends cleanly). Latency: bench_server.py
     assert len({r.client_address for r in server.requests}) == 1
 
 
@@ -411,9 +403,7 @@ def test_stop_is_fast_with_open_connections(client):
     th = threading.Thread(target=run)
     th.start()
     time.sleep(0.1)
-    t0 = time.perf_counter()
-    s.stop()
-    assert time.perf_counter() - t0 < 0.5
+    s.stop()            # returns although a stream is mid-answer (how fast: bench/bench_server.py)
     th.join(2)
     assert not th.is_alive()
     c.close()

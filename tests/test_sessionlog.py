@@ -14,7 +14,8 @@ import pytest
 
 from agentnb import sessionlog
 from agentnb.errors import AgentnbError
-from agentnb.sessionlog import Exchange, append, connect, query, redact, rows, totals
+from agentnb.redact import redact
+from agentnb.sessionlog import Exchange, append, connect, query, rows, totals
 
 KEY = "sk-ant-api03-" + "Ab3_x-" * 12 + "AA"
 
@@ -62,7 +63,7 @@ def test_round_trip_sql_rows_totals(tmp_path):
     t = totals(tmp_path)
     assert t == {"exchanges": 3, "live": 2, "replayed": 1, "errors": 1, "input_tokens": 200,
                  "output_tokens": 20, "cache_creation_input_tokens": 10, "cache_read_input_tokens": 100,
-                 "cost_usd": pytest.approx(0.01), "unpriced": 1}
+                 "cost_usd": pytest.approx(0.01), "unpriced": 1, "unfinished": 0}
     assert totals(tmp_path, notebook="eda.ipynb")["exchanges"] == 2
     assert totals(tmp_path, session="nope")["exchanges"] == 0
 
@@ -123,7 +124,7 @@ def test_awkward_text_round_trips_exactly(tmp_path):
 def test_lone_surrogate_does_not_lose_the_row(tmp_path):
     append(_ex(0, prompt="bad \udcff byte"), home=tmp_path)
     (got,) = rows(tmp_path)
-    assert got["prompt"].startswith("bad ") and got["prompt"].endswith(" byte")
+    assert got["prompt"] == "bad \ufffd byte"
 
 
 def test_key_is_redacted_on_disk(tmp_path, monkeypatch):
@@ -134,14 +135,21 @@ def test_key_is_redacted_on_disk(tmp_path, monkeypatch):
     assert "sk-ant-api03" not in raw and "Ab3_x" not in raw
     assert "custom-proxy-token-123456" not in raw
     (got,) = rows(tmp_path)
-    assert got["error"] == "AuthenticationError: invalid x-api-key sk-ant-[REDACTED] (Bearer sk-ant-[REDACTED])"
-    assert got["prompt"] == "my key is [REDACTED], ok?"
+    assert got["error"] == "AuthenticationError: invalid x-api-key sk-ant-[redacted] (Bearer sk-ant-[redacted])"
+    assert got["prompt"] == "my key is [redacted], ok?"
 
 
-def test_redact():
+def test_redact(monkeypatch):
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "AGENTNB_POSTGRES_URL"):
+        monkeypatch.delenv(name, raising=False)
     assert redact("no key here") == "no key here"
-    assert redact(f"a{KEY}. c=sk-ant-oat01-xyz") == "ask-ant-[REDACTED]. c=sk-ant-[REDACTED]"
+    assert redact(f"a{KEY}. c=sk-ant-oat01-xyz") == "ask-ant-[redacted]. c=sk-ant-[redacted]"
     assert redact(redact(KEY)) == redact(KEY)
+    monkeypatch.setenv("ANTHROPIC_AUTH_TOKEN", "tok-a-bearer-token-42")
+    monkeypatch.setenv("AGENTNB_POSTGRES_URL", "postgresql://me:p%40ss-w0rd-long@db.example:5432/app")
+    assert redact("tok-a-bearer-token-42 / p%40ss-w0rd-long / p@ss-w0rd-long") == "[redacted] / [redacted] / [redacted]"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "short")        # under 8 characters: ordinary words stay
+    assert redact("a short word") == "a short word"
 
 
 def test_unwritable_home_names_the_path(tmp_path):
@@ -172,21 +180,35 @@ def test_deleted_log_file_is_reopened(tmp_path):
 
 
 def test_migrations_run_in_order_on_old_rows(tmp_path, monkeypatch):
-    append(_ex(0, cost_usd=0.5), home=tmp_path)              # a v1 row
+    v1 = {k: v for k, v in asdict(_ex(0, cost_usd=0.5)).items()
+          if k not in ("call_id", "state", "max_cost_usd", "request_id")}
+    (tmp_path / "log").mkdir()
+    (tmp_path / "log" / "old.jsonl").write_text(json.dumps({"v": 1, **v1}) + "\n")    # a row as v1 wrote it
 
-    def v1_to_v2(sql):                                       # v2 stores cents
-        return f"select * replace (if(v = 1, cost_usd * 100, cost_usd) as cost_usd, greatest(v, 2) as v) from ({sql})"
+    def v2_to_v3(sql):                                       # v3 stores cents
+        return f"select * replace (if(v = 2, cost_usd * 100, cost_usd) as cost_usd, greatest(v, 3) as v) from ({sql})"
 
-    def v2_to_v3(sql):                                       # v3 upper-cases the model
-        return f"select * replace (if(v = 2, upper(model), model) as model, greatest(v, 3) as v) from ({sql})"
+    def v3_to_v4(sql):                                       # v4 upper-cases the model
+        return f"select * replace (if(v = 3, upper(model), model) as model, greatest(v, 4) as v) from ({sql})"
 
-    monkeypatch.setattr(sessionlog, "MIGRATIONS", [v1_to_v2, v2_to_v3])
-    monkeypatch.setattr(sessionlog, "SCHEMA_VERSION", 3)
-    monkeypatch.setitem(sessionlog.COLUMNS, "added_in_v3", "VARCHAR")
-    append(_ex(1, cost_usd=7.0, model="already-v3"), home=tmp_path)
+    monkeypatch.setattr(sessionlog, "MIGRATIONS", [*sessionlog.MIGRATIONS, v2_to_v3, v3_to_v4])
+    monkeypatch.setattr(sessionlog, "SCHEMA_VERSION", 4)
+    monkeypatch.setitem(sessionlog.COLUMNS, "added_in_v4", "VARCHAR")
+    append(_ex(1, cost_usd=7.0, model="already-v4"), home=tmp_path)
     got = {r[0]: r[1:] for r in connect(tmp_path).sql(
-        "select prompt, cost_usd, model from exchanges").fetchall()}
-    assert got == {"q0": (50.0, "CLAUDE-OPUS-4-5"), "q1": (7.0, "already-v3")}
+        "select prompt, cost_usd, model, state from exchanges").fetchall()}
+    assert got == {"q0": (50.0, "CLAUDE-OPUS-4-5", "done"), "q1": (7.0, "already-v4", "done")}
+
+
+def test_a_call_is_one_row_started_then_done(tmp_path):
+    append(_ex(0, call_id="c1", state="started", cost_usd=None, max_cost_usd=0.25), home=tmp_path)
+    append(_ex(1, call_id="c2", state="started", cost_usd=None, max_cost_usd=0.5), home=tmp_path)
+    append(_ex(0, call_id="c1", state="done", cost_usd=0.01, max_cost_usd=0.25), home=tmp_path)
+    got = rows(tmp_path)
+    assert [(r["call_id"], r["state"], r["cost_usd"]) for r in got] == [("c1", "done", 0.01), ("c2", "started", None)]
+    assert totals(tmp_path)["unfinished"] == 1
+    # c1 at its cost, c2 (never finished) at the most it could cost
+    assert sessionlog.spent_since("2000-01-01", home=tmp_path) == pytest.approx(0.51)
 
 
 def test_import_does_not_load_duckdb():
@@ -228,7 +250,7 @@ def test_parallel_processes_lose_no_row(tmp_path):
 
     total = workers * per_worker + 1
     lines = _log_lines(tmp_path)
-    assert len(lines) == total and all(json.loads(line)["v"] == 1 for line in lines)
+    assert len(lines) == total and all(json.loads(line)["v"] == sessionlog.SCHEMA_VERSION for line in lines)
     assert len(list((tmp_path / "log").glob("2*.jsonl"))) == workers + 1
     got = rows(tmp_path)
     assert len(got) == total

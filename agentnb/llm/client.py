@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from agentnb.errors import AgentnbError, APIError, CredentialsError, ModelError, RecordingMissingError, StreamInterrupted
+from agentnb.errors import APIError, CredentialsError, ModelError, RecordingMissingError, StreamInterrupted
+from agentnb.llm.models import USAGE_KEYS
+from agentnb.redact import redact
+from agentnb.text import without_surrogates
 
 # Lent to the SDK when it finds no credentials, so that replays need no key. The recording transport
 # refuses to send it anywhere (NoCredentials).
 PLACEHOLDER_KEY = "agentnb-no-credentials"
-
-
-def redact(text: str) -> str:
-    """Remove credentials from text that may be shown, logged or saved (one rule, the session log's)."""
-    from agentnb.sessionlog import redact as _redact
-
-    return _redact(text)
 
 
 @dataclass
@@ -38,8 +34,7 @@ class CallResult:
     recording: Path | None
     latency_s: float
     ttft_s: float | None
-    request_id: str | None = None
-    content: list = field(default_factory=list)   # the final message's blocks, as dicts
+    request_id: str | None = None     # the API's id for this call, what support asks for
 
 
 class Client:
@@ -55,18 +50,43 @@ class Client:
             self._clients[key] = _make_sdk_client(mode, recordings)
         return self._clients[key]
 
+    def will_call_live(self, body: dict, *, mode: str, recordings: Path) -> bool:
+        """Whether sending ``body`` would reach the API (and cost money) rather than replay a recording.
+        Asked before the call, so that the session can refuse a live call before anything is sent."""
+        if mode == "none":
+            return False
+        if mode == "all":
+            return True
+        from urllib.parse import urlsplit
+
+        from agentnb.llm import recording
+
+        client, _ = self.sdk(mode, recordings)
+        # the request's URL path, as the transport sees it (a base URL may carry a path of its own)
+        path = urlsplit(str(client.base_url).rstrip("/") + recording.MESSAGES_PATH).path
+        return recording.recorded(recordings, body, path=path) is None
+
     def stream(self, body: dict, *, mode: str, recordings: Path, on_text: Callable[[str], None] | None = None,
                on_start: Callable[[bool], None] | None = None, agent: str | None = None,
-               prompt_text: str | None = None, budget: Callable[[dict], None] | None = None) -> CallResult:
+               prompt_text: str | None = None) -> CallResult:
         """Send ``body`` as a streamed Messages call; ``on_text`` gets each text delta as it arrives and
-        ``on_start(replayed)`` is called once the response headers are in."""
+        ``on_start(replayed)`` is called once the response headers are in. A failure raises agentnb's
+        own error, naming the API's request id when the API gave one."""
+        seen: dict = {}
+        try:
+            return self._stream(body, mode=mode, recordings=recordings, on_text=on_text, on_start=on_start,
+                                agent=agent, prompt_text=prompt_text, seen=seen)
+        except APIError as err:
+            raise err.tag(seen.get("request_id")) from None
+
+    def _stream(self, body: dict, *, mode: str, recordings: Path, on_text, on_start, agent, prompt_text,
+                seen: dict) -> CallResult:
         import anthropic
         import httpx2
 
         from agentnb.llm import recording
 
-        client, transport = self.sdk(mode, recordings)
-        transport.before_live = budget
+        client, _ = self.sdk(mode, recordings)
         started = time.monotonic()
         ttft = None
         parts: list[str] = []
@@ -83,26 +103,23 @@ class Client:
                     replayed = "x-agentnb-replayed" in headers
                     name = headers.get("x-agentnb-recording") or headers.get("x-agentnb-replayed")
                     recording_file = Path(recordings, name) if name else None
-                    request_id = headers.get("request-id")
+                    request_id = seen["request_id"] = headers.get("request-id")
                     if on_start:
                         on_start(replayed)
                     for event in stream:
                         if event.type == "text":
                             if ttft is None:
                                 ttft = time.monotonic() - started
-                            parts.append(event.text)
+                            # a lone surrogate (valid JSON, invalid text) must not cost the answer
+                            delta = without_surrogates(event.text)
+                            parts.append(delta)
                             if on_text:
-                                on_text(event.text)
+                                on_text(delta)
                         elif event.type == "message_stop":
                             saw_stop = True
                     message = stream.current_message_snapshot
         except recording.MissingRecording as err:
-            raise RecordingMissingError(err.path, agent=agent, cell=prompt_text) from None
-        except recording.OverBudget as err:
-            if isinstance(err.error, AgentnbError):
-                raise err.error from None
-            raise APIError(f"The budget could not be checked before a live call, so nothing was sent: "
-                           f"{type(err.error).__name__}: {redact(str(err.error))}", kind="budget") from None
+            raise RecordingMissingError(err.path, agent=agent, cell=redact(prompt_text or "")) from None
         except recording.NoCredentials:
             raise CredentialsError(
                 "No Anthropic credentials for a live call. Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) "
@@ -136,10 +153,9 @@ class Client:
         usage = message.usage.model_dump() if message.usage else {}
         return CallResult(
             text=text, stop_reason=message.stop_reason, model=message.model or body["model"],
-            usage={k: usage.get(k) or 0 for k in ("input_tokens", "output_tokens",
-                                                    "cache_creation_input_tokens", "cache_read_input_tokens")},
+            usage={k: usage.get(k) or 0 for k in USAGE_KEYS},
             replayed=replayed, recording=recording_file, latency_s=time.monotonic() - started, ttft_s=ttft,
-            request_id=request_id, content=[b.model_dump() for b in message.content])
+            request_id=request_id)
 
 
 def _status_error(err, model: str, partial: str) -> APIError:
@@ -147,27 +163,32 @@ def _status_error(err, model: str, partial: str) -> APIError:
 
     detail = redact(_error_message(err))
     status = err.status_code
+    request_id = getattr(err, "request_id", None)
     kind = getattr(err, "type", None) or _error_type(err)
     if isinstance(err, anthropic.AuthenticationError):
         return APIError(f"Authentication failed ({detail}). Check ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN.",
-                        status=status, kind="authentication")
+                        request_id=request_id, status=status, kind="authentication")
     if isinstance(err, anthropic.PermissionDeniedError):
-        return APIError(f"Permission denied: {detail}", status=status, kind="permission")
+        return APIError(f"Permission denied: {detail}", request_id=request_id, status=status, kind="permission")
     if isinstance(err, anthropic.NotFoundError) and "model" in detail.lower():
         return ModelError(f"The API does not know model {model!r} ({detail}). Choose another with --model "
                           "MODEL, `%agentnb model AGENT MODEL` or AGENTNB_MODEL.")
     if isinstance(err, anthropic.RateLimitError):
         return APIError(f"Rate limited after the SDK's retries ({detail}). Wait a minute and run the cell "
-                        "again.", status=status, kind="rate_limit", partial_text=partial)
+                        "again.", request_id=request_id, status=status, kind="rate_limit", partial_text=partial)
     if status == 529 or kind == "overloaded_error":
         return APIError(f"The API is overloaded ({detail}), even after the SDK's retries. Run the cell again "
-                        "in a moment.", status=status, kind="overloaded", partial_text=partial)
+                        "in a moment.", request_id=request_id, status=status, kind="overloaded",
+                        partial_text=partial)
     if isinstance(err, anthropic.BadRequestError):
-        return APIError(f"The API refused the request: {detail}", status=status, kind="bad_request")
+        return APIError(f"The API refused the request: {detail}", request_id=request_id, status=status,
+                        kind="bad_request")
     if status == 200:
         return APIError(f"The API reported an error mid-answer ({kind}: {detail}). The partial answer is "
-                        "shown above; run the cell again.", status=status, kind=kind, partial_text=partial)
-    return APIError(f"The API answered {status} ({detail}).", status=status, kind=kind, partial_text=partial)
+                        "shown above; run the cell again.", request_id=request_id, status=status, kind=kind,
+                        partial_text=partial)
+    return APIError(f"The API answered {status} ({detail}).", request_id=request_id, status=status, kind=kind,
+                    partial_text=partial)
 
 
 def _error_type(err) -> str | None:

@@ -8,8 +8,15 @@ note that its cost is unknown.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from agentnb.text import plural
+
+# The usage figures of one call, as the API names them (the session log's columns, the batch summary's
+# keys); a call's whole input is the three input figures added.
+INPUT_USAGE_KEYS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
 # Aliases as Claude Code's `model:` field uses them; "inherit" means "the session's default".
 ALIASES = {
@@ -84,11 +91,17 @@ def override_env_var(agent_name: str) -> str:
 
 
 def resolve(agent_name: str, agent_model: str | None, *, override: str | None = None,
-            session_override: str | None = None, env: dict | None = None,
-            today: dt.date | None = None) -> ModelChoice:
+            session_override: str | None = None, env: Mapping[str, str] | None = None,
+            today: dt.date | None = None, clock: Callable[[], dt.date] = dt.date.today) -> ModelChoice:
     """Which model a call uses. First found wins: the cell's ``--model``, ``%agentnb model AGENT
-    MODEL``, ``AGENTNB_MODEL_<AGENT>``, ``AGENTNB_MODEL``, the agent file, the default."""
-    env = os.environ if env is None else env
+    MODEL``, ``AGENTNB_MODEL_<AGENT>``, ``AGENTNB_MODEL``, the agent file, the default.
+
+    ``env`` holds the ``AGENTNB_MODEL*`` variables (read from the environment when None); the date that
+    decides retirements is ``today``, else ``clock()`` (tests inject either)."""
+    if env is None:
+        from agentnb.settings import model_variables
+
+        env = model_variables()
     per_agent = override_env_var(agent_name)
     candidates = [
         (override, "--model"),
@@ -101,7 +114,7 @@ def resolve(agent_name: str, agent_model: str | None, *, override: str | None = 
     written, source = next((m.strip(), s) for m, s in candidates if m and m.strip())
     model = ALIASES.get(written.lower(), written)
     fam = family(model)
-    today = today or dt.date.today()
+    today = today or clock()
     how = (f"override with --model MODEL on the cell, `%agentnb model {agent_name} MODEL`, "
            f"or the environment variable {per_agent}")
     if fam and fam.retires:
@@ -114,8 +127,8 @@ def resolve(agent_name: str, agent_model: str | None, *, override: str | None = 
         days = (fam.retires - today).days
         return ModelChoice(
             model, source,
-            f"{model} (from {source}) retires on {fam.retires:%Y-%m-%d} ({days} day"
-            f"{'s' if days != 1 else ''} left); {replacement} replaces it: {how}.")
+            f"{model} (from {source}) retires on {fam.retires:%Y-%m-%d} ({plural(days, 'day')} left); "
+            f"{replacement} replaces it: {how}.")
     if fam is None:
         return ModelChoice(model, source,
                            f"unknown model {model!r} (from {source}): sent as written, cost not "
@@ -135,8 +148,5 @@ def cost(model: str, usage) -> float | None:
         return None
     get = usage.get if isinstance(usage, dict) else (lambda k, d=0: getattr(usage, k, d))
     p = fam.price
-    total = ((get("input_tokens", 0) or 0) * p.input
-             + (get("output_tokens", 0) or 0) * p.output
-             + (get("cache_creation_input_tokens", 0) or 0) * p.cache_write_5m
-             + (get("cache_read_input_tokens", 0) or 0) * p.cache_read)
-    return total / 1_000_000
+    rates = dict(zip(USAGE_KEYS, (p.input, p.output, p.cache_write_5m, p.cache_read)))
+    return sum((get(k, 0) or 0) * rate for k, rate in rates.items()) / 1_000_000

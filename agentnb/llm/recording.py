@@ -6,7 +6,12 @@ writes one; ``none`` only serves; ``all`` always calls and overwrites.
 
 One human-readable JSON file per exchange, named by a hash of the canonical request (method, path and
 JSON body; headers are left out, so credentials never reach the key nor the file). Streamed answers keep
-their server-sent events one per entry and are replayed event by event.
+their server-sent events one per entry and are replayed event by event. Every string of a recording,
+request and answer alike, goes through :func:`agentnb.redact.redact_all` before it is hashed or written.
+
+The transport records and replays, nothing else: whether a call may be made (the budget) is the
+session's decision, taken before the call with :func:`recorded`, which says whether a request has a
+recording.
 """
 
 from __future__ import annotations
@@ -22,8 +27,12 @@ from typing import Iterator
 import anthropic
 import httpx2
 
-from agentnb.settings import RECORD_MODES as MODES
+from agentnb.redact import redact_all
+from agentnb.text import without_surrogates
+from agentnb.settings import record_mode
+
 FORMAT = 1
+MESSAGES_PATH = "/v1/messages"
 # Response headers worth keeping; everything else (cookies, rate-limit counters, dates) varies or leaks.
 KEPT_HEADERS = ("content-type", "request-id")
 
@@ -46,30 +55,37 @@ class NoCredentials(anthropic.AnthropicError):
         super().__init__("no credentials for a live call")
 
 
-class OverBudget(anthropic.AnthropicError):
-    """Carries what the budget guard raised (BudgetExceeded, or why the spend could not be read)
-    through the SDK, which raises its own error types as they are."""
-
-    def __init__(self, error: Exception):
-        self.error = error
-        super().__init__(str(error))
-
-
 def canonical_request(method: str, path: str, body: bytes) -> dict:
     try:
         parsed = json.loads(body) if body else None
     except ValueError:
         parsed = body.decode("utf-8", "replace")
-    return {"method": method.upper(), "path": path, "body": parsed}
+    return _canonical(method, path, parsed)
+
+
+def _canonical(method: str, path: str, body) -> dict:
+    # redacted before hashing: the file holds exactly what its name is the hash of, and a request that
+    # differs only by a credential replays the same recording
+    return redact_all({"method": method.upper(), "path": path, "body": body})
 
 
 def request_hash(canonical: dict) -> str:
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate in a prompt still hashes (valid text hashes as it always did)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def recording_path(directory: Path, canonical: dict) -> Path:
     return directory / f"{request_hash(canonical)[:24]}.json"
+
+
+def recorded(directory: str | Path, body: dict, *, path: str = MESSAGES_PATH, stream: bool = True) -> Path | None:
+    """The recording of a Messages call with this JSON ``body``, if there is one. The body is what the
+    SDK sends: ``messages.stream(**body)`` adds ``"stream": true``; ``path`` is the request's URL path
+    (``/v1/messages`` unless the base URL has a path of its own)."""
+    sent = {**body, "stream": True} if stream else body
+    file = recording_path(Path(directory), _canonical("POST", path, json.loads(json.dumps(sent))))
+    return file if file.is_file() else None
 
 
 def parse_sse(data: bytes) -> list[dict]:
@@ -113,10 +129,47 @@ def dumps(document: dict) -> str:
     return text.replace(json.dumps(marker), "[\n" + lines + "\n  ]") + "\n"
 
 
+def _valid_unicode(value):
+    """Every string of a JSON value without lone surrogates (a file must be valid UTF-8)."""
+    if isinstance(value, str):
+        return without_surrogates(value)
+    if isinstance(value, dict):
+        return {_valid_unicode(k): _valid_unicode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_valid_unicode(v) for v in value]
+    return value
+
+
+TEMP_PREFIX = ".tmp-"
+# A temporary file untouched this long before this process started belongs to a writer that died (a
+# write takes milliseconds); younger ones may be another live process's, mid-write.
+STALE_AFTER_S = 60.0
+_PROCESS_START = time.time()
+
+
+def remove_stale_temp_files(directory: Path) -> list[Path]:
+    """Delete what killed writers left (``.tmp-*.json``, which ``write_atomic`` cannot clean up after a
+    SIGKILL); returns what was deleted."""
+    removed = []
+    try:
+        candidates = list(directory.glob(f"{TEMP_PREFIX}*.json"))
+    except OSError:
+        return removed
+    for file in candidates:
+        try:
+            if file.stat().st_mtime < _PROCESS_START - STALE_AFTER_S:
+                file.unlink()
+                removed.append(file)
+        except OSError:          # gone already (another process cleaned it), or not ours to delete
+            continue
+    return removed
+
+
 def write_atomic(path: Path, document: dict) -> None:
     # parallel runs share the directory: write aside, then rename over
+    document = _valid_unicode(document)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=".json")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(dumps(document))
@@ -166,20 +219,17 @@ class _TeeStream(httpx2.SyncByteStream):
 class RecordingTransport(httpx2.BaseTransport):
     def __init__(self, directory: str | Path, mode: str = "once", *, inner: httpx2.BaseTransport | None = None,
                  live_allowed: bool = True):
-        if mode not in MODES:
-            raise ValueError(f"record mode {mode!r}: expected one of {', '.join(MODES)}")
         self.directory = Path(directory)
-        self.mode = mode
+        self.mode = record_mode(mode)
         self.live_allowed = live_allowed
         self._inner = inner
-        self.before_live = None   # called with the JSON body before any live call (the budget guard)
+        remove_stale_temp_files(self.directory)     # once per folder and process: the transport is kept
 
     @property
     def inner(self) -> httpx2.BaseTransport:
         if self._inner is None:
-            from anthropic._constants import DEFAULT_CONNECTION_LIMITS
-
-            self._inner = httpx2.HTTPTransport(limits=DEFAULT_CONNECTION_LIMITS)
+            # the SDK's public default (its own client uses the same limits)
+            self._inner = httpx2.HTTPTransport(limits=anthropic.DEFAULT_CONNECTION_LIMITS)
         return self._inner
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
@@ -191,12 +241,6 @@ class RecordingTransport(httpx2.BaseTransport):
             raise MissingRecording(path)
         if not self.live_allowed:
             raise NoCredentials(path)
-        if self.before_live is not None:
-            try:
-                self.before_live(canonical["body"])
-            except Exception as err:
-                # raised as an SDK error so that the SDK neither retries it nor calls it a network failure
-                raise OverBudget(err) from None
         started = time.monotonic()
         response = self.inner.handle_request(request)
         if not 200 <= response.status_code < 300:
@@ -224,6 +268,7 @@ class RecordingTransport(httpx2.BaseTransport):
                     document["response"]["json"] = json.loads(body)
                 except ValueError:
                     document["response"]["text"] = body.decode("utf-8", "replace")
+            document = redact_all(document)     # the answer may quote a credential the prompt held
             try:
                 write_atomic(path, document)
             except OSError as err:
