@@ -90,9 +90,9 @@ def test_grid_of_two_sets_with_two_jobs(workdir, capsys):
 
 
 def test_p_values_are_typed_and_win_and_fail_on_check(workdir, capsys):
-    # the grid says fail_check false; -p says true (YAML scalar -> bool) and wins
+    # the grid says fail_check False; -p says True (papermill reads it as a bool) and wins
     batch = run_notebooks([NOTEBOOKS / "params.ipynb"], grid=[{"n": 3, "fail_check": False}],
-                                 parameters={"fail_check": parse_value("true"), "label": "z"},
+                                 parameters={"fail_check": parse_value("True"), "label": "z"},
                                  out=workdir / "out")
     [result] = batch.results
     assert result.ok and result.parameters == {"n": 3, "fail_check": True, "label": "z"}
@@ -103,7 +103,7 @@ def test_p_values_are_typed_and_win_and_fail_on_check(workdir, capsys):
     assert batch.exit_code() == 0 and batch.exit_code(fail_on_check=True) == 1
     assert "Schema on PostgreSQL" in (workdir / "out" / "summary.md").read_text()
 
-    assert cli(NOTEBOOKS / "params.ipynb", "-p", "fail_check", "true", "--fail-on-check") == 1
+    assert cli(NOTEBOOKS / "params.ipynb", "-p", "fail_check", "True", "--fail-on-check") == 1
     assert "(--fail-on-check)" in capsys.readouterr().out
     assert json.loads((workdir / "out" / "summary.json").read_text())["totals"]["checks_failed"] == 1
 
@@ -233,15 +233,6 @@ def test_html_summary_shows_the_failing_source_as_code_not_backticks(tmp_path):
     assert "failed at cell In [2] <code>assert a &lt; b</code>: AssertionError: `x`</div>" in html
     assert "failed at cell In [2] `assert a < b`: AssertionError: `x`" in \
         summary_markdown(Batch([failed], "now", 1.0, 1, str(tmp_path), {}))
-
-
-def test_parse_value_reads_yaml_scalars():
-    assert parse_value("1") == 1 and parse_value("0.5") == 0.5
-    assert parse_value("true") is True and parse_value("False") is False
-    assert parse_value("null") is None
-    assert parse_value("[1, 2]") == [1, 2]
-    for text in ("opus", "yes", "no", "2024-01-01", "", "a: b: c", "{oops"):
-        assert parse_value(text) == text
 
 
 def test_grid_files_list_and_product(tmp_path):

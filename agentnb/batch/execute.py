@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from agentnb.batch.htmlexport import export_html
-from agentnb.batch.plan import Run, load_grid, parse_value, plan, utc_now
+from agentnb.batch.plan import Run, load_grid, parameters_from, plan, utc_now
 from agentnb.batch.results import Batch, RunResult, collect, shorten
 from agentnb.batch.summary import write_summary
 from agentnb.errors import ConfigurationError
@@ -50,7 +50,8 @@ def main(args: argparse.Namespace) -> int:
     """Run the batch ``args`` describes, show one line per finished run, print where the report is."""
     progress = _Progress()
     try:
-        batch = run_notebooks(args.notebooks, parameters={n: parse_value(v) for n, v in args.parameters},
+        parameters = parameters_from(args.parameters_yaml, args.parameters, args.parameters_raw)
+        batch = run_notebooks(args.notebooks, parameters=parameters,
                               grid=args.grid, jobs=args.jobs, out=args.out, record_mode=args.record_mode,
                               budget_usd=args.budget, kernel_name=args.kernel, on_start=progress.start,
                               on_result=progress)

@@ -33,11 +33,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      "Each run's kernel gets AGENTNB_NOTEBOOK, AGENTNB_RUN_ID, AGENTNB_BUDGET_SINCE (the\n"
                      "batch's start), and AGENTNB_RECORD_MODE / AGENTNB_BUDGET_USD when given.")
     parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="notebooks to run")
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                        dest="parameters",
-                        help="a parameter for every run; the value is read as a YAML scalar (1, 0.5, true, "
-                             "null; anything else stays a string). -p wins over the grid's value of the "
-                             "same name")
+    parser.add_argument("-p", "--parameter", "--parameters", nargs=2, action="append", default=[],
+                        metavar=("NAME", "VALUE"), dest="parameters",
+                        help="a parameter for every run, read as papermill's -p reads it: an int or a float "
+                             "when the whole value is one, True/False/None as Python spells them, anything "
+                             "else a string as written (new lines included). -p wins over the grid's value "
+                             "of the same name")
+    parser.add_argument("-r", "--parameters-raw", "--parameters_raw", nargs=2, action="append", default=[],
+                        metavar=("NAME", "VALUE"), dest="parameters_raw",
+                        help="a parameter whose value stays a string, whatever it looks like (wins over -p)")
+    parser.add_argument("-y", "--parameters-yaml", "--parameters_yaml", action="append", default=[],
+                        metavar="YAML", dest="parameters_yaml",
+                        help="parameters as a YAML mapping ('{n: 1, tags: [a, b]}'), for lists and "
+                             "mappings; -p and -r win over it")
     parser.add_argument("--grid", metavar="FILE.yaml",
                         help="parameter sets: a YAML list of mappings (one run each), or a mapping of "
                              "lists (their cartesian product)")
@@ -60,21 +68,70 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------------------------------- parameters
 
 def parse_value(text: str) -> Any:
-    """A ``-p`` value, read as a YAML scalar: ``1`` -> 1, ``0.5`` -> 0.5, ``true`` -> True, ``null`` -> None,
-    ``[1, 2]`` -> a list; anything else (``yes``, ``no``, dates, ``opus``) stays the string it was."""
+    """A ``-p`` value as papermill's command line reads it (``papermill.cli._resolve_type``): ``True``,
+    ``False``, ``None`` as Python spells them, an int or a float when ``int()`` or ``float()`` takes the
+    whole text, anything else the string as written: ``"- a: b"`` and a value with new lines stay strings."""
+    if text == "True":
+        return True
+    if text == "False":
+        return False
+    if text == "None":
+        return None
+    for number in (int, float):
+        try:
+            return number(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parameters_from(yaml_texts: Iterable[str] = (), values: Iterable[tuple[str, str]] = (),
+                    raw: Iterable[tuple[str, str]] = ()) -> dict:
+    """The parameters of ``-y``, ``-p`` and ``-r``, in papermill's order of precedence: each ``-y``
+    mapping, then ``-p`` (:func:`parse_value`), then ``-r`` (strings as written)."""
     import yaml
 
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-    if isinstance(value, bool) and text.strip().lower() not in ("true", "false"):
-        return text        # YAML 1.1 reads yes/no/on/off as booleans: too surprising for a parameter
-    if value is None and text.strip() not in ("null", "~", "None", "none", "Null", "NULL"):
-        return text        # an empty string stays empty
-    if isinstance(value, (bool, int, float, str, list, dict)) or value is None:
-        return value
-    return text
+    merged: dict = {}
+    yaml_texts = list(yaml_texts)
+    loader = _no_dates_loader() if yaml_texts else None
+    for text in yaml_texts:
+        try:
+            data = yaml.load(text, Loader=loader)
+        except yaml.YAMLError as err:
+            raise ConfigurationError(f"-y {_quote(text)}: not valid YAML ({_one_line(err)}).") from None
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            raise ConfigurationError(f"-y {_quote(text)}: expected a mapping (name: value), "
+                                     f"found a {type(data).__name__}.")
+        for name in data:
+            if not isinstance(name, str) or not name.isidentifier():
+                raise ConfigurationError(f"-y: {name!r} is not a valid parameter name (a Python identifier).")
+        merged.update(data)
+    merged.update((name, parse_value(value)) for name, value in values)
+    merged.update((name, value) for name, value in raw)
+    return merged
+
+
+def _no_dates_loader():
+    import yaml
+
+    class NoDatesLoader(yaml.SafeLoader):
+        """papermill's ``NoDatesSafeLoader``: a date stays the string it was written as."""
+
+    NoDatesLoader.yaml_implicit_resolvers = {
+        k: [r for r in v if r[0] != "tag:yaml.org,2002:timestamp"]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    return NoDatesLoader
+
+
+def _quote(text: str, limit: int = 40) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[:limit - 1] + "…")
+
+
+def _one_line(err: Exception) -> str:
+    return " ".join(str(err).split())
 
 
 def load_grid(path: str | os.PathLike[str]) -> list[dict]:
