@@ -103,8 +103,11 @@ def test_p_values_are_typed_and_win_and_fail_on_check(workdir, capsys):
     assert batch.exit_code() == 0 and batch.exit_code(fail_on_check=True) == 1
     assert "Schema on PostgreSQL" in (workdir / "out" / "summary.md").read_text()
 
-    assert cli(NOTEBOOKS / "params.ipynb", "-p", "fail_check", "True", "--fail-on-check") == 1
-    assert "(--fail-on-check)" in capsys.readouterr().out
+    assert cli(NOTEBOOKS / "params.ipynb", "-p", "fail_check", "True", "-p", "colour", "red", "--fail-on-check") == 1
+    printed = capsys.readouterr().out
+    assert "(--fail-on-check)" in printed
+    # a name the parameters cell does not set is said, once, per run
+    assert printed.count("WARNING: colour: not set in the notebook's parameters cell") == 1
     assert json.loads((workdir / "out" / "summary.json").read_text())["totals"]["checks_failed"] == 1
 
 
@@ -126,6 +129,28 @@ def test_failing_notebook_exits_1_and_names_the_cell(workdir, capsys):
     assert printed.splitlines()[-1] == f"report: {workdir / 'report' / 'summary.html'}"
 
 
+def test_a_notebook_without_parameters_cell_is_said_per_run_and_marked(workdir, capsys):
+    grid = workdir / "grid.yaml"
+    grid.write_text("n: [2, 3]\n")
+    assert cli(NOTEBOOKS / "noparams.ipynb", "--grid", grid, "--out", "out") == 0
+    printed = capsys.readouterr().out
+    said = [line for line in printed.splitlines()
+            if line.startswith("    WARNING: notebook noparams.ipynb has no cell tagged 'parameters'")]
+    assert len(said) == 2 and "(n) were injected at its top" in said[0] and "its defaults then win" in said[0]
+    assert "2 run(s) with warnings" in printed.splitlines()[-2]
+    # what papermill does: the values go in a first cell, the notebook's own default wins
+    assert stream_text(workdir / "out" / "noparams-n-2.ipynb") == "n=1\n"
+
+    runs = json.loads((workdir / "out" / "summary.json").read_text())["runs"]
+    assert [r["parameters_cell"] for r in runs] == [False, False]
+    assert all("no cell tagged 'parameters'" in r["warnings"][0] for r in runs)
+    assert not any("parameter" in note for r in runs for note in r["notes"])
+    md = (workdir / "out" / "summary.md").read_text()
+    assert md.count("n=2 (⚠ no parameters cell: injected at the top)") == 1 and "## Warnings" in md
+    html = (workdir / "out" / "summary.html").read_text()
+    assert html.count("<div class='warning'>⚠ notebook noparams.ipynb has no cell tagged") == 2
+
+
 def test_each_run_gets_its_own_environment_and_folder(workdir, monkeypatch):
     monkeypatch.setenv("AGENTNB_RECORD_MODE", "all")      # the runs must get --record-mode, not this
     batch = run_notebooks([NOTEBOOKS / "env.ipynb"], grid=[{"k": 1}, {"k": 2}], jobs=2,
@@ -142,7 +167,8 @@ def test_each_run_gets_its_own_environment_and_folder(workdir, monkeypatch):
         assert values["cwd"] == str(NOTEBOOKS.resolve())
         seen.append(values["AGENTNB_RUN_ID"])
         # papermill's warning about the missing parameters cell is kept with its run, not on stderr
-        assert "Passed unknown parameter: k" in result.notes
+        assert result.parameters_cell is False and "no cell tagged 'parameters'" in result.warnings[0]
+        assert not any("unknown parameter" in note for note in result.notes)
     assert len(set(seen)) == 2
     assert os.environ["AGENTNB_RECORD_MODE"] == "all" and "AGENTNB_RUN_ID" not in os.environ
     assert Path.cwd() == workdir

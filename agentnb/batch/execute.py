@@ -79,7 +79,8 @@ class _Progress:
             print(f"agentnb run: {len(runs)} run(s), {jobs} at a time", flush=True)
 
     def __call__(self, result: RunResult, done: int, total: int) -> None:
-        line = "\n".join([f"[{done}/{total}] {result.line()}"] + [f"    note: {n}" for n in result.notes])
+        line = "\n".join([f"[{done}/{total}] {result.line()}"] + [f"    WARNING: {w}" for w in result.warnings]
+                         + [f"    note: {n}" for n in result.notes])
         if self.bar is None:
             print(line, flush=True)
             return
@@ -187,6 +188,7 @@ def execute_run(run: Run) -> RunResult:
 
     for stale in (run.output, run.html):       # a previous batch's file must not pass for this run's
         Path(stale).unlink(missing_ok=True)
+    has_parameters_cell = _has_parameters_cell(run.notebook) if run.parameters else None
     t0 = time.monotonic()
     error = None
     # papermill's warnings ("Passed unknown parameter: n") name no notebook: keep them with their run
@@ -212,12 +214,12 @@ def execute_run(run: Run) -> RunResult:
         nb = nbformat.read(run.output, as_version=4)
     except (OSError, ValueError) as err:        # nothing was saved: the run failed before its first cell
         failed = _failure(run, duration, error or {"ename": type(err).__name__, "evalue": shorten(str(err))})
-        failed.notes.extend(warnings.messages)
+        _sort_papermill_messages(failed, warnings.messages, has_parameters_cell)
         return failed
     result = RunResult(id=run.id, notebook=run.notebook, parameters=run.parameters, output=run.output,
                        html=None, status="failed" if error else "ok", duration_s=duration, error=error,
                        **collect(nb))
-    result.notes.extend(warnings.messages)
+    _sort_papermill_messages(result, warnings.messages, has_parameters_cell)
     try:
         export_html(nb, run.html, folder=str(Path(run.notebook).parent))
         result.html = run.html
@@ -226,6 +228,40 @@ def execute_run(run: Run) -> RunResult:
     except Exception as err:                    # a broken export must not hide the run's own result
         result.notes.append(f"no HTML export: {type(err).__name__}: {shorten(str(err))}")
     return result
+
+
+def _has_parameters_cell(notebook: str) -> bool | None:
+    """Whether the notebook has a cell tagged ``parameters`` (None when it cannot be read: papermill
+    then fails the run and says why)."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(notebook, as_version=4)
+    except Exception:
+        return None
+    return any("parameters" in (cell.get("metadata", {}).get("tags") or []) for cell in nb.cells)
+
+
+_NO_PARAMETERS_CELL = "Input notebook does not contain a cell with tag 'parameters'"
+_UNKNOWN_PARAMETER = "Passed unknown parameter: "
+
+
+def _sort_papermill_messages(result: RunResult, messages: list[str], has_parameters_cell: bool | None) -> None:
+    """papermill's warnings about parameters become the run's warnings, in words that say what happened
+    to the values; its other messages stay notes."""
+    result.parameters_cell = has_parameters_cell
+    if has_parameters_cell is False:
+        # papermill injects the values in a new first cell: the notebook's own code runs after it
+        result.warnings.append(
+            f"notebook {Path(result.notebook).name} has no cell tagged 'parameters': the values "
+            f"({', '.join(result.parameters)}) were injected at its top, before its own code, which may set "
+            "them again (its defaults then win); tag its parameters cell 'parameters' (papermill's rule)")
+    unknown = [m[len(_UNKNOWN_PARAMETER):] for m in messages if m.startswith(_UNKNOWN_PARAMETER)]
+    if unknown and has_parameters_cell:
+        result.warnings.append(
+            f"{', '.join(unknown)}: not set in the notebook's parameters cell (a misspelt name?); "
+            "injected after it all the same")
+    result.notes.extend(m for m in messages if m != _NO_PARAMETERS_CELL and not m.startswith(_UNKNOWN_PARAMETER))
 
 
 class _ThreadWarnings(logging.Handler):

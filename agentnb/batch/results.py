@@ -34,6 +34,9 @@ class RunResult:
     billed_usd: float | None = None               # live exchanges only
     unread: int = 0                               # outputs whose agentnb metadata could not be read
     notes: list[str] = field(default_factory=list)
+    # things the reader must know to trust the row (its parameters may not have taken effect)
+    warnings: list[str] = field(default_factory=list)
+    parameters_cell: bool | None = None           # False: the values were injected at the notebook's top
 
     @property
     def ok(self) -> bool:
@@ -94,6 +97,10 @@ class Batch:
         return sum(r.checks_failed for r in self.results)
 
     @property
+    def warned(self) -> list[RunResult]:
+        return [r for r in self.results if r.warnings]
+
+    @property
     def unread(self) -> int:
         return sum(r.unread for r in self.results)
 
@@ -111,6 +118,8 @@ class Batch:
                 text += " (--fail-on-check)"
         if self.unread:
             text += f"; {self.unread} output(s) unread (see the notes)"
+        if self.warned:
+            text += f"; {len(self.warned)} run(s) with warnings"
         cost = total(r.cost_usd for r in self.results)
         if cost is not None:
             text += f"; {money(cost, total(r.billed_usd for r in self.results))}"

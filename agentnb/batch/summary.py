@@ -59,6 +59,8 @@ _COLUMNS = ["run", "parameters", "status", "checks", "tokens in / out", "cost", 
 
 def _row_cells(r: RunResult) -> list[str]:
     params = ", ".join(f"{k}={_value(v)}" for k, v in r.parameters.items()) or "-"
+    if r.parameters_cell is False:
+        params += " (⚠ no parameters cell: injected at the top)"
     checks = f"{r.checks_passed} passed, {r.checks_failed} failed" if r.checks else "-"
     return [r.name, params, r.status, checks, _tokens(r.tokens), money(r.cost_usd, r.billed_usd),
             f"{r.duration_s:.1f}s"]
@@ -73,6 +75,9 @@ def summary_markdown(batch: Batch) -> str:
         link = _rel(r.html, batch.out) if r.html else _rel(r.output, batch.out)
         cells[0] = f"[{_md(cells[0])}]({link})"
         lines.append("| " + " | ".join([cells[0]] + [_md(c) for c in cells[1:]]) + " |")
+    warnings = [f"- **{_md(r.name)}**: {_md(w)}" for r in batch.results for w in r.warnings]
+    if warnings:
+        lines += ["", "## Warnings", ""] + warnings
     failures = []
     for r in batch.results:
         if r.error:
@@ -97,7 +102,7 @@ def summary_html(batch: Batch) -> str:
         target = _rel(r.html, batch.out) if r.html else _rel(r.output, batch.out)
         cells[0] = f"<a href='{esc(target)}'>{cells[0]}</a>"
         cells[2] = f"<span class='{'ok' if r.ok else 'failed'}'>{cells[2]}</span>"
-        details = []
+        details = [f"<div class='warning'>⚠ {esc(w)}</div>" for w in r.warnings]
         if r.error:
             failed_at = r.error_text(code=lambda source: f"<code>{esc(source)}</code>", text=esc)
             details.append(f"<div class='failed'>failed at {failed_at}</div>")
@@ -117,6 +122,7 @@ table {{ border-collapse: collapse; }}
 th, td {{ text-align: left; padding: 4px 10px; border-bottom: 1px solid #ddd; vertical-align: top; }}
 tr.details td {{ border-bottom: 1px solid #ddd; padding-top: 0; }}
 .ok {{ color: #1a7f37; font-weight: 600; }} .failed {{ color: #cf222e; }} .note {{ color: #777; }}
+.warning {{ color: #9a6700; font-weight: 600; }}
 </style></head><body>
 <h1>agentnb run</h1>
 <p>{esc(batch.headline())}. Started {esc(batch.started)}, {batch.jobs} at a time.</p>
