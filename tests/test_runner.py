@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+from html import escape
 import json
 import os
 import subprocess
@@ -149,6 +150,37 @@ def test_a_notebook_without_parameters_cell_is_said_per_run_and_marked(workdir, 
     assert md.count("n=2 (⚠ no parameters cell: injected at the top)") == 1 and "## Warnings" in md
     html = (workdir / "out" / "summary.html").read_text()
     assert html.count("<div class='warning'>⚠ notebook noparams.ipynb has no cell tagged") == 2
+
+
+def write_notebook(path: Path, *cells: str) -> Path:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_magic_usage_error_reaches_the_console_and_every_summary(workdir, capsys):
+    # IPython shows a UsageError as a line on stderr, with no error output: papermill knows no message
+    cases = {"bogus": ("%%backend_dev --bogus-option\nhello", "unrecognized arguments: --bogus-option"),
+             "frob": ("%agentnb frobnicate", "%agentnb frobnicate: unknown command"),
+             "tokens": ("%%backend_dev --max-tokens abc\nhello", "argument --max-tokens: invalid int value: 'abc'")}
+    notebooks = [write_notebook(workdir / f"{name}.ipynb", "%load_ext agentnb", cell)
+                 for name, (cell, _) in cases.items()]
+    assert cli(*notebooks, "--jobs", "3", "--out", "out") == 1
+    printed = capsys.readouterr().out
+    runs = {r["output"]: r for r in json.loads((workdir / "out" / "summary.json").read_text())["runs"]}
+    md = (workdir / "out" / "summary.md").read_text()
+    html = (workdir / "out" / "summary.html").read_text()
+    for name, (cell, message) in cases.items():
+        error = runs[f"{name}.ipynb"]["error"]
+        assert error["ename"] == "UsageError" and error["evalue"].startswith(message), error
+        assert error["source"] == cell.splitlines()[0] and error["execution_count"] == 2
+        assert f"UsageError: {message}" in printed
+        assert f"UsageError: {message}" in md
+        assert escape(f"UsageError: {message}") in html
 
 
 def test_each_run_gets_its_own_environment_and_folder(workdir, monkeypatch):

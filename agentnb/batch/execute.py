@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -216,6 +217,8 @@ def execute_run(run: Run) -> RunResult:
         failed = _failure(run, duration, error or {"ename": type(err).__name__, "evalue": shorten(str(err))})
         _sort_papermill_messages(failed, warnings.messages, has_parameters_cell)
         return failed
+    if error and error.get("ename") == "CellExecutionError" and not error.get("evalue"):
+        error.update(_reason_from_outputs(nb))
     result = RunResult(id=run.id, notebook=run.notebook, parameters=run.parameters, output=run.output,
                        html=None, status="failed" if error else "ok", duration_s=duration, error=error,
                        **collect(nb))
@@ -228,6 +231,31 @@ def execute_run(run: Run) -> RunResult:
     except Exception as err:                    # a broken export must not hide the run's own result
         result.notes.append(f"no HTML export: {type(err).__name__}: {shorten(str(err))}")
     return result
+
+
+_ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Interrupt|Exit)): (.+)$")
+
+
+def _reason_from_outputs(nb) -> dict:
+    """The error of a cell that failed without an error output, from what it wrote to stderr.
+
+    IPython reports a ``UsageError`` (a magic's bad option: ``unrecognized arguments: --bogus-option``)
+    as a line on stderr, not as an error output, so papermill has no name nor message for it
+    (``CellExecutionError`` and ""). The failing cell is the one papermill marked ``exception``."""
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code" or not cell.get("metadata", {}).get("papermill", {}).get("exception"):
+            continue
+        text = "".join(o.get("text", "") for o in cell.get("outputs", [])
+                       if o.get("output_type") == "stream" and o.get("name") == "stderr")
+        lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", text).splitlines() if line.strip()]
+        if not lines:
+            break
+        for line in reversed(lines):
+            match = _ERROR_LINE.match(line)
+            if match:
+                return {"ename": match.group(1), "evalue": shorten(match.group(2))}
+        return {"evalue": shorten(lines[-1])}
+    return {"evalue": "the cell failed without an error message (see its outputs)"}
 
 
 def _has_parameters_cell(notebook: str) -> bool | None:
