@@ -183,6 +183,45 @@ def test_a_magic_usage_error_reaches_the_console_and_every_summary(workdir, caps
         assert escape(f"UsageError: {message}") in html
 
 
+def test_ctrl_c_writes_the_summary_of_what_finished_and_exits_130(workdir):
+    import signal
+    import time
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("delay = 0", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("import time\ntime.sleep(delay)\nprint('slept', delay)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, workdir / "sleepy.ipynb")
+    (workdir / "grid.yaml").write_text("delay: [0, 600, 0]\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-m", "agentnb.cli", "run", "sleepy.ipynb", "--grid", "grid.yaml",
+                             "--out", "out"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = []
+        while not any(line.startswith("[1/3] ok") for line in lines):
+            line = proc.stdout.readline()
+            assert line, "".join(lines) + proc.stderr.read()
+            lines.append(line)
+        time.sleep(1.0)                      # the second run is in its sleep
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    summary = json.loads((workdir / "out" / "summary.json").read_text())
+    assert summary["interrupted"] is True
+    assert [r["status"] for r in summary["runs"]] == ["ok", "interrupted", "interrupted"]
+    assert summary["totals"]["ok"] == 1 and summary["totals"]["interrupted"] == 2
+    assert "1 ok, 0 failed, 2 interrupted (Ctrl-C)" in out
+    md = (workdir / "out" / "summary.md").read_text()
+    assert "2 interrupted (Ctrl-C)" in md and md.count("| interrupted |") == 2
+    assert "interrupted" in (workdir / "out" / "summary.html").read_text()
+    assert out.splitlines()[-1] == f"report: {os.path.join('out', 'summary.html')}"
+
+
 def test_each_run_gets_its_own_environment_and_folder(workdir, monkeypatch):
     monkeypatch.setenv("AGENTNB_RECORD_MODE", "all")      # the runs must get --record-mode, not this
     batch = run_notebooks([NOTEBOOKS / "env.ipynb"], grid=[{"k": 1}, {"k": 2}], jobs=2,

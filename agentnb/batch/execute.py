@@ -42,7 +42,7 @@ from typing import Callable, Iterable
 
 from agentnb.batch.htmlexport import export_html
 from agentnb.batch.plan import Run, load_grid, parameters_from, plan, utc_now
-from agentnb.batch.results import Batch, RunResult, collect, shorten
+from agentnb.batch.results import Batch, BatchInterrupted, RunResult, collect, shorten
 from agentnb.batch.summary import write_summary
 from agentnb.errors import ConfigurationError
 
@@ -56,6 +56,8 @@ def main(args: argparse.Namespace) -> int:
                               grid=args.grid, jobs=args.jobs, out=args.out, record_mode=args.record_mode,
                               budget_usd=args.budget, kernel_name=args.kernel, on_start=progress.start,
                               on_result=progress)
+    except BatchInterrupted as stop:
+        batch = stop.batch
     finally:
         progress.close()
     print(batch.headline(fail_on_check=args.fail_on_check))
@@ -111,7 +113,9 @@ def run_notebooks(notebooks: Iterable[str | os.PathLike[str]], *, parameters: di
     grid's values. ``on_start(runs, jobs)`` is called once the batch is planned, ``on_result(result,
     done, total)`` as each run finishes. A failing run does not stop the others: its status says why.
     ``pool`` is ``"thread"`` or ``"process"`` (see the module docstring). Raises ``ConfigurationError``
-    for a bad grid, a missing notebook or a bad option.
+    for a bad grid, a missing notebook or a bad option. On Ctrl-C the kernels are stopped, the summary is
+    written (finished runs as they ended, the others "interrupted") and ``BatchInterrupted`` (a
+    ``KeyboardInterrupt`` holding the batch) is raised.
     """
     import concurrent.futures as cf
 
@@ -144,6 +148,7 @@ def run_notebooks(notebooks: Iterable[str | os.PathLike[str]], *, parameters: di
         on_start(runs, workers)
     executor = (cf.ThreadPoolExecutor(workers, thread_name_prefix="agentnb-run") if pool == "thread"
                 else cf.ProcessPoolExecutor(workers))
+    interrupted = False
     try:
         futures = {executor.submit(execute_run, run): run for run in runs}
         for done, future in enumerate(cf.as_completed(futures), 1):
@@ -155,16 +160,22 @@ def run_notebooks(notebooks: Iterable[str | os.PathLike[str]], *, parameters: di
             results[run.id] = result
             if on_result:
                 on_result(result, done, len(runs))
-    except BaseException:         # Ctrl-C, CI cancelling: stop the kernels so their threads end now
+    except BaseException as err:  # Ctrl-C, CI cancelling: stop the kernels so their threads end now
         executor.shutdown(wait=False, cancel_futures=True)
         _kill_kernels()
-        raise
-    executor.shutdown()
-    batch = Batch(results=[results[r.id] for r in runs], started=started, duration_s=time.monotonic() - t0,
-                  jobs=workers, out=str(out_dir), paths={},
+        if not isinstance(err, KeyboardInterrupt):
+            raise
+        interrupted = True
+    else:
+        executor.shutdown()
+    batch = Batch(results=[results.get(r.id) or _unfinished(r) for r in runs], started=started,
+                  duration_s=time.monotonic() - t0, jobs=workers, out=str(out_dir), paths={},
                   settings={"record_mode": record_mode, "budget_usd": budget_usd, "kernel": kernel_name,
-                            "parameters": dict(parameters or {})})
+                            "parameters": dict(parameters or {})},
+                  interrupted=interrupted)
     write_summary(batch)
+    if interrupted:
+        raise BatchInterrupted(batch)
     return batch
 
 
@@ -344,6 +355,13 @@ def _kill_kernels() -> None:
 def _failure(run: Run, duration: float, error: dict) -> RunResult:
     return RunResult(id=run.id, notebook=run.notebook, parameters=run.parameters, output=run.output, html=None,
                      status="failed", duration_s=duration, error=error)
+
+
+def _unfinished(run: Run) -> RunResult:
+    """A run Ctrl-C stopped or kept from starting: what it did (and spent) is not known."""
+    return RunResult(id=run.id, notebook=run.notebook, parameters=run.parameters, output=run.output, html=None,
+                     status="interrupted", duration_s=0.0, tokens=None, cost_usd=None,
+                     notes=["interrupted (Ctrl-C) before it finished: no executed notebook, no figures"])
 
 
 def _first_line(text: str | None) -> str:

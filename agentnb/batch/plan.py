@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "HTML and a summary (summary.md, summary.html, summary.json) into --out.")
     parser.epilog = ("exit status: 0 when every run succeeded; 1 when a run failed, or a check failed (or\n"
                      "could not be read) with --fail-on-check; 2 for a usage error (a bad grid, a missing\n"
-                     "notebook).\n\n"
+                     "notebook); 130 on Ctrl-C, after writing the summary (the runs that finished, the\n"
+                     "others marked interrupted).\n\n"
                      "Each run's kernel gets AGENTNB_NOTEBOOK, AGENTNB_RUN_ID, AGENTNB_BUDGET_SINCE (the\n"
                      "batch's start), and AGENTNB_RECORD_MODE / AGENTNB_BUDGET_USD when given.")
     parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="notebooks to run")

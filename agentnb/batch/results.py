@@ -22,7 +22,7 @@ class RunResult:
     parameters: dict
     output: str
     html: str | None
-    status: str                                   # "ok" | "failed"
+    status: str                                   # "ok" | "failed" | "interrupted" (Ctrl-C: unfinished)
     duration_s: float
     error: dict | None = None                     # {"cell", "execution_count", "source", "ename", "evalue"}
     checks: list[dict] = field(default_factory=list)
@@ -87,10 +87,15 @@ class Batch:
     out: str
     paths: dict[str, str]                         # "md" / "html" / "json" -> path
     settings: dict = field(default_factory=dict)
+    interrupted: bool = False                     # stopped by Ctrl-C: the unfinished runs say "interrupted"
 
     @property
     def failed(self) -> list[RunResult]:
-        return [r for r in self.results if not r.ok]
+        return [r for r in self.results if r.status == "failed"]
+
+    @property
+    def unfinished(self) -> list[RunResult]:
+        return [r for r in self.results if r.status == "interrupted"]
 
     @property
     def checks_failed(self) -> int:
@@ -105,12 +110,16 @@ class Batch:
         return sum(r.unread for r in self.results)
 
     def exit_code(self, fail_on_check: bool = False) -> int:
+        if self.interrupted:
+            return 130                # as a shell reports a command stopped by SIGINT
         # with outputs it cannot read, the batch cannot say that no check failed
         return 1 if self.failed or (fail_on_check and (self.checks_failed or self.unread)) else 0
 
     def headline(self, fail_on_check: bool = False) -> str:
-        ok = len(self.results) - len(self.failed)
+        ok = sum(r.ok for r in self.results)
         text = f"{len(self.results)} run(s): {ok} ok, {len(self.failed)} failed"
+        if self.interrupted:
+            text += f", {len(self.unfinished)} interrupted (Ctrl-C)"
         passed = sum(r.checks_passed for r in self.results)
         if passed or self.checks_failed:
             text += f"; checks {passed} passed, {self.checks_failed} failed"
@@ -124,6 +133,14 @@ class Batch:
         if cost is not None:
             text += f"; {money(cost, total(r.billed_usd for r in self.results))}"
         return text + f"; {self.duration_s:.1f}s"
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a batch, once the summary of what finished is written: ``batch`` holds it."""
+
+    def __init__(self, batch: Batch):
+        super().__init__("agentnb run interrupted")
+        self.batch = batch
 
 
 # -------------------------------------------------------------------------------------------- reading results

@@ -37,13 +37,15 @@ def summary_dict(batch: Batch) -> dict:
         runs.append(row)
     return {
         "started": batch.started,
+        "interrupted": batch.interrupted,
         "duration_s": round(batch.duration_s, 3),
         "jobs": batch.jobs,
         "settings": batch.settings,
         "totals": {
             "runs": len(batch.results),
-            "ok": len(batch.results) - len(batch.failed),
+            "ok": sum(r.ok for r in batch.results),
             "failed": len(batch.failed),
+            "interrupted": len(batch.unfinished),
             "checks_passed": sum(r.checks_passed for r in batch.results),
             "checks_failed": batch.checks_failed,
             "tokens": _sum_tokens(r.tokens for r in batch.results),
@@ -101,7 +103,7 @@ def summary_html(batch: Batch) -> str:
         cells = [esc(c) for c in _row_cells(r)]
         target = _rel(r.html, batch.out) if r.html else _rel(r.output, batch.out)
         cells[0] = f"<a href='{esc(target)}'>{cells[0]}</a>"
-        cells[2] = f"<span class='{'ok' if r.ok else 'failed'}'>{cells[2]}</span>"
+        cells[2] = f"<span class='{'ok' if r.ok else 'failed'}'>{cells[2]}</span>"  # interrupted: red too
         details = [f"<div class='warning'>⚠ {esc(w)}</div>" for w in r.warnings]
         if r.error:
             failed_at = r.error_text(code=lambda source: f"<code>{esc(source)}</code>", text=esc)
