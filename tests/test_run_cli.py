@@ -66,3 +66,66 @@ def test_data_readme_vet_clinic_command_gives_the_recorded_parameter_set():
     recorded = yaml.safe_load((REPO / "data" / "design_grid.yaml").read_text(encoding="utf-8"))[1]
     assert parameters(args) == recorded
     assert all((REPO / nb).is_file() for nb in args.notebooks)
+
+
+# ------------------------------------------------------------------------------------------ usage errors
+
+NOTEBOOK = REPO / "tests" / "data" / "notebooks" / "params.ipynb"
+
+
+def usage_error(capsys, *argv) -> str:
+    """Run ``agentnb run ARGV``: it must exit 2 with one line on stderr and no traceback; returns it."""
+    from agentnb.cli import main
+
+    assert main(["run", *map(str, argv)]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("agentnb: "), captured.err
+    return lines[0]
+
+
+def no_run_started(folder: Path) -> bool:
+    return not [p for pattern in ("*.ipynb", "summary.*") for p in folder.rglob(pattern) if p.is_file()]
+
+
+def test_a_negative_or_odd_budget_is_a_usage_error(workdir, capsys):
+    for value in ("-1", "nan", "inf"):
+        assert f"--budget {value}" in usage_error(capsys, NOTEBOOK, "--budget", value, "--out", "out")
+    assert no_run_started(workdir)
+
+
+def test_an_out_folder_that_cannot_be_written_is_a_usage_error(workdir, capsys):
+    (workdir / "taken").write_text("a file")
+    assert "a file is in the way" in usage_error(capsys, NOTEBOOK, "--out", "taken")
+    assert "cannot create this folder" in usage_error(capsys, NOTEBOOK, "--out", "taken/sub")
+    assert "--out /proc/agentnb-out" in usage_error(capsys, NOTEBOOK, "--out", "/proc/agentnb-out")
+    assert "cannot write there" in usage_error(capsys, NOTEBOOK, "--out", "/proc/self")
+    (workdir / "out" / "summary.md").mkdir(parents=True)
+    assert "summary.md is a folder there" in usage_error(capsys, NOTEBOOK, "--out", "out")
+    assert no_run_started(workdir)
+
+
+def test_a_bad_record_mode_in_the_environment_stops_the_batch_before_any_kernel(workdir, capsys, monkeypatch):
+    monkeypatch.setenv("AGENTNB_RECORD_MODE", "bogus")
+    line = usage_error(capsys, NOTEBOOK, "--out", "out")
+    assert "'bogus'" in line and "AGENTNB_RECORD_MODE" in line
+    assert no_run_started(workdir)
+
+
+def test_a_folder_or_a_file_that_is_no_notebook_is_a_usage_error(workdir, capsys):
+    (workdir / "notebooks").mkdir()
+    assert "a folder, not a notebook" in usage_error(capsys, workdir / "notebooks", "--out", "out")
+    (workdir / "README.md").write_text("# hello\n")
+    assert "README.md: not a notebook: a .ipynb file is JSON" in usage_error(capsys, "README.md")
+    (workdir / "data.json").write_text('{"rows": []}')
+    assert "data.json: not a notebook: JSON without a list of cells" in usage_error(capsys, "data.json")
+    assert "missing.ipynb: no such notebook" in usage_error(capsys, "missing.ipynb")
+    assert no_run_started(workdir)
+
+
+def test_a_malformed_grid_names_its_file(workdir, capsys):
+    (workdir / "grid.yaml").write_text("n: [1, 2\nlabel: x\n")
+    line = usage_error(capsys, NOTEBOOK, "--grid", "grid.yaml")
+    assert line.startswith("agentnb: --grid grid.yaml: not valid YAML:") and "line 2" in line
+    assert "<unicode string>" not in line
+    assert no_run_started(workdir)

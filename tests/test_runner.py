@@ -372,7 +372,7 @@ def test_output_names_are_safe_short_and_unique(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     for folder in ("a", "b"):
-        (tmp_path / folder / "nb.ipynb").write_text("{}")
+        (tmp_path / folder / "nb.ipynb").write_text('{"cells": []}')
     runs = plan([tmp_path / "a" / "nb.ipynb", tmp_path / "b" / "nb.ipynb"], grid=[{"n": 1}, {"n": 1}],
                        out=tmp_path / "out")
     assert [Path(r.output).stem for r in runs] == ["nb-n-1", "nb-n-1-2", "nb-n-1-3", "nb-n-1-4"]

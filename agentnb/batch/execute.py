@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from agentnb.batch.htmlexport import export_html
-from agentnb.batch.plan import Run, load_grid, parameters_from, plan, utc_now
+from agentnb.batch.plan import Run, load_grid, parameters_from, plan, prepare_out, utc_now
 from agentnb.batch.results import Batch, BatchInterrupted, RunResult, collect, shorten
 from agentnb.batch.summary import write_summary
 from agentnb.errors import ConfigurationError
@@ -123,12 +123,15 @@ def run_notebooks(notebooks: Iterable[str | os.PathLike[str]], *, parameters: di
         raise ConfigurationError(f"--jobs {jobs}: give at least 1.")
     if pool not in ("thread", "process"):
         raise ConfigurationError(f"pool={pool!r}: use 'thread' or 'process'.")
+    if record_mode is None:       # what the kernels will inherit: refused now, not once per run
+        from agentnb.settings import Settings
+
+        Settings().resolved_record_mode()
     sets = load_grid(grid) if isinstance(grid, (str, os.PathLike)) else grid
     started = utc_now()
     runs = plan(notebooks, parameters=parameters, grid=sets, out=out, record_mode=record_mode,
                 budget_usd=budget_usd, kernel_name=kernel_name, since=started)
-    out_dir = Path(out).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = prepare_out(out, runs)
     # import once, here, so that worker threads do not race through the same slow imports
     import nbformat  # noqa: F401
     import papermill  # noqa: F401

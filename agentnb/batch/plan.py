@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 import unicodedata
@@ -142,11 +143,14 @@ def load_grid(path: str | os.PathLike[str]) -> list[dict]:
 
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as stream:
+            data = yaml.safe_load(stream)
     except OSError as err:
         raise ConfigurationError(f"--grid {path}: cannot read it ({err.strerror}).") from None
+    except UnicodeDecodeError as err:
+        raise ConfigurationError(f"--grid {path}: not UTF-8 text (byte {err.start}).") from None
     except yaml.YAMLError as err:
-        raise ConfigurationError(f"--grid {path}: not valid YAML: {err}") from None
+        raise ConfigurationError(f"--grid {path}: not valid YAML: {_yaml_problem(err)}") from None
     if isinstance(data, list):
         for i, item in enumerate(data):
             if not isinstance(item, dict):
@@ -166,6 +170,15 @@ def load_grid(path: str | os.PathLike[str]) -> list[dict]:
         return [dict(zip(names, combo)) for combo in itertools.product(*values)]
     raise ConfigurationError(f"--grid {path}: expected a list of mappings or a mapping of lists, "
                              f"found a {type(data).__name__}.")
+
+
+def _yaml_problem(err: Exception) -> str:
+    """A YAML error in one line, at its line and column (PyYAML's own text spans several lines)."""
+    problem = getattr(err, "problem", None) or getattr(err, "context", None)
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    if problem and mark is not None:
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return _one_line(err)
 
 
 def _check_names(path: Path, mapping: dict) -> None:
@@ -201,6 +214,9 @@ def plan(notebooks: Iterable[str | os.PathLike[str]], *, parameters: dict | None
     slug made from the grid's values, unique within the batch."""
     if record_mode is not None and record_mode not in RECORD_MODES:
         raise ConfigurationError(f"--record-mode {record_mode}: use one of {', '.join(RECORD_MODES)}.")
+    if budget_usd is not None and not (math.isfinite(budget_usd) and budget_usd >= 0):
+        raise ConfigurationError(f"--budget {budget_usd:g}: give what the batch may spend, in dollars: 0 or "
+                                 "more (e.g. 2.50; 0 allows replays only).")
     parameters = dict(parameters or {})
     for name in parameters:
         if not isinstance(name, str) or not name.isidentifier():
@@ -212,8 +228,7 @@ def plan(notebooks: Iterable[str | os.PathLike[str]], *, parameters: dict | None
     runs = []
     for notebook in notebooks:
         path = Path(notebook)
-        if not path.is_file():
-            raise ConfigurationError(f"{notebook}: no such notebook.")
+        check_notebook(path)
         for grid_set in sets:
             merged = {**grid_set, **parameters}
             # the slug names what differs between runs: the grid's values that -p did not override
@@ -233,6 +248,51 @@ def plan(notebooks: Iterable[str | os.PathLike[str]], *, parameters: dict | None
                             output=str(out / f"{name}.ipynb"), html=str(out / f"{name}.html"), env=env,
                             kernel_name=kernel_name))
     return runs
+
+
+def check_notebook(path: Path) -> None:
+    """A usage error, in one line, unless ``path`` is a file holding a Jupyter notebook (JSON with a list
+    of cells: nbformat is not imported for this, it costs over a second)."""
+    if path.is_dir():
+        raise ConfigurationError(f"{path}: a folder, not a notebook; give the .ipynb files "
+                                 f"(e.g. {path.as_posix().rstrip('/')}/*.ipynb).")
+    try:
+        data = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise ConfigurationError(f"{path}: no such notebook.") from None
+    except OSError as err:
+        raise ConfigurationError(f"{path}: cannot read it ({err.strerror}).") from None
+    except ValueError as err:        # JSONDecodeError, or bytes that are not text
+        where = f" (line {err.lineno}, column {err.colno}: {err.msg})" if isinstance(err, json.JSONDecodeError) else ""
+        raise ConfigurationError(f"{path}: not a notebook: a .ipynb file is JSON, this is not{where}.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        raise ConfigurationError(f"{path}: not a notebook: JSON without a list of cells.")
+
+
+def prepare_out(out: str | os.PathLike[str], runs: list[Run]) -> Path:
+    """Create the ``--out`` folder and make sure the batch can write its files there, before any kernel
+    starts: a usage error naming the problem otherwise."""
+    from agentnb.batch.summary import SUMMARY_NAMES
+
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigurationError(f"--out {out}: a file is in the way; give a folder.") from None
+    except OSError as err:
+        raise ConfigurationError(f"--out {out}: cannot create this folder ({err.strerror}).") from None
+    try:
+        probe = folder / f".agentnb-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ConfigurationError(f"--out {out}: cannot write there ({err.strerror}).") from None
+    targets = [folder / name for name in SUMMARY_NAMES] + [Path(p) for r in runs for p in (r.output, r.html)]
+    for target in targets:
+        if target.is_dir():
+            raise ConfigurationError(f"--out {out}: {target.name} is a folder there; the batch writes a file "
+                                     "of that name: move it, or choose another --out.")
+    return folder.resolve()
 
 
 def slug(parameters: dict, limit: int = 48) -> str:
