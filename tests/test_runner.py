@@ -83,7 +83,8 @@ def test_grid_of_two_sets_with_two_jobs(workdir, capsys):
     ext = "html" if HAVE_NBCONVERT else "ipynb"
     assert f"[params-n-1_label-a](params-n-1_label-a.{ext})" in md and "n=2, label=b" in md
     html = (out / "summary.html").read_text()
-    assert f"href='params-n-2_label-b.{ext}'" in html and html.count("class='ok'") == 2
+    assert f"href='params-n-2_label-b.{ext}'" in html and html.count("<span class='ok'>ok</span>") == 2
+    assert json.loads((out / "summary.json").read_text())["status"] == "passed" and "# agentnb run: passed" in md
 
     printed = capsys.readouterr().out.splitlines()
     assert sum(line.startswith(("[1/2] ok", "[2/2] ok")) for line in printed) == 2
@@ -109,7 +110,16 @@ def test_p_values_are_typed_and_win_and_fail_on_check(workdir, capsys):
     assert "(--fail-on-check)" in printed
     # a name the parameters cell does not set is said, once, per run
     assert printed.count("WARNING: colour: not set in the notebook's parameters cell") == 1
-    assert json.loads((workdir / "out" / "summary.json").read_text())["totals"]["checks_failed"] == 1
+    summary = json.loads((workdir / "out" / "summary.json").read_text())
+    assert summary["totals"]["checks_failed"] == 1
+    # every summary says the batch failed, and why: the runs were all ok
+    why = "--fail-on-check: 1 check(s) failed, in 1 run (params)"
+    assert (summary["status"], summary["exit_code"], summary["reasons"]) == ("failed", 1, [why])
+    assert f"batch failed (exit 1): {why}" in printed
+    md = (workdir / "out" / "summary.md").read_text()
+    assert md.startswith("# agentnb run: failed\n") and f"**The batch failed** (exit 1):\n\n- {why}" in md
+    html = (workdir / "out" / "summary.html").read_text()
+    assert "<span class='failed'>failed</span></h1>" in html and f"<li>{escape(why)}</li>" in html
 
 
 def test_failing_notebook_exits_1_and_names_the_cell(workdir, capsys):

@@ -55,15 +55,18 @@ def main(args: argparse.Namespace) -> int:
         batch = run_notebooks(args.notebooks, parameters=parameters,
                               grid=args.grid, jobs=args.jobs, out=args.out, record_mode=args.record_mode,
                               budget_usd=args.budget, kernel_name=args.kernel, on_start=progress.start,
-                              on_result=progress)
+                              on_result=progress, fail_on_check=args.fail_on_check)
     except BatchInterrupted as stop:
         batch = stop.batch
     finally:
         progress.close()
-    print(batch.headline(fail_on_check=args.fail_on_check))
+    print(batch.headline())
+    code, reasons = batch.verdict()
+    if reasons:
+        print(f"batch {batch.status()} (exit {code}): " + "; ".join(reasons))
     # the folder as the user gave it: absolute stays absolute, relative stays relative to here
     print(f"report: {os.path.join(args.out, Path(batch.paths['html']).name)}")
-    return batch.exit_code(fail_on_check=args.fail_on_check)
+    return code
 
 
 class _Progress:
@@ -106,12 +109,13 @@ def run_notebooks(notebooks: Iterable[str | os.PathLike[str]], *, parameters: di
                   budget_usd: float | None = None, kernel_name: str | None = None,
                   on_start: Callable[[list[Run], int], None] | None = None,
                   on_result: Callable[[RunResult, int, int], None] | None = None,
-                  pool: str = "thread") -> Batch:
+                  pool: str = "thread", fail_on_check: bool = False) -> Batch:
     """Run every notebook once per parameter set, ``jobs`` at a time, and write the report into ``out``.
 
     ``grid`` is a YAML file or the list of sets itself; ``parameters`` go into every set and win over the
     grid's values. ``on_start(runs, jobs)`` is called once the batch is planned, ``on_result(result,
     done, total)`` as each run finishes. A failing run does not stop the others: its status says why.
+    ``fail_on_check`` makes a failed (or unreadable) check fail the batch: its summaries say so.
     ``pool`` is ``"thread"`` or ``"process"`` (see the module docstring). Raises ``ConfigurationError``
     for a bad grid, a missing notebook or a bad option. On Ctrl-C the kernels are stopped, the summary is
     written (finished runs as they ended, the others "interrupted") and ``BatchInterrupted`` (a
@@ -174,8 +178,8 @@ def run_notebooks(notebooks: Iterable[str | os.PathLike[str]], *, parameters: di
     batch = Batch(results=[results.get(r.id) or _unfinished(r) for r in runs], started=started,
                   duration_s=time.monotonic() - t0, jobs=workers, out=str(out_dir), paths={},
                   settings={"record_mode": record_mode, "budget_usd": budget_usd, "kernel": kernel_name,
-                            "parameters": dict(parameters or {})},
-                  interrupted=interrupted)
+                            "parameters": dict(parameters or {}), "fail_on_check": fail_on_check},
+                  interrupted=interrupted, fail_on_check=fail_on_check)
     write_summary(batch)
     if interrupted:
         raise BatchInterrupted(batch)

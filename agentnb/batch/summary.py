@@ -35,7 +35,11 @@ def summary_dict(batch: Batch) -> dict:
         row["output"] = _rel(r.output, batch.out)
         row["html"] = _rel(r.html, batch.out) if r.html else None
         runs.append(row)
+    code, reasons = batch.verdict()
     return {
+        "status": batch.status(),          # passed | failed | interrupted: what the exit code says
+        "exit_code": code,
+        "reasons": reasons,                # why it is not 0
         "started": batch.started,
         "interrupted": batch.interrupted,
         "duration_s": round(batch.duration_s, 3),
@@ -69,8 +73,11 @@ def _row_cells(r: RunResult) -> list[str]:
 
 
 def summary_markdown(batch: Batch) -> str:
-    lines = [f"# agentnb run: {batch.headline()}", "",
-             f"Started {batch.started}, {batch.jobs} at a time.", "",
+    code, reasons = batch.verdict()
+    lines = [f"# agentnb run: {batch.status()}", "", f"{batch.headline()}.", ""]
+    if reasons:
+        lines += [f"**The batch {batch.status()}** (exit {code}):", ""] + [f"- {_md(r)}" for r in reasons] + [""]
+    lines += [f"Started {batch.started}, {batch.jobs} at a time.", "",
              "| " + " | ".join(_COLUMNS) + " |", "|" + "---|" * len(_COLUMNS)]
     for r in batch.results:
         cells = _row_cells(r)
@@ -97,6 +104,9 @@ def summary_markdown(batch: Batch) -> str:
 
 def summary_html(batch: Batch) -> str:
     esc = html.escape
+    code, reasons = batch.verdict()
+    verdict = (f"<div class='failed'><b>The batch {esc(batch.status())}</b> (exit {code}):<ul>"
+               + "".join(f"<li>{esc(r)}</li>" for r in reasons) + "</ul></div>") if reasons else ""
     head = "".join(f"<th>{esc(c)}</th>" for c in _COLUMNS)
     body = []
     for r in batch.results:
@@ -126,8 +136,9 @@ tr.details td {{ border-bottom: 1px solid #ddd; padding-top: 0; }}
 .ok {{ color: #1a7f37; font-weight: 600; }} .failed {{ color: #cf222e; }} .note {{ color: #777; }}
 .warning {{ color: #9a6700; font-weight: 600; }}
 </style></head><body>
-<h1>agentnb run</h1>
+<h1>agentnb run: <span class='{"ok" if code == 0 else "failed"}'>{esc(batch.status())}</span></h1>
 <p>{esc(batch.headline())}. Started {esc(batch.started)}, {batch.jobs} at a time.</p>
+{verdict}
 <table><thead><tr>{head}</tr></thead><tbody>
 {chr(10).join(body)}
 </tbody></table>
