@@ -232,6 +232,19 @@ def test_ctrl_c_writes_the_summary_of_what_finished_and_exits_130(workdir):
     assert out.splitlines()[-1] == f"report: {os.path.join('out', 'summary.html')}"
 
 
+def test_kernels_are_reached_over_ipc_without_the_tcp_warning(workdir, capfd):
+    cell = "import json, ipykernel.connect\ninfo = json.loads(ipykernel.connect.get_connection_info())\nprint(info['transport'], info['ip'])"
+    notebooks = [write_notebook(workdir / f"transport{n}.ipynb", cell) for n in (1, 2)]
+    assert cli(*notebooks, "--jobs", "2", "--out", "out") == 0
+    captured = capfd.readouterr()            # the kernels' own stderr included
+    assert "without encryption" not in captured.err and "TCP" not in captured.err
+    for n in (1, 2):
+        transport, ip = stream_text(workdir / "out" / f"transport{n}.ipynb").split()
+        assert transport == "ipc" and Path(ip).is_absolute()
+        assert not Path(ip).parent.exists()          # the run's socket folder is gone
+    assert not [p for p in workdir.iterdir() if p.name.startswith("kernel-ipc")]
+
+
 def test_each_run_gets_its_own_environment_and_folder(workdir, monkeypatch):
     monkeypatch.setenv("AGENTNB_RECORD_MODE", "all")      # the runs must get --record-mode, not this
     batch = run_notebooks([NOTEBOOKS / "env.ipynb"], grid=[{"k": 1}, {"k": 2}], jobs=2,

@@ -33,6 +33,7 @@ import argparse
 import logging
 import os
 import re
+import shutil
 import sys
 import threading
 import time
@@ -213,6 +214,7 @@ def execute_run(run: Run) -> RunResult:
     # papermill's warnings ("Passed unknown parameter: n") name no notebook: keep them with their run
     warnings = _ThreadWarnings()
     logging.getLogger("papermill").addHandler(warnings)
+    ipc_dir = _ipc_dir()
     try:
         papermill.execute_notebook(
             run.notebook, run.output, parameters=run.parameters or None, kernel_name=run.kernel_name,
@@ -220,7 +222,7 @@ def execute_run(run: Run) -> RunResult:
             # saved once at the end (and on failure), not after every cell: big outputs made each
             # intermediate save (validation, serialisation) cost more than the cell itself
             request_save_on_cell_execute=False,
-            kernel_manager_class=kernel_manager_class(run.env))
+            kernel_manager_class=kernel_manager_class(run.env, ipc_dir))
     except PapermillExecutionError as err:
         error = {"cell": err.cell_index, "execution_count": err.exec_count, "source": _first_line(err.source),
                  "ename": err.ename, "evalue": shorten(err.evalue)}
@@ -228,6 +230,8 @@ def execute_run(run: Run) -> RunResult:
         error = {"ename": type(err).__name__, "evalue": shorten(str(err))}
     finally:
         logging.getLogger("papermill").removeHandler(warnings)
+        if ipc_dir is not None:
+            shutil.rmtree(ipc_dir, ignore_errors=True)
     duration = time.monotonic() - t0
     try:
         nb = nbformat.read(run.output, as_version=4)
@@ -325,24 +329,46 @@ class _ThreadWarnings(logging.Handler):
                 self.messages.append(message)
 
 
-def kernel_manager_class(env: dict[str, str]):
-    """A kernel manager class whose kernels get ``env`` on top of the environment they would inherit.
+def kernel_manager_class(env: dict[str, str], ipc_dir: str | None = None):
+    """A kernel manager class whose kernels get ``env`` on top of the environment they would inherit,
+    and talk to this process over IPC (Unix sockets in ``ipc_dir``) when it is given.
 
     jupyter_client builds the kernel's environment from the ``env`` keyword of ``start_kernel``
     (``os.environ`` when absent); nbclient instantiates ``NotebookClient.kernel_manager_class``, which
     papermill lets us set. A class per run keeps runs in threads apart without touching ``os.environ``.
+
+    IPC: agentnb starts these kernels, so it chooses how they are reached. Over TCP (jupyter_client's
+    default) every kernel warns that it runs "over TCP without encryption", once per run; Unix sockets
+    in a folder only this user can enter keep the code and outputs off the network, and the warning out.
+    The socket paths are absolute (jupyter_client's default ``kernel-ipc`` is relative to the working
+    folder, the notebook's) and short (a Unix socket path holds at most ~107 bytes).
     """
     from jupyter_client.manager import AsyncKernelManager
 
     extra = {str(k): str(v) for k, v in env.items()}
 
     class RunKernelManager(AsyncKernelManager):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            if ipc_dir is not None:
+                self.transport = "ipc"
+                self.ip = os.path.join(ipc_dir, "k")
+
         async def _async_pre_start_kernel(self, **kw):
             kw["env"] = {**(kw.get("env") or os.environ), **extra}
             _kernels.add(self)
             return await super()._async_pre_start_kernel(**kw)
 
     return RunKernelManager
+
+
+def _ipc_dir() -> str | None:
+    """A private folder for one run's kernel sockets, or None where Unix sockets are not available."""
+    if os.name != "posix":
+        return None
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="agentnb-")        # mode 0700: this user's only
 
 
 _kernels: "weakref.WeakSet" = weakref.WeakSet()      # kernel managers of this process's runs
