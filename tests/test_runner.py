@@ -309,6 +309,59 @@ def test_collect_reads_agentnb_output_metadata():
     assert collect({})["checks"] == []
 
 
+def test_a_runs_calls_are_read_from_its_kernels_session_log_files(tmp_path):
+    """Without a run id in the log, a run's rows are those its kernel process wrote (one log file per
+    process, named with its pid) during the run; v2's started/done pairs count once."""
+    import datetime as dt
+
+    from agentnb.batch import runlog
+
+    t = lambda minute: f"2026-12-01T10:{minute:02d}:00.000+00:00"
+    usage = {"input_tokens": 100, "output_tokens": 10, "cache_creation_input_tokens": 0,
+             "cache_read_input_tokens": 0}
+    log = tmp_path / "log"
+    log.mkdir()
+    ours = [
+        {"v": 1, "time": t(1), "notebook": "/nb.ipynb", **usage, "cost_usd": 0.01, "replayed": False},
+        {"v": 2, "time": t(2), "notebook": "/nb.ipynb", "call_id": "a", "state": "started", "replayed": False},
+        {"v": 2, "time": t(2), "notebook": "/nb.ipynb", "call_id": "a", "state": "done", **usage,
+         "cost_usd": 0.02, "replayed": False},
+        {"v": 2, "time": t(3), "notebook": "/nb.ipynb", "call_id": "b", "state": "done", **usage,
+         "cost_usd": 0.03, "replayed": True},
+        {"v": 2, "time": t(4), "notebook": "/nb.ipynb", "call_id": "c", "state": "started", "replayed": False},
+    ]
+    lines = [json.dumps(row) for row in ours] + ['{"v": 2, "time": "2026-12-01T10:05']      # torn
+    (log / "20261201-111-ab12cd34.jsonl").write_text("\n".join(lines) + "\n")
+    (log / "20261130-111-0000ffff.jsonl").write_text(json.dumps({**ours[0], "time": "2026-11-30T09:00:00+00:00"}) + "\n")
+    (log / "20261201-222-ab12cd34.jsonl").write_text(json.dumps({**ours[0], "time": t(2)}) + "\n")   # another run
+    since, until = (dt.datetime(2026, 12, 1, 10, m, tzinfo=dt.timezone.utc) for m in (0, 30))
+
+    rows = runlog.calls(tmp_path, "run1", [111], since, until, notebook="/nb.ipynb")
+    assert [r.get("call_id") for r in rows] == [None, "a", "b", "c"]
+    got = runlog.totals(rows)
+    assert got["calls"] == 4 and got["unfinished"] == 1 and got["tokens"]["input_tokens"] == 300
+    assert got["cost_usd"] == pytest.approx(0.06) and got["billed_usd"] == pytest.approx(0.03)
+    assert got["checked"] == 0
+
+    shown = RunResult(id="run1", notebook="/nb.ipynb", parameters={}, output=str(tmp_path / "nb.ipynb"), html=None,
+                      status="ok", duration_s=1.0, exchanges=1, checks_passed=3, checks=[{}] * 3,
+                      tokens=dict(usage), cost_usd=0.01, billed_usd=0.01)
+    runlog.apply(shown, rows, tmp_path)
+    assert shown.exchanges == 4 and shown.cost_usd == pytest.approx(0.06) and shown.unchecked == 3
+    assert any("never finished" in w for w in shown.warnings)
+    assert any("3 of 4 call(s) not shown by a magic" in w for w in shown.warnings)
+
+    # once the log records each call's checks, they count, shown or not
+    checked = [{**row, "checks_passed": 2, "checks_failed": 1} for row in rows]
+    result = RunResult(id="run1", notebook="/nb.ipynb", parameters={}, output="nb.ipynb", html=None, status="ok",
+                       duration_s=1.0, exchanges=1, checks_passed=2, checks_failed=1)
+    runlog.apply(result, checked, tmp_path)
+    assert (result.checks_passed, result.checks_failed, result.unchecked) == (8, 4, 0)
+    assert any("3 check(s) failed in calls no output shows" in w for w in result.warnings)
+    batch = Batch([result], "now", 1.0, 1, str(tmp_path), {})
+    assert batch.exit_code(fail_on_check=True) == 1 and "checks 8 passed, 4 failed" in batch.headline()
+
+
 def test_collect_reads_the_saved_outputs_of_the_shipped_notebooks():
     """Saved before the format carried a version: read as version 1, as they were written."""
     import nbformat

@@ -33,6 +33,7 @@ class RunResult:
     cost_usd: float | None = None                 # list price of every exchange (replayed ones too)
     billed_usd: float | None = None               # live exchanges only
     unread: int = 0                               # outputs whose agentnb metadata could not be read
+    unchecked: int = 0                            # calls (in the session log) whose checks could not be read
     notes: list[str] = field(default_factory=list)
     # things the reader must know to trust the row (its parameters may not have taken effect)
     warnings: list[str] = field(default_factory=list)
@@ -110,6 +111,10 @@ class Batch:
     def unread(self) -> int:
         return sum(r.unread for r in self.results)
 
+    @property
+    def unchecked(self) -> int:
+        return sum(r.unchecked for r in self.results)
+
     def verdict(self, fail_on_check: bool | None = None) -> tuple[int, list[str]]:
         """The exit code, and why it is not 0 (one reason a line, for the console and every summary).
         ``fail_on_check`` defaults to the batch's own ``--fail-on-check``."""
@@ -127,6 +132,10 @@ class Batch:
             unread = [r for r in self.results if r.unread]
             reasons.append(f"--fail-on-check: {self.unread} output(s) could not be read, so their checks "
                            f"cannot be vouched for, in {_runs(unread)}")
+        if strict and self.unchecked:
+            unchecked = [r for r in self.results if r.unchecked]
+            reasons.append(f"--fail-on-check: {self.unchecked} call(s) not shown by a magic, whose checks "
+                           f"cannot be read, in {_runs(unchecked)}")
         code = 130 if self.interrupted else 1 if reasons else 0    # 130: as a shell reports SIGINT
         return code, reasons
 
@@ -150,6 +159,8 @@ class Batch:
                 text += " (--fail-on-check)"
         if self.unread:
             text += f"; {self.unread} output(s) unread (see the notes)"
+        if self.unchecked:
+            text += f"; {self.unchecked} call(s) unchecked"
         if self.warned:
             text += f"; {len(self.warned)} run(s) with warnings"
         cost = total(r.cost_usd for r in self.results)

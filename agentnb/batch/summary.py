@@ -52,6 +52,7 @@ def summary_dict(batch: Batch) -> dict:
             "interrupted": len(batch.unfinished),
             "checks_passed": sum(r.checks_passed for r in batch.results),
             "checks_failed": batch.checks_failed,
+            "calls_unchecked": batch.unchecked,
             "tokens": _sum_tokens(r.tokens for r in batch.results),
             "cost_usd": total(r.cost_usd for r in batch.results),
             "billed_usd": total(r.billed_usd for r in batch.results),
@@ -67,7 +68,9 @@ def _row_cells(r: RunResult) -> list[str]:
     params = ", ".join(f"{k}={_value(v)}" for k, v in r.parameters.items()) or "-"
     if r.parameters_cell is False:
         params += " (⚠ no parameters cell: injected at the top)"
-    checks = f"{r.checks_passed} passed, {r.checks_failed} failed" if r.checks else "-"
+    checks = f"{r.checks_passed} passed, {r.checks_failed} failed" if r.checks or r.checks_passed or r.checks_failed else "-"
+    if r.unchecked:
+        checks = ("" if checks == "-" else checks + "; ") + f"{r.unchecked} call(s) unchecked"
     return [r.name, params, r.status, checks, _tokens(r.tokens), money(r.cost_usd, r.billed_usd),
             f"{r.duration_s:.1f}s"]
 
