@@ -351,8 +351,13 @@ def test_a_runs_calls_are_read_from_its_kernels_session_log_files(tmp_path):
     assert any("never finished" in w for w in shown.warnings)
     assert any("3 of 4 call(s) not shown by a magic" in w for w in shown.warnings)
 
-    # once the log records each call's checks, they count, shown or not
-    checked = [{**row, "checks_passed": 2, "checks_failed": 1} for row in rows]
+    # once the log records each call's checks (in a row of their own, written after the checks ran),
+    # they count, shown or not
+    rows = runlog._one_row_a_call([{**row, "call_id": row.get("call_id") or "v1"} for row in ours] + [
+        {"v": 3, "time": t(9), "call_id": call_id, "state": "checked", "checks_passed": 2, "checks_failed": 1}
+        for call_id in ("v1", "a", "b", "c")])
+    assert len(rows) == 4 and {r["state"] for r in rows if "state" in r} == {"done", "started"}
+    checked = rows
     result = RunResult(id="run1", notebook="/nb.ipynb", parameters={}, output="nb.ipynb", html=None, status="ok",
                        duration_s=1.0, exchanges=1, checks_passed=2, checks_failed=1)
     runlog.apply(result, checked, tmp_path)

@@ -69,16 +69,24 @@ def _within(time: object, since: dt.datetime, until: dt.datetime) -> bool:
 
 
 def _one_row_a_call(rows: list[dict]) -> list[dict]:
-    """v2 logs a ``started`` and a ``done`` row a call: keep the ``done`` one when there is one."""
+    """v2 logs a ``started`` and a ``done`` row a call: keep the ``done`` one when there is one. Check
+    counts may come in a later row of the same call (the checks run after the answer is logged): they
+    are taken from whichever row has them."""
     by_call: dict[str, dict] = {}
+    checks: dict[str, dict] = {}
     single = []
     for row in rows:
         call_id = row.get("call_id")
         if not call_id:
             single.append(row)
-        elif call_id not in by_call or row.get("state", "done") == "done":
+            continue
+        if all(row.get(c) is not None for c in CHECK_COLUMNS):
+            checks[call_id] = {c: row[c] for c in CHECK_COLUMNS}
+        state = row.get("state") or "done"
+        if state in ("started", "done") and (call_id not in by_call or state == "done"):
             by_call[call_id] = row
-    return sorted(single + list(by_call.values()), key=lambda row: str(row.get("time")))
+    calls = [{**row, **checks.get(call_id, {})} for call_id, row in by_call.items()]
+    return sorted(single + calls, key=lambda row: str(row.get("time")))
 
 
 def totals(rows: list[dict]) -> dict:
