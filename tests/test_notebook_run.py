@@ -95,3 +95,45 @@ def test_papermill_live_then_offline_replay(api, workdir, monkeypatch):
     for path in workdir.rglob("*"):
         if path.is_file():
             assert TEST_KEY not in path.read_text(errors="replace"), path
+
+
+def test_agentnb_run_counts_calls_no_output_shows(api, workdir):
+    """``agentnb.ask()`` displays nothing: its call must still count in the run's summary (from the
+    session log), and its checks, which no output holds, must not pass for "none failed"."""
+    from conftest import REPO
+
+    import nbformat
+
+    from agentnb.batch.execute import run_notebooks
+    from agentnb.testing.server import text
+
+    broken = "```python\n# app.py\ndef broken(:\n```\n"
+    api.enqueue(text(broken), text(broken))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in [
+        "%load_ext agentnb",
+        "%%backend_dev\nA first answer, shown.",
+        "import agentnb\nhidden = agentnb.ask('backend-dev', 'A second one, not shown.')\n"
+        "print('failed:', any(c.status == 'failed' for c in hidden.checks))"]]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, workdir / "hidden.ipynb")
+
+    batch = run_notebooks([workdir / "hidden.ipynb"], out=workdir / "out")
+    [result] = batch.results
+    assert result.ok and len(api.message_requests) == 2
+    assert "failed: True" in "".join(o.get("text", "") for o in nbformat.read(result.output, 4).cells[2].outputs)
+    # both calls, live, in the totals; the displayed one alone would be half
+    assert result.exchanges == 2
+    assert result.tokens["output_tokens"] > 0 and result.billed_usd == result.cost_usd > 0
+    shown = [o.metadata["agentnb"] for o in nbformat.read(result.output, 4).cells[1].outputs
+             if "usage" in o.get("metadata", {}).get("agentnb", {})]
+    assert len(shown) == 1 and result.cost_usd > shown[0]["cost_usd"]
+    # the hidden call's failing check cannot be read from any output: the run says so, and
+    # --fail-on-check cannot pass it
+    assert result.unchecked == 1 and "not shown by a magic" in result.warnings[0]
+    code, reasons = batch.verdict(fail_on_check=True)
+    assert code == 1 and any("1 call(s) not shown by a magic" in r for r in reasons)
+    summary = json.loads((workdir / "out" / "summary.json").read_text())
+    assert summary["runs"][0]["exchanges"] == 2 and summary["totals"]["calls_unchecked"] == 1
+    assert "1 call(s) unchecked" in (workdir / "out" / "summary.md").read_text()
+    assert str(REPO) not in result.warnings[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+from html import escape
 import json
 import os
 import subprocess
@@ -82,7 +83,8 @@ def test_grid_of_two_sets_with_two_jobs(workdir, capsys):
     ext = "html" if HAVE_NBCONVERT else "ipynb"
     assert f"[params-n-1_label-a](params-n-1_label-a.{ext})" in md and "n=2, label=b" in md
     html = (out / "summary.html").read_text()
-    assert f"href='params-n-2_label-b.{ext}'" in html and html.count("class='ok'") == 2
+    assert f"href='params-n-2_label-b.{ext}'" in html and html.count("<span class='ok'>ok</span>") == 2
+    assert json.loads((out / "summary.json").read_text())["status"] == "passed" and "# agentnb run: passed" in md
 
     printed = capsys.readouterr().out.splitlines()
     assert sum(line.startswith(("[1/2] ok", "[2/2] ok")) for line in printed) == 2
@@ -90,9 +92,9 @@ def test_grid_of_two_sets_with_two_jobs(workdir, capsys):
 
 
 def test_p_values_are_typed_and_win_and_fail_on_check(workdir, capsys):
-    # the grid says fail_check false; -p says true (YAML scalar -> bool) and wins
+    # the grid says fail_check False; -p says True (papermill reads it as a bool) and wins
     batch = run_notebooks([NOTEBOOKS / "params.ipynb"], grid=[{"n": 3, "fail_check": False}],
-                                 parameters={"fail_check": parse_value("true"), "label": "z"},
+                                 parameters={"fail_check": parse_value("True"), "label": "z"},
                                  out=workdir / "out")
     [result] = batch.results
     assert result.ok and result.parameters == {"n": 3, "fail_check": True, "label": "z"}
@@ -103,9 +105,21 @@ def test_p_values_are_typed_and_win_and_fail_on_check(workdir, capsys):
     assert batch.exit_code() == 0 and batch.exit_code(fail_on_check=True) == 1
     assert "Schema on PostgreSQL" in (workdir / "out" / "summary.md").read_text()
 
-    assert cli(NOTEBOOKS / "params.ipynb", "-p", "fail_check", "true", "--fail-on-check") == 1
-    assert "(--fail-on-check)" in capsys.readouterr().out
-    assert json.loads((workdir / "out" / "summary.json").read_text())["totals"]["checks_failed"] == 1
+    assert cli(NOTEBOOKS / "params.ipynb", "-p", "fail_check", "True", "-p", "colour", "red", "--fail-on-check") == 1
+    printed = capsys.readouterr().out
+    assert "(--fail-on-check)" in printed
+    # a name the parameters cell does not set is said, once, per run
+    assert printed.count("WARNING: colour: not set in the notebook's parameters cell") == 1
+    summary = json.loads((workdir / "out" / "summary.json").read_text())
+    assert summary["totals"]["checks_failed"] == 1
+    # every summary says the batch failed, and why: the runs were all ok
+    why = "--fail-on-check: 1 check(s) failed, in 1 run (params)"
+    assert (summary["status"], summary["exit_code"], summary["reasons"]) == ("failed", 1, [why])
+    assert f"batch failed (exit 1): {why}" in printed
+    md = (workdir / "out" / "summary.md").read_text()
+    assert md.startswith("# agentnb run: failed\n") and f"**The batch failed** (exit 1):\n\n- {why}" in md
+    html = (workdir / "out" / "summary.html").read_text()
+    assert "<span class='failed'>failed</span></h1>" in html and f"<li>{escape(why)}</li>" in html
 
 
 def test_failing_notebook_exits_1_and_names_the_cell(workdir, capsys):
@@ -126,6 +140,111 @@ def test_failing_notebook_exits_1_and_names_the_cell(workdir, capsys):
     assert printed.splitlines()[-1] == f"report: {workdir / 'report' / 'summary.html'}"
 
 
+def test_a_notebook_without_parameters_cell_is_said_per_run_and_marked(workdir, capsys):
+    grid = workdir / "grid.yaml"
+    grid.write_text("n: [2, 3]\n")
+    assert cli(NOTEBOOKS / "noparams.ipynb", "--grid", grid, "--out", "out") == 0
+    printed = capsys.readouterr().out
+    said = [line for line in printed.splitlines()
+            if line.startswith("    WARNING: notebook noparams.ipynb has no cell tagged 'parameters'")]
+    assert len(said) == 2 and "(n) were injected at its top" in said[0] and "its defaults then win" in said[0]
+    assert "2 run(s) with warnings" in printed.splitlines()[-2]
+    # what papermill does: the values go in a first cell, the notebook's own default wins
+    assert stream_text(workdir / "out" / "noparams-n-2.ipynb") == "n=1\n"
+
+    runs = json.loads((workdir / "out" / "summary.json").read_text())["runs"]
+    assert [r["parameters_cell"] for r in runs] == [False, False]
+    assert all("no cell tagged 'parameters'" in r["warnings"][0] for r in runs)
+    assert not any("parameter" in note for r in runs for note in r["notes"])
+    md = (workdir / "out" / "summary.md").read_text()
+    assert md.count("n=2 (⚠ no parameters cell: injected at the top)") == 1 and "## Warnings" in md
+    html = (workdir / "out" / "summary.html").read_text()
+    assert html.count("<div class='warning'>⚠ notebook noparams.ipynb has no cell tagged") == 2
+
+
+def write_notebook(path: Path, *cells: str) -> Path:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_magic_usage_error_reaches_the_console_and_every_summary(workdir, capsys):
+    # IPython shows a UsageError as a line on stderr, with no error output: papermill knows no message
+    cases = {"bogus": ("%%backend_dev --bogus-option\nhello", "unrecognized arguments: --bogus-option"),
+             "frob": ("%agentnb frobnicate", "%agentnb frobnicate: unknown command"),
+             "tokens": ("%%backend_dev --max-tokens abc\nhello", "argument --max-tokens: invalid int value: 'abc'")}
+    notebooks = [write_notebook(workdir / f"{name}.ipynb", "%load_ext agentnb", cell)
+                 for name, (cell, _) in cases.items()]
+    assert cli(*notebooks, "--jobs", "3", "--out", "out") == 1
+    printed = capsys.readouterr().out
+    runs = {r["output"]: r for r in json.loads((workdir / "out" / "summary.json").read_text())["runs"]}
+    md = (workdir / "out" / "summary.md").read_text()
+    html = (workdir / "out" / "summary.html").read_text()
+    for name, (cell, message) in cases.items():
+        error = runs[f"{name}.ipynb"]["error"]
+        assert error["ename"] == "UsageError" and error["evalue"].startswith(message), error
+        assert error["source"] == cell.splitlines()[0] and error["execution_count"] == 2
+        assert f"UsageError: {message}" in printed
+        assert f"UsageError: {message}" in md
+        assert escape(f"UsageError: {message}") in html
+
+
+def test_ctrl_c_writes_the_summary_of_what_finished_and_exits_130(workdir):
+    import signal
+    import time
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("delay = 0", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("import time\ntime.sleep(delay)\nprint('slept', delay)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, workdir / "sleepy.ipynb")
+    (workdir / "grid.yaml").write_text("delay: [0, 600, 0]\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-m", "agentnb.cli", "run", "sleepy.ipynb", "--grid", "grid.yaml",
+                             "--out", "out"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = []
+        while not any(line.startswith("[1/3] ok") for line in lines):
+            line = proc.stdout.readline()
+            assert line, "".join(lines) + proc.stderr.read()
+            lines.append(line)
+        time.sleep(1.0)                      # the second run is in its sleep
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    summary = json.loads((workdir / "out" / "summary.json").read_text())
+    assert summary["interrupted"] is True
+    assert [r["status"] for r in summary["runs"]] == ["ok", "interrupted", "interrupted"]
+    assert summary["totals"]["ok"] == 1 and summary["totals"]["interrupted"] == 2
+    assert "1 ok, 0 failed, 2 interrupted (Ctrl-C)" in out
+    md = (workdir / "out" / "summary.md").read_text()
+    assert "2 interrupted (Ctrl-C)" in md and md.count("| interrupted |") == 2
+    assert "interrupted" in (workdir / "out" / "summary.html").read_text()
+    assert out.splitlines()[-1] == f"report: {os.path.join('out', 'summary.html')}"
+
+
+def test_kernels_are_reached_over_ipc_without_the_tcp_warning(workdir, capfd):
+    cell = "import json, ipykernel.connect\ninfo = json.loads(ipykernel.connect.get_connection_info())\nprint(info['transport'], info['ip'])"
+    notebooks = [write_notebook(workdir / f"transport{n}.ipynb", cell) for n in (1, 2)]
+    assert cli(*notebooks, "--jobs", "2", "--out", "out") == 0
+    captured = capfd.readouterr()            # the kernels' own stderr included
+    assert "without encryption" not in captured.err and "TCP" not in captured.err
+    for n in (1, 2):
+        transport, ip = stream_text(workdir / "out" / f"transport{n}.ipynb").split()
+        assert transport == "ipc" and Path(ip).is_absolute()
+        assert not Path(ip).parent.exists()          # the run's socket folder is gone
+    assert not [p for p in workdir.iterdir() if p.name.startswith("kernel-ipc")]
+
+
 def test_each_run_gets_its_own_environment_and_folder(workdir, monkeypatch):
     monkeypatch.setenv("AGENTNB_RECORD_MODE", "all")      # the runs must get --record-mode, not this
     batch = run_notebooks([NOTEBOOKS / "env.ipynb"], grid=[{"k": 1}, {"k": 2}], jobs=2,
@@ -142,7 +261,8 @@ def test_each_run_gets_its_own_environment_and_folder(workdir, monkeypatch):
         assert values["cwd"] == str(NOTEBOOKS.resolve())
         seen.append(values["AGENTNB_RUN_ID"])
         # papermill's warning about the missing parameters cell is kept with its run, not on stderr
-        assert "Passed unknown parameter: k" in result.notes
+        assert result.parameters_cell is False and "no cell tagged 'parameters'" in result.warnings[0]
+        assert not any("unknown parameter" in note for note in result.notes)
     assert len(set(seen)) == 2
     assert os.environ["AGENTNB_RECORD_MODE"] == "all" and "AGENTNB_RUN_ID" not in os.environ
     assert Path.cwd() == workdir
@@ -187,6 +307,64 @@ def test_collect_reads_agentnb_output_metadata():
                        duration_s=1.0, **empty)
     assert "unknown" not in summary_markdown(Batch([result], "now", 1.0, 1, "out", {}))
     assert collect({})["checks"] == []
+
+
+def test_a_runs_calls_are_read_from_its_kernels_session_log_files(tmp_path):
+    """Without a run id in the log, a run's rows are those its kernel process wrote (one log file per
+    process, named with its pid) during the run; v2's started/done pairs count once."""
+    import datetime as dt
+
+    from agentnb.batch import runlog
+
+    t = lambda minute: f"2026-12-01T10:{minute:02d}:00.000+00:00"
+    usage = {"input_tokens": 100, "output_tokens": 10, "cache_creation_input_tokens": 0,
+             "cache_read_input_tokens": 0}
+    log = tmp_path / "log"
+    log.mkdir()
+    ours = [
+        {"v": 1, "time": t(1), "notebook": "/nb.ipynb", **usage, "cost_usd": 0.01, "replayed": False},
+        {"v": 2, "time": t(2), "notebook": "/nb.ipynb", "call_id": "a", "state": "started", "replayed": False},
+        {"v": 2, "time": t(2), "notebook": "/nb.ipynb", "call_id": "a", "state": "done", **usage,
+         "cost_usd": 0.02, "replayed": False},
+        {"v": 2, "time": t(3), "notebook": "/nb.ipynb", "call_id": "b", "state": "done", **usage,
+         "cost_usd": 0.03, "replayed": True},
+        {"v": 2, "time": t(4), "notebook": "/nb.ipynb", "call_id": "c", "state": "started", "replayed": False},
+    ]
+    lines = [json.dumps(row) for row in ours] + ['{"v": 2, "time": "2026-12-01T10:05']      # torn
+    (log / "20261201-111-ab12cd34.jsonl").write_text("\n".join(lines) + "\n")
+    (log / "20261130-111-0000ffff.jsonl").write_text(json.dumps({**ours[0], "time": "2026-11-30T09:00:00+00:00"}) + "\n")
+    (log / "20261201-222-ab12cd34.jsonl").write_text(json.dumps({**ours[0], "time": t(2)}) + "\n")   # another run
+    since, until = (dt.datetime(2026, 12, 1, 10, m, tzinfo=dt.timezone.utc) for m in (0, 30))
+
+    rows = runlog.calls(tmp_path, "run1", [111], since, until, notebook="/nb.ipynb")
+    assert [r.get("call_id") for r in rows] == [None, "a", "b", "c"]
+    got = runlog.totals(rows)
+    assert got["calls"] == 4 and got["unfinished"] == 1 and got["tokens"]["input_tokens"] == 300
+    assert got["cost_usd"] == pytest.approx(0.06) and got["billed_usd"] == pytest.approx(0.03)
+    assert got["checked"] == 0
+
+    shown = RunResult(id="run1", notebook="/nb.ipynb", parameters={}, output=str(tmp_path / "nb.ipynb"), html=None,
+                      status="ok", duration_s=1.0, exchanges=1, checks_passed=3, checks=[{}] * 3,
+                      tokens=dict(usage), cost_usd=0.01, billed_usd=0.01)
+    runlog.apply(shown, rows, tmp_path)
+    assert shown.exchanges == 4 and shown.cost_usd == pytest.approx(0.06) and shown.unchecked == 3
+    assert any("never finished" in w for w in shown.warnings)
+    assert any("3 of 4 call(s) not shown by a magic" in w for w in shown.warnings)
+
+    # once the log records each call's checks (in a row of their own, written after the checks ran),
+    # they count, shown or not
+    rows = runlog._one_row_a_call([{**row, "call_id": row.get("call_id") or "v1"} for row in ours] + [
+        {"v": 3, "time": t(9), "call_id": call_id, "state": "checked", "checks_passed": 2, "checks_failed": 1}
+        for call_id in ("v1", "a", "b", "c")])
+    assert len(rows) == 4 and {r["state"] for r in rows if "state" in r} == {"done", "started"}
+    checked = rows
+    result = RunResult(id="run1", notebook="/nb.ipynb", parameters={}, output="nb.ipynb", html=None, status="ok",
+                       duration_s=1.0, exchanges=1, checks_passed=2, checks_failed=1)
+    runlog.apply(result, checked, tmp_path)
+    assert (result.checks_passed, result.checks_failed, result.unchecked) == (8, 4, 0)
+    assert any("3 check(s) failed in calls no output shows" in w for w in result.warnings)
+    batch = Batch([result], "now", 1.0, 1, str(tmp_path), {})
+    assert batch.exit_code(fail_on_check=True) == 1 and "checks 8 passed, 4 failed" in batch.headline()
 
 
 def test_collect_reads_the_saved_outputs_of_the_shipped_notebooks():
@@ -235,15 +413,6 @@ def test_html_summary_shows_the_failing_source_as_code_not_backticks(tmp_path):
         summary_markdown(Batch([failed], "now", 1.0, 1, str(tmp_path), {}))
 
 
-def test_parse_value_reads_yaml_scalars():
-    assert parse_value("1") == 1 and parse_value("0.5") == 0.5
-    assert parse_value("true") is True and parse_value("False") is False
-    assert parse_value("null") is None
-    assert parse_value("[1, 2]") == [1, 2]
-    for text in ("opus", "yes", "no", "2024-01-01", "", "a: b: c", "{oops"):
-        assert parse_value(text) == text
-
-
 def test_grid_files_list_and_product(tmp_path):
     listed = tmp_path / "list.yaml"
     listed.write_text("- {n: 1}\n- {n: 2, model: opus}\n")
@@ -284,7 +453,7 @@ def test_output_names_are_safe_short_and_unique(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     for folder in ("a", "b"):
-        (tmp_path / folder / "nb.ipynb").write_text("{}")
+        (tmp_path / folder / "nb.ipynb").write_text('{"cells": []}')
     runs = plan([tmp_path / "a" / "nb.ipynb", tmp_path / "b" / "nb.ipynb"], grid=[{"n": 1}, {"n": 1}],
                        out=tmp_path / "out")
     assert [Path(r.output).stem for r in runs] == ["nb-n-1", "nb-n-1-2", "nb-n-1-3", "nb-n-1-4"]

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 import unicodedata
@@ -29,15 +30,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "HTML and a summary (summary.md, summary.html, summary.json) into --out.")
     parser.epilog = ("exit status: 0 when every run succeeded; 1 when a run failed, or a check failed (or\n"
                      "could not be read) with --fail-on-check; 2 for a usage error (a bad grid, a missing\n"
-                     "notebook).\n\n"
+                     "notebook); 130 on Ctrl-C, after writing the summary (the runs that finished, the\n"
+                     "others marked interrupted).\n\n"
                      "Each run's kernel gets AGENTNB_NOTEBOOK, AGENTNB_RUN_ID, AGENTNB_BUDGET_SINCE (the\n"
                      "batch's start), and AGENTNB_RECORD_MODE / AGENTNB_BUDGET_USD when given.")
     parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="notebooks to run")
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                        dest="parameters",
-                        help="a parameter for every run; the value is read as a YAML scalar (1, 0.5, true, "
-                             "null; anything else stays a string). -p wins over the grid's value of the "
-                             "same name")
+    parser.add_argument("-p", "--parameter", "--parameters", nargs=2, action="append", default=[],
+                        metavar=("NAME", "VALUE"), dest="parameters",
+                        help="a parameter for every run, read as papermill's -p reads it: an int or a float "
+                             "when the whole value is one, True/False/None as Python spells them, anything "
+                             "else a string as written (new lines included). -p wins over the grid's value "
+                             "of the same name")
+    parser.add_argument("-r", "--parameters-raw", "--parameters_raw", nargs=2, action="append", default=[],
+                        metavar=("NAME", "VALUE"), dest="parameters_raw",
+                        help="a parameter whose value stays a string, whatever it looks like (wins over -p)")
+    parser.add_argument("-y", "--parameters-yaml", "--parameters_yaml", action="append", default=[],
+                        metavar="YAML", dest="parameters_yaml",
+                        help="parameters as a YAML mapping ('{n: 1, tags: [a, b]}'), for lists and "
+                             "mappings; -p and -r win over it")
     parser.add_argument("--grid", metavar="FILE.yaml",
                         help="parameter sets: a YAML list of mappings (one run each), or a mapping of "
                              "lists (their cartesian product)")
@@ -60,21 +70,70 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------------------------------- parameters
 
 def parse_value(text: str) -> Any:
-    """A ``-p`` value, read as a YAML scalar: ``1`` -> 1, ``0.5`` -> 0.5, ``true`` -> True, ``null`` -> None,
-    ``[1, 2]`` -> a list; anything else (``yes``, ``no``, dates, ``opus``) stays the string it was."""
+    """A ``-p`` value as papermill's command line reads it (``papermill.cli._resolve_type``): ``True``,
+    ``False``, ``None`` as Python spells them, an int or a float when ``int()`` or ``float()`` takes the
+    whole text, anything else the string as written: ``"- a: b"`` and a value with new lines stay strings."""
+    if text == "True":
+        return True
+    if text == "False":
+        return False
+    if text == "None":
+        return None
+    for number in (int, float):
+        try:
+            return number(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parameters_from(yaml_texts: Iterable[str] = (), values: Iterable[tuple[str, str]] = (),
+                    raw: Iterable[tuple[str, str]] = ()) -> dict:
+    """The parameters of ``-y``, ``-p`` and ``-r``, in papermill's order of precedence: each ``-y``
+    mapping, then ``-p`` (:func:`parse_value`), then ``-r`` (strings as written)."""
     import yaml
 
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-    if isinstance(value, bool) and text.strip().lower() not in ("true", "false"):
-        return text        # YAML 1.1 reads yes/no/on/off as booleans: too surprising for a parameter
-    if value is None and text.strip() not in ("null", "~", "None", "none", "Null", "NULL"):
-        return text        # an empty string stays empty
-    if isinstance(value, (bool, int, float, str, list, dict)) or value is None:
-        return value
-    return text
+    merged: dict = {}
+    yaml_texts = list(yaml_texts)
+    loader = _no_dates_loader() if yaml_texts else None
+    for text in yaml_texts:
+        try:
+            data = yaml.load(text, Loader=loader)
+        except yaml.YAMLError as err:
+            raise ConfigurationError(f"-y {_quote(text)}: not valid YAML ({_one_line(err)}).") from None
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            raise ConfigurationError(f"-y {_quote(text)}: expected a mapping (name: value), "
+                                     f"found a {type(data).__name__}.")
+        for name in data:
+            if not isinstance(name, str) or not name.isidentifier():
+                raise ConfigurationError(f"-y: {name!r} is not a valid parameter name (a Python identifier).")
+        merged.update(data)
+    merged.update((name, parse_value(value)) for name, value in values)
+    merged.update((name, value) for name, value in raw)
+    return merged
+
+
+def _no_dates_loader():
+    import yaml
+
+    class NoDatesLoader(yaml.SafeLoader):
+        """papermill's ``NoDatesSafeLoader``: a date stays the string it was written as."""
+
+    NoDatesLoader.yaml_implicit_resolvers = {
+        k: [r for r in v if r[0] != "tag:yaml.org,2002:timestamp"]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    return NoDatesLoader
+
+
+def _quote(text: str, limit: int = 40) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[:limit - 1] + "…")
+
+
+def _one_line(err: Exception) -> str:
+    return " ".join(str(err).split())
 
 
 def load_grid(path: str | os.PathLike[str]) -> list[dict]:
@@ -84,11 +143,14 @@ def load_grid(path: str | os.PathLike[str]) -> list[dict]:
 
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as stream:
+            data = yaml.safe_load(stream)
     except OSError as err:
         raise ConfigurationError(f"--grid {path}: cannot read it ({err.strerror}).") from None
+    except UnicodeDecodeError as err:
+        raise ConfigurationError(f"--grid {path}: not UTF-8 text (byte {err.start}).") from None
     except yaml.YAMLError as err:
-        raise ConfigurationError(f"--grid {path}: not valid YAML: {err}") from None
+        raise ConfigurationError(f"--grid {path}: not valid YAML: {_yaml_problem(err)}") from None
     if isinstance(data, list):
         for i, item in enumerate(data):
             if not isinstance(item, dict):
@@ -108,6 +170,15 @@ def load_grid(path: str | os.PathLike[str]) -> list[dict]:
         return [dict(zip(names, combo)) for combo in itertools.product(*values)]
     raise ConfigurationError(f"--grid {path}: expected a list of mappings or a mapping of lists, "
                              f"found a {type(data).__name__}.")
+
+
+def _yaml_problem(err: Exception) -> str:
+    """A YAML error in one line, at its line and column (PyYAML's own text spans several lines)."""
+    problem = getattr(err, "problem", None) or getattr(err, "context", None)
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    if problem and mark is not None:
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return _one_line(err)
 
 
 def _check_names(path: Path, mapping: dict) -> None:
@@ -143,6 +214,9 @@ def plan(notebooks: Iterable[str | os.PathLike[str]], *, parameters: dict | None
     slug made from the grid's values, unique within the batch."""
     if record_mode is not None and record_mode not in RECORD_MODES:
         raise ConfigurationError(f"--record-mode {record_mode}: use one of {', '.join(RECORD_MODES)}.")
+    if budget_usd is not None and not (math.isfinite(budget_usd) and budget_usd >= 0):
+        raise ConfigurationError(f"--budget {budget_usd:g}: give what the batch may spend, in dollars: 0 or "
+                                 "more (e.g. 2.50; 0 allows replays only).")
     parameters = dict(parameters or {})
     for name in parameters:
         if not isinstance(name, str) or not name.isidentifier():
@@ -154,8 +228,7 @@ def plan(notebooks: Iterable[str | os.PathLike[str]], *, parameters: dict | None
     runs = []
     for notebook in notebooks:
         path = Path(notebook)
-        if not path.is_file():
-            raise ConfigurationError(f"{notebook}: no such notebook.")
+        check_notebook(path)
         for grid_set in sets:
             merged = {**grid_set, **parameters}
             # the slug names what differs between runs: the grid's values that -p did not override
@@ -175,6 +248,51 @@ def plan(notebooks: Iterable[str | os.PathLike[str]], *, parameters: dict | None
                             output=str(out / f"{name}.ipynb"), html=str(out / f"{name}.html"), env=env,
                             kernel_name=kernel_name))
     return runs
+
+
+def check_notebook(path: Path) -> None:
+    """A usage error, in one line, unless ``path`` is a file holding a Jupyter notebook (JSON with a list
+    of cells: nbformat is not imported for this, it costs over a second)."""
+    if path.is_dir():
+        raise ConfigurationError(f"{path}: a folder, not a notebook; give the .ipynb files "
+                                 f"(e.g. {path.as_posix().rstrip('/')}/*.ipynb).")
+    try:
+        data = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise ConfigurationError(f"{path}: no such notebook.") from None
+    except OSError as err:
+        raise ConfigurationError(f"{path}: cannot read it ({err.strerror}).") from None
+    except ValueError as err:        # JSONDecodeError, or bytes that are not text
+        where = f" (line {err.lineno}, column {err.colno}: {err.msg})" if isinstance(err, json.JSONDecodeError) else ""
+        raise ConfigurationError(f"{path}: not a notebook: a .ipynb file is JSON, this is not{where}.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        raise ConfigurationError(f"{path}: not a notebook: JSON without a list of cells.")
+
+
+def prepare_out(out: str | os.PathLike[str], runs: list[Run]) -> Path:
+    """Create the ``--out`` folder and make sure the batch can write its files there, before any kernel
+    starts: a usage error naming the problem otherwise."""
+    from agentnb.batch.summary import SUMMARY_NAMES
+
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigurationError(f"--out {out}: a file is in the way; give a folder.") from None
+    except OSError as err:
+        raise ConfigurationError(f"--out {out}: cannot create this folder ({err.strerror}).") from None
+    try:
+        probe = folder / f".agentnb-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ConfigurationError(f"--out {out}: cannot write there ({err.strerror}).") from None
+    targets = [folder / name for name in SUMMARY_NAMES] + [Path(p) for r in runs for p in (r.output, r.html)]
+    for target in targets:
+        if target.is_dir():
+            raise ConfigurationError(f"--out {out}: {target.name} is a folder there; the batch writes a file "
+                                     "of that name: move it, or choose another --out.")
+    return folder.resolve()
 
 
 def slug(parameters: dict, limit: int = 48) -> str:

@@ -22,7 +22,7 @@ class RunResult:
     parameters: dict
     output: str
     html: str | None
-    status: str                                   # "ok" | "failed"
+    status: str                                   # "ok" | "failed" | "interrupted" (Ctrl-C: unfinished)
     duration_s: float
     error: dict | None = None                     # {"cell", "execution_count", "source", "ename", "evalue"}
     checks: list[dict] = field(default_factory=list)
@@ -33,7 +33,11 @@ class RunResult:
     cost_usd: float | None = None                 # list price of every exchange (replayed ones too)
     billed_usd: float | None = None               # live exchanges only
     unread: int = 0                               # outputs whose agentnb metadata could not be read
+    unchecked: int = 0                            # calls (in the session log) whose checks could not be read
     notes: list[str] = field(default_factory=list)
+    # things the reader must know to trust the row (its parameters may not have taken effect)
+    warnings: list[str] = field(default_factory=list)
+    parameters_cell: bool | None = None           # False: the values were injected at the notebook's top
 
     @property
     def ok(self) -> bool:
@@ -84,37 +88,100 @@ class Batch:
     out: str
     paths: dict[str, str]                         # "md" / "html" / "json" -> path
     settings: dict = field(default_factory=dict)
+    interrupted: bool = False                     # stopped by Ctrl-C: the unfinished runs say "interrupted"
+    fail_on_check: bool = False                   # --fail-on-check: a failed (or unreadable) check fails it
 
     @property
     def failed(self) -> list[RunResult]:
-        return [r for r in self.results if not r.ok]
+        return [r for r in self.results if r.status == "failed"]
+
+    @property
+    def unfinished(self) -> list[RunResult]:
+        return [r for r in self.results if r.status == "interrupted"]
 
     @property
     def checks_failed(self) -> int:
         return sum(r.checks_failed for r in self.results)
 
     @property
+    def warned(self) -> list[RunResult]:
+        return [r for r in self.results if r.warnings]
+
+    @property
     def unread(self) -> int:
         return sum(r.unread for r in self.results)
 
-    def exit_code(self, fail_on_check: bool = False) -> int:
-        # with outputs it cannot read, the batch cannot say that no check failed
-        return 1 if self.failed or (fail_on_check and (self.checks_failed or self.unread)) else 0
+    @property
+    def unchecked(self) -> int:
+        return sum(r.unchecked for r in self.results)
 
-    def headline(self, fail_on_check: bool = False) -> str:
-        ok = len(self.results) - len(self.failed)
+    def verdict(self, fail_on_check: bool | None = None) -> tuple[int, list[str]]:
+        """The exit code, and why it is not 0 (one reason a line, for the console and every summary).
+        ``fail_on_check`` defaults to the batch's own ``--fail-on-check``."""
+        strict = self.fail_on_check if fail_on_check is None else fail_on_check
+        reasons = []
+        if self.interrupted:
+            reasons.append(f"interrupted (Ctrl-C): {_runs(self.unfinished)} did not finish")
+        if self.failed:
+            reasons.append(f"{_runs(self.failed)} failed")
+        if strict and self.checks_failed:
+            failing = [r for r in self.results if r.checks_failed]
+            reasons.append(f"--fail-on-check: {self.checks_failed} check(s) failed, in {_runs(failing)}")
+        if strict and self.unread:
+            # with outputs it cannot read, the batch cannot say that no check failed
+            unread = [r for r in self.results if r.unread]
+            reasons.append(f"--fail-on-check: {self.unread} output(s) could not be read, so their checks "
+                           f"cannot be vouched for, in {_runs(unread)}")
+        if strict and self.unchecked:
+            unchecked = [r for r in self.results if r.unchecked]
+            reasons.append(f"--fail-on-check: {self.unchecked} call(s) not shown by a magic, whose checks "
+                           f"cannot be read, in {_runs(unchecked)}")
+        code = 130 if self.interrupted else 1 if reasons else 0    # 130: as a shell reports SIGINT
+        return code, reasons
+
+    def exit_code(self, fail_on_check: bool | None = None) -> int:
+        return self.verdict(fail_on_check)[0]
+
+    def status(self, fail_on_check: bool | None = None) -> str:
+        """``passed``, ``failed`` or ``interrupted``: the batch's outcome in one word."""
+        return {0: "passed", 130: "interrupted"}.get(self.exit_code(fail_on_check), "failed")
+
+    def headline(self, fail_on_check: bool | None = None) -> str:
+        strict = self.fail_on_check if fail_on_check is None else fail_on_check
+        ok = sum(r.ok for r in self.results)
         text = f"{len(self.results)} run(s): {ok} ok, {len(self.failed)} failed"
+        if self.interrupted:
+            text += f", {len(self.unfinished)} interrupted (Ctrl-C)"
         passed = sum(r.checks_passed for r in self.results)
         if passed or self.checks_failed:
             text += f"; checks {passed} passed, {self.checks_failed} failed"
-            if self.checks_failed and fail_on_check:
+            if self.checks_failed and strict:
                 text += " (--fail-on-check)"
         if self.unread:
             text += f"; {self.unread} output(s) unread (see the notes)"
+        if self.unchecked:
+            text += f"; {self.unchecked} call(s) unchecked"
+        if self.warned:
+            text += f"; {len(self.warned)} run(s) with warnings"
         cost = total(r.cost_usd for r in self.results)
         if cost is not None:
             text += f"; {money(cost, total(r.billed_usd for r in self.results))}"
         return text + f"; {self.duration_s:.1f}s"
+
+
+def _runs(results: list[RunResult], shown: int = 5) -> str:
+    """``2 runs (a, b)``: how many, and which (the first few)."""
+    names = ", ".join(r.name for r in results[:shown]) + (f" and {len(results) - shown} more"
+                                                            if len(results) > shown else "")
+    return f"{len(results)} run{'s' if len(results) != 1 else ''} ({names})"
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a batch, once the summary of what finished is written: ``batch`` holds it."""
+
+    def __init__(self, batch: Batch):
+        super().__init__("agentnb run interrupted")
+        self.batch = batch
 
 
 # -------------------------------------------------------------------------------------------- reading results
