@@ -240,6 +240,7 @@ class Session:
             renderer.finish(response)
         if check:
             self._check(agent, conversation, response)
+            call.checked(response.check_report)
             if renderer:
                 renderer.checked(response)
         return response
@@ -323,6 +324,18 @@ class _Call:
             stop_reason=result.stop_reason, cost_usd=cost, latency_s=result.latency_s, ttft_s=result.ttft_s,
             request_id=result.request_id, request_hash=result.recording.stem if result.recording else None,
             **{k: usage.get(k, 0) for k in models.USAGE_KEYS}))
+
+    def checked(self, report) -> None:
+        """The checks' counts, in a row of their own: the done row is written before they run, so that
+        a check that never returns cannot keep a paid call out of the log."""
+        from agentnb.checks.result import FAILED, PASSED
+
+        rows = report.rows if report is not None else []
+        try:
+            self._append(self._row(state="checked", prompt="", checks_passed=sum(r.status == PASSED for r in rows),
+                                   checks_failed=sum(r.status == FAILED for r in rows)))
+        except AgentnbError as err:
+            print(f"agentnb: the checks of this call are not in the session log: {err}", file=sys.stderr)
 
     def end_quietly(self, answer: str, error: str, request_id: str | None = None) -> None:
         """Log a failed or interrupted call; a log that cannot be written must not hide that error."""

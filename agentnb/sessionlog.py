@@ -32,7 +32,10 @@ in ``COLUMNS`` (its migration may need it) and leaves ``VIEW_COLUMNS``.
 Two rows a call (v2). A call writes a ``started`` row before its request is sent and a ``done`` row at
 its end (answer, usage, cost, error), both with the same ``call_id``; the view keeps one row a call, the
 ``done`` one when there is one. A call whose process was killed keeps its ``started`` row, which the
-budget counts at ``max_cost_usd``, the most that call could have cost (:func:`spent_since`).
+budget counts at ``max_cost_usd``, the most that call could have cost (:func:`spent_since`). Once the
+answer's checks have run, a ``checked`` row with the same ``call_id`` carries their counts
+(``checks_passed``, ``checks_failed``); the view folds them into the call's row. Every row carries
+``run_id`` when ``agentnb run`` started the process, so a batch totals what each run really called.
 
 Reading, for a notebook user (``agentnb.log()`` is meant to call :func:`query`):
 
@@ -106,6 +109,10 @@ COLUMNS: dict[str, str] = {
     "state": "VARCHAR",
     "max_cost_usd": "DOUBLE",
     "request_id": "VARCHAR",
+    # a call's checks, in a "checked" row of their own written after them (the view folds it into the call)
+    "run_id": "VARCHAR",
+    "checks_passed": "INTEGER",
+    "checks_failed": "INTEGER",
 }
 
 Migration = Callable[[str], str]
@@ -120,6 +127,7 @@ def _v1_to_v2(sql: str) -> str:
 MIGRATIONS: list[Migration] = [_v1_to_v2]
 
 _TOKEN_FIELDS = USAGE_KEYS
+_CHECK_FIELDS = ("checks_passed", "checks_failed")
 _FLOAT_FIELDS = ("cost_usd", "latency_s", "ttft_s", "max_cost_usd")
 _PLACEHOLDER = "_empty.jsonl"   # lets the view bind before the first row; zero bytes, sorts first
 
@@ -168,6 +176,9 @@ class Exchange:
     state: str = "done"                            # "started": sent, and no outcome logged (yet)
     max_cost_usd: float | None = None              # the most a live call could cost (the budget's worst case)
     request_id: str | None = None                  # the API's id for the call (support asks for it)
+    run_id: str | None = field(default_factory=settings.run_id)   # the agentnb run's id, in a batch
+    checks_passed: int | None = None               # None: the checks did not run (yet)
+    checks_failed: int | None = None
 
 
 VIEW_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Exchange))
@@ -287,10 +298,16 @@ def _view_sql(folder: Path, source: str | None) -> str:
         sql = migrate(sql)
     # one row a call: its "done" row, else (killed, or still running) its "started" one; an anti-join on
     # the few started rows costs less than a window over every row (bench/bench_sessionlog.py)
-    cols = ", ".join(VIEW_COLUMNS)
-    return (f"with rows as materialized ({sql}) select {cols} from rows where state is distinct from 'started'"
-            f" union all select {cols} from rows s where state = 'started' and not exists"
-            " (select 1 from rows d where d.call_id = s.call_id and d.state = 'done')")
+    # A "checked" row (written after the checks) lends its counts to its call's row and is not a call.
+    cols = ", ".join(f"coalesce(r.{c}, k.{c}) as {c}" if c in _CHECK_FIELDS else f"r.{c}" for c in VIEW_COLUMNS)
+    checked = ", ".join(f"any_value({c}) as {c}" for c in _CHECK_FIELDS)
+    return (f"with rows as materialized ({sql}),"
+            f" checked as (select call_id, {checked} from rows where state = 'checked' group by call_id)"
+            f" select {cols} from rows r left join checked k on k.call_id = r.call_id"
+            " where r.state is distinct from 'started' and r.state is distinct from 'checked'"
+            f" union all select {cols} from rows r left join checked k on k.call_id = r.call_id"
+            " where r.state = 'started' and not exists"
+            " (select 1 from rows d where d.call_id = r.call_id and d.state = 'done')")
 
 
 def _source(folder: Path) -> str | None:

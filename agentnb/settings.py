@@ -105,6 +105,12 @@ def notebook_name() -> str | None:
     return os.environ.get("AGENTNB_NOTEBOOK") or os.environ.get("JPY_SESSION_NAME") or None
 
 
+def run_id() -> str | None:
+    """The ``agentnb run`` run this process belongs to (``AGENTNB_RUN_ID``, set for each run's kernel), so
+    that the batch reads every call of the run from the session log, ``agentnb.ask()`` ones included."""
+    return os.environ.get("AGENTNB_RUN_ID", "").strip() or None
+
+
 def model_variables() -> dict[str, str]:
     """``AGENTNB_MODEL`` and every ``AGENTNB_MODEL_<AGENT>``, for ``models.resolve``."""
     return {k: v for k, v in os.environ.items() if k == "AGENTNB_MODEL" or k.startswith("AGENTNB_MODEL_")}

@@ -309,11 +309,9 @@ def test_collect_reads_agentnb_output_metadata():
     assert collect({})["checks"] == []
 
 
-def test_a_runs_calls_are_read_from_its_kernels_session_log_files(tmp_path):
-    """Without a run id in the log, a run's rows are those its kernel process wrote (one log file per
-    process, named with its pid) during the run; v2's started/done pairs count once."""
-    import datetime as dt
-
+def test_a_runs_calls_are_read_from_the_session_log_by_its_run_id(tmp_path):
+    """A run's rows are those carrying its AGENTNB_RUN_ID, whichever process wrote them; v2's
+    started/done pairs count once; a call's checks come from its "checked" row."""
     from agentnb.batch import runlog
 
     t = lambda minute: f"2026-12-01T10:{minute:02d}:00.000+00:00"
@@ -322,49 +320,47 @@ def test_a_runs_calls_are_read_from_its_kernels_session_log_files(tmp_path):
     log = tmp_path / "log"
     log.mkdir()
     ours = [
-        {"v": 1, "time": t(1), "notebook": "/nb.ipynb", **usage, "cost_usd": 0.01, "replayed": False},
-        {"v": 2, "time": t(2), "notebook": "/nb.ipynb", "call_id": "a", "state": "started", "replayed": False},
-        {"v": 2, "time": t(2), "notebook": "/nb.ipynb", "call_id": "a", "state": "done", **usage,
-         "cost_usd": 0.02, "replayed": False},
-        {"v": 2, "time": t(3), "notebook": "/nb.ipynb", "call_id": "b", "state": "done", **usage,
-         "cost_usd": 0.03, "replayed": True},
-        {"v": 2, "time": t(4), "notebook": "/nb.ipynb", "call_id": "c", "state": "started", "replayed": False},
+        {"v": 2, "time": t(1), "call_id": "z", "state": "done", **usage, "cost_usd": 0.01, "replayed": False},
+        {"v": 2, "time": t(2), "call_id": "a", "state": "started", "replayed": False},
+        {"v": 2, "time": t(2), "call_id": "a", "state": "done", **usage, "cost_usd": 0.02, "replayed": False},
+        {"v": 2, "time": t(3), "call_id": "b", "state": "done", **usage, "cost_usd": 0.03, "replayed": True},
+        {"v": 2, "time": t(4), "call_id": "c", "state": "started", "replayed": False},
     ]
-    lines = [json.dumps(row) for row in ours] + ['{"v": 2, "time": "2026-12-01T10:05']      # torn
-    (log / "20261201-111-ab12cd34.jsonl").write_text("\n".join(lines) + "\n")
-    (log / "20261130-111-0000ffff.jsonl").write_text(json.dumps({**ours[0], "time": "2026-11-30T09:00:00+00:00"}) + "\n")
-    (log / "20261201-222-ab12cd34.jsonl").write_text(json.dumps({**ours[0], "time": t(2)}) + "\n")   # another run
-    since, until = (dt.datetime(2026, 12, 1, 10, m, tzinfo=dt.timezone.utc) for m in (0, 30))
+    lines = [json.dumps({**row, "notebook": "/nb.ipynb", "run_id": "run1"}) for row in ours]
+    (log / "20261201-111-ab12cd34.jsonl").write_text("\n".join(lines) + "\n" + '{"v": 2, "time": "2026-12-01T10:05')
+    # a helper process of the same run, and another run's kernel
+    (log / "20261201-333-ab12cd34.jsonl").write_text(json.dumps({**ours[0], "call_id": "h", "run_id": "run1"}) + "\n")
+    (log / "20261201-222-ab12cd34.jsonl").write_text(json.dumps({**ours[0], "call_id": "o", "run_id": "run2"}) + "\n")
 
-    rows = runlog.calls(tmp_path, "run1", [111], since, until, notebook="/nb.ipynb")
-    assert [r.get("call_id") for r in rows] == [None, "a", "b", "c"]
+    rows = runlog.calls(tmp_path, "run1")
+    assert sorted(r["call_id"] for r in rows) == ["a", "b", "c", "h", "z"]
     got = runlog.totals(rows)
-    assert got["calls"] == 4 and got["unfinished"] == 1 and got["tokens"]["input_tokens"] == 300
-    assert got["cost_usd"] == pytest.approx(0.06) and got["billed_usd"] == pytest.approx(0.03)
+    assert got["calls"] == 5 and got["unfinished"] == 1 and got["tokens"]["input_tokens"] == 400
+    assert got["cost_usd"] == pytest.approx(0.07) and got["billed_usd"] == pytest.approx(0.04)
     assert got["checked"] == 0
 
     shown = RunResult(id="run1", notebook="/nb.ipynb", parameters={}, output=str(tmp_path / "nb.ipynb"), html=None,
                       status="ok", duration_s=1.0, exchanges=1, checks_passed=3, checks=[{}] * 3,
                       tokens=dict(usage), cost_usd=0.01, billed_usd=0.01)
     runlog.apply(shown, rows, tmp_path)
-    assert shown.exchanges == 4 and shown.cost_usd == pytest.approx(0.06) and shown.unchecked == 3
+    assert shown.exchanges == 5 and shown.cost_usd == pytest.approx(0.07) and shown.unchecked == 4
     assert any("never finished" in w for w in shown.warnings)
-    assert any("3 of 4 call(s) not shown by a magic" in w for w in shown.warnings)
+    assert any("4 of 5 call(s) not shown by a magic" in w for w in shown.warnings)
 
-    # once the log records each call's checks (in a row of their own, written after the checks ran),
-    # they count, shown or not
-    rows = runlog._one_row_a_call([{**row, "call_id": row.get("call_id") or "v1"} for row in ours] + [
-        {"v": 3, "time": t(9), "call_id": call_id, "state": "checked", "checks_passed": 2, "checks_failed": 1}
-        for call_id in ("v1", "a", "b", "c")])
-    assert len(rows) == 4 and {r["state"] for r in rows if "state" in r} == {"done", "started"}
-    checked = rows
+    # once each call's checks are logged (in a row of their own, written after the checks ran) they
+    # count, shown or not
+    checked_rows = [json.dumps({"v": 2, "time": t(9), "call_id": c, "state": "checked", "run_id": "run1",
+                                "checks_passed": 2, "checks_failed": 1}) for c in ("z", "a", "b", "c", "h")]
+    (log / "20261201-111-ffff0000.jsonl").write_text("\n".join(checked_rows) + "\n")
+    rows = runlog.calls(tmp_path, "run1")
+    assert len(rows) == 5 and {r["state"] for r in rows} == {"done", "started"}
     result = RunResult(id="run1", notebook="/nb.ipynb", parameters={}, output="nb.ipynb", html=None, status="ok",
                        duration_s=1.0, exchanges=1, checks_passed=2, checks_failed=1)
-    runlog.apply(result, checked, tmp_path)
-    assert (result.checks_passed, result.checks_failed, result.unchecked) == (8, 4, 0)
-    assert any("3 check(s) failed in calls no output shows" in w for w in result.warnings)
+    runlog.apply(result, rows, tmp_path)
+    assert (result.checks_passed, result.checks_failed, result.unchecked) == (10, 5, 0)
+    assert any("4 check(s) failed in calls no output shows" in w for w in result.warnings)
     batch = Batch([result], "now", 1.0, 1, str(tmp_path), {})
-    assert batch.exit_code(fail_on_check=True) == 1 and "checks 8 passed, 4 failed" in batch.headline()
+    assert batch.exit_code(fail_on_check=True) == 1 and "checks 10 passed, 5 failed" in batch.headline()
 
 
 def test_collect_reads_the_saved_outputs_of_the_shipped_notebooks():

@@ -265,3 +265,29 @@ def test_exchange_defaults():
     e = Exchange(prompt="hi")
     assert e.time.endswith("+00:00") and e.session == sessionlog.session_id()
     assert asdict(e)["replayed"] is False
+
+
+def test_checked_row_lends_its_counts_to_the_call_and_is_not_a_call(tmp_path):
+    append(_ex(0, call_id="c1", state="started", cost_usd=None), home=tmp_path)
+    append(_ex(0, call_id="c1", state="done"), home=tmp_path)
+    append(_ex(0, call_id="c1", state="checked", prompt="", checks_passed=7, checks_failed=2), home=tmp_path)
+    append(_ex(1, call_id="c2", state="done"), home=tmp_path)          # checks not run (check=False)
+    got = rows(tmp_path)
+    assert [(r["call_id"], r["state"], r["checks_passed"], r["checks_failed"]) for r in got] == [
+        ("c1", "done", 7, 2), ("c2", "done", None, None)]
+    assert totals(tmp_path)["exchanges"] == 2
+
+
+def test_ask_logs_its_checks_and_the_run_it_belongs_to(api, monkeypatch):
+    """agentnb run totals a run from the log: calls a notebook makes with agentnb.ask() count too."""
+    import agentnb
+    from agentnb.testing.server import text
+
+    monkeypatch.setenv("AGENTNB_RUN_ID", "run-42")
+    api.enqueue(text("```python\ndef f(:\n```\n"), text("no code here"))
+    agentnb.ask("backend-dev", "broken code please")
+    agentnb.ask("backend-dev", "and now no check", check=False)
+    got = rows(".agentnb")
+    assert [r["run_id"] for r in got] == ["run-42", "run-42"]
+    assert got[0]["checks_failed"] >= 1 and got[0]["checks_passed"] is not None
+    assert got[1]["checks_passed"] is None and got[1]["checks_failed"] is None

@@ -31,7 +31,6 @@ nbformat and nbconvert (1.2-1.5 s to import) are imported inside the functions t
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import logging
 import os
 import re
@@ -218,8 +217,6 @@ def execute_run(run: Run) -> RunResult:
     warnings = _ThreadWarnings()
     logging.getLogger("papermill").addHandler(warnings)
     ipc_dir = _ipc_dir()
-    pids: list[int] = []            # the run's kernel processes: their session log rows are the run's
-    since = dt.datetime.now(dt.timezone.utc)
     try:
         papermill.execute_notebook(
             run.notebook, run.output, parameters=run.parameters or None, kernel_name=run.kernel_name,
@@ -227,7 +224,7 @@ def execute_run(run: Run) -> RunResult:
             # saved once at the end (and on failure), not after every cell: big outputs made each
             # intermediate save (validation, serialisation) cost more than the cell itself
             request_save_on_cell_execute=False,
-            kernel_manager_class=kernel_manager_class(run.env, ipc_dir, pids))
+            kernel_manager_class=kernel_manager_class(run.env, ipc_dir))
     except PapermillExecutionError as err:
         error = {"cell": err.cell_index, "execution_count": err.exec_count, "source": _first_line(err.source),
                  "ename": err.ename, "evalue": shorten(err.evalue)}
@@ -250,7 +247,7 @@ def execute_run(run: Run) -> RunResult:
                        html=None, status="failed" if error else "ok", duration_s=duration, error=error,
                        **collect(nb))
     _sort_papermill_messages(result, warnings.messages, has_parameters_cell)
-    _count_calls_from_the_log(result, run, pids, since)
+    _count_calls_from_the_log(result, run)
     try:
         export_html(nb, run.html, folder=str(Path(run.notebook).parent))
         result.html = run.html
@@ -335,19 +332,18 @@ class _ThreadWarnings(logging.Handler):
                 self.messages.append(message)
 
 
-def _count_calls_from_the_log(result: RunResult, run: Run, pids: list[int], since: dt.datetime) -> None:
+def _count_calls_from_the_log(result: RunResult, run: Run) -> None:
     """The run's calls, tokens and cost as the session log has them (every call, shown or not)."""
     home = run.env.get("AGENTNB_HOME") or ".agentnb"
-    until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
     try:
-        rows = runlog.calls(home, run.id, pids, since - dt.timedelta(seconds=1), until, notebook=run.notebook)
+        rows = runlog.calls(home, run.id)
     except Exception as err:         # the log is evidence, not the run: its absence is a note
         runlog.apply(result, None, home, problem=f"{type(err).__name__}: {shorten(str(err))}")
         return
     runlog.apply(result, rows, home)
 
 
-def kernel_manager_class(env: dict[str, str], ipc_dir: str | None = None, pids: list[int] | None = None):
+def kernel_manager_class(env: dict[str, str], ipc_dir: str | None = None):
     """A kernel manager class whose kernels get ``env`` on top of the environment they would inherit,
     and talk to this process over IPC (Unix sockets in ``ipc_dir``) when it is given.
 
@@ -376,12 +372,6 @@ def kernel_manager_class(env: dict[str, str], ipc_dir: str | None = None, pids: 
             kw["env"] = {**(kw.get("env") or os.environ), **extra}
             _kernels.add(self)
             return await super()._async_pre_start_kernel(**kw)
-
-        async def _async_post_start_kernel(self, **kw):
-            await super()._async_post_start_kernel(**kw)
-            pid = getattr(self.provisioner, "pid", None)
-            if pids is not None and isinstance(pid, int):
-                pids.append(pid)
 
     return RunKernelManager
 

@@ -6,87 +6,29 @@ so a run's totals come from it (:func:`calls`, :func:`apply`), and the outputs o
 calls they show.
 
 Which rows are a run's. Every run's kernel shares the batch's session log (one ``AGENTNB_HOME``) and
-gets ``AGENTNB_RUN_ID``. A row is the run's when
+gets ``AGENTNB_RUN_ID``, which the session log writes into each row (``run_id``): calls from helper
+processes the notebook starts count too. The log's view gives one row a call (its ``done`` row, else
+the ``started`` row of a call that never finished) with its checks folded in.
 
-- it carries that id in a ``run_id`` column, once the session log writes one (read when its view has
-  the column: nothing to change here then);
-- else, when a kernel of the run wrote it: the session log keeps one file per process,
-  ``<yyyymmdd>-<pid>-<random>.jsonl``, and the batch knows its kernels' process ids. Rows from before
-  the run started or after it ended are left out (a process id can be used again later).
-
-A call logs a ``started`` row and then a ``done`` row with the same ``call_id`` (session log v2); a call
-with no ``done`` row never finished (its kernel was killed). v1 rows are each a finished call.
-
-Checks: a call's row carries ``checks_passed`` / ``checks_failed`` once the session log records them;
-until then the checks of a call no output shows cannot be read, and the run says so (``unchecked``).
+Checks: a call's row carries ``checks_passed`` / ``checks_failed`` once its checks have run; a call made
+with ``check=False`` (or one that failed) has none, and the run says so (``unchecked``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import re
 from pathlib import Path
 
-from agentnb.render.metadata import USAGE_KEYS
+from agentnb.llm.models import USAGE_KEYS
 
 CHECK_COLUMNS = ("checks_passed", "checks_failed")
 
 
-def calls(home: str | Path, run_id: str, pids: list[int], since: dt.datetime, until: dt.datetime,
-          notebook: str | None = None) -> list[dict]:
+def calls(home: str | Path, run_id: str) -> list[dict]:
     """The calls the run made, one dict a call (the session log's columns), oldest first. Raises
     OSError or ValueError when the log cannot be read."""
     from agentnb import sessionlog
 
-    if "run_id" in getattr(sessionlog, "VIEW_COLUMNS", ()):
-        return sessionlog.rows(home, run_id=run_id)
-    rows = []
-    folder = Path(home) / "log"
-    for pid in sorted(set(pids)):
-        for path in sorted(folder.glob(f"*-{pid}-*.jsonl")):
-            if not re.fullmatch(rf"\d{{8}}-{pid}-[0-9a-f]+\.jsonl", path.name):
-                continue
-            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-                try:
-                    row = json.loads(line)
-                except ValueError:
-                    continue                # a row being written, or torn by a crash
-                if isinstance(row, dict) and _within(row.get("time"), since, until) and (
-                        notebook is None or row.get("notebook") in (None, notebook)):
-                    rows.append(row)
-    return _one_row_a_call(rows)
-
-
-def _within(time: object, since: dt.datetime, until: dt.datetime) -> bool:
-    try:
-        when = dt.datetime.fromisoformat(str(time))
-    except ValueError:
-        return False
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return since <= when <= until
-
-
-def _one_row_a_call(rows: list[dict]) -> list[dict]:
-    """v2 logs a ``started`` and a ``done`` row a call: keep the ``done`` one when there is one. Check
-    counts may come in a later row of the same call (the checks run after the answer is logged): they
-    are taken from whichever row has them."""
-    by_call: dict[str, dict] = {}
-    checks: dict[str, dict] = {}
-    single = []
-    for row in rows:
-        call_id = row.get("call_id")
-        if not call_id:
-            single.append(row)
-            continue
-        if all(row.get(c) is not None for c in CHECK_COLUMNS):
-            checks[call_id] = {c: row[c] for c in CHECK_COLUMNS}
-        state = row.get("state") or "done"
-        if state in ("started", "done") and (call_id not in by_call or state == "done"):
-            by_call[call_id] = row
-    calls = [{**row, **checks.get(call_id, {})} for call_id, row in by_call.items()]
-    return sorted(single + calls, key=lambda row: str(row.get("time")))
+    return sessionlog.rows(home, run_id=run_id)
 
 
 def totals(rows: list[dict]) -> dict:

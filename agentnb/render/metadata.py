@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from agentnb.llm.models import USAGE_KEYS
+
 KEY = "agentnb"
 VERSION = 1
-USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 FIELDS = frozenset({"agent", "model", "thread", "usage", "cost_usd", "replayed", "checks", "artifacts", "erd",
                     "summary"})
 
