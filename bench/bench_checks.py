@@ -176,8 +176,7 @@ def main(argv=None) -> int:
         failures = duckschema.execute(con, lowered)
         t["execute"] = time.perf_counter() - c
         c = time.perf_counter()
-        schema = duckschema.read_schema(con)
-        duckschema._enrich(schema, lowered)
+        schema = duckschema.read_schema(con, lowered)
         t["catalog"] = time.perf_counter() - c
         con.close()
         c = time.perf_counter()

@@ -22,9 +22,7 @@ from typing import Any
 
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 from agentnb.checks.schema import Column, ForeignKey, Index, Schema, Table
-from agentnb.checks.lowering import Lowered, LoweredStatement, Lowering, lower
-from agentnb.checks.lowering import (  # noqa: F401  (tests and benches reach these here)
-    _FastLowerer, _fast_lower, _init_tables, _pg, _tree_lower)
+from agentnb.checks.lowering import Lowered, LoweredStatement, Lowering, _pg, lower
 
 __all__ = ["Failure", "LoadResult", "Lowered", "LoweredStatement", "Lowering", "execute", "load", "lower",
            "read_schema"]
@@ -98,9 +96,7 @@ def load(pg_ddl: str, con=None) -> LoadResult:
     if con is None:
         con = duckdb.connect()
     failures = execute(con, lowered)
-    schema = read_schema(con)
-    _enrich(schema, lowered)
-    return LoadResult(con, lowered, failures, schema)
+    return LoadResult(con, lowered, failures, read_schema(con, lowered))
 
 
 def execute(con, lowered: Lowered) -> list[Failure]:
@@ -162,9 +158,11 @@ _CATALOG_FILTER = ("database_name = current_database() AND NOT internal "
                    "AND schema_name NOT IN ('information_schema', 'pg_catalog')")
 
 
-def read_schema(con) -> Schema:
+def read_schema(con, lowered: Lowered | None = None) -> Schema:
     """A :class:`dbschema.Schema` from DuckDB's own catalog functions (duckdb-engine reflection
-    returns no keys): tables, columns, primary/foreign/unique keys, checks, indexes, enums.
+    returns no keys): tables, columns, primary/foreign/unique keys, checks, indexes, enums. With the
+    ``lowered`` DDL that built it, what DuckDB discards is put back (constraint names, ON DELETE
+    actions, partial index predicates).
 
     The rows are sorted here, not with ORDER BY: on a few hundred catalog rows DuckDB's sort costs
     several times the scan."""
@@ -177,6 +175,13 @@ def read_schema(con) -> Schema:
     enums = _read_enums(con)
     if not tables:
         return Schema(enums=enums)
+    schema = _read_tables(con, tables, enums)
+    if lowered is not None:
+        _enrich(schema, lowered)
+    return schema
+
+
+def _read_tables(con, tables: dict, enums: dict) -> Schema:
     # DuckDB spells an enum column's type as ENUM('a', 'b'): give it back its name
     by_labels = {}
     for name, labels in enums.items():
