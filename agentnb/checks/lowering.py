@@ -421,8 +421,42 @@ def _stream_class():
                 else:
                     super()._print_scalar(value, is_name, is_symbol)
 
+            def __call__(self, node):
+                """One node deparsed: RawStream.__call__ without its visitor, which costs more
+                than the printing itself (a class built per call, a validated write per node)."""
+                _populate_ancestors(node)
+                self.print_node(node)
+                return self.getvalue()
+
         _STREAM = DuckStream
     return _STREAM
+
+
+def _populate_ancestors(root) -> None:
+    """What pglast's ``visitors.populate_ancestors`` does for one node, the same chains built
+    directly: every node's ``ancestors`` slot, which the printers read."""
+    from pglast import ast
+    from pglast.visitors import Ancestor
+
+    Node = ast.Node
+    assign = object.__setattr__       # the slot needs no validation
+    todo = [(Ancestor(), root)]
+    while todo:
+        anc, value = todo.pop()
+        if isinstance(value, tuple):
+            for i, sub in enumerate(value):
+                sub_anc = Ancestor(anc, value, i)
+                if isinstance(sub, Node):
+                    todo.append((sub_anc, sub))
+                elif isinstance(sub, tuple):
+                    todo.extend((Ancestor(sub_anc, sub, j), v) for j, v in enumerate(sub)
+                                if isinstance(v, (tuple, Node)))
+            continue
+        assign(value, "ancestors", anc)
+        for member in value.__slots__:
+            v = getattr(value, member)
+            if isinstance(v, (tuple, Node)):
+                todo.append((Ancestor(anc, value, member), v))
 
 
 def _name_of(node) -> str:
