@@ -11,12 +11,27 @@ change it made, so a passing DuckDB load never hides what was not checked::
     result.schema          # dbschema.Schema from duckdb_tables()/duckdb_constraints()/...
     result.check()         # CheckResult "Schema on DuckDB"
 
-Nothing here raises for bad SQL: statements PostgreSQL cannot parse or DuckDB refuses are reported.
+Nothing here raises for bad SQL: statements DuckDB refuses are reported.
 The lowering itself lives in :mod:`agentnb.checks.lowering`; its names are importable from here.
+
+What runs here was written by a model, in the kernel's own process, so DuckDB gets as little as works:
+
+- only the statements that build a schema (tables, types, sequences, indexes, views, comments, ALTER
+  TABLE, DROP of those), as the lowering writes them from PostgreSQL's parse tree, never the answer's
+  text; everything else (COPY, ATTACH, INSTALL, PRAGMA, CREATE MACRO, INSERT, what PostgreSQL cannot
+  parse...) is left out and listed in the row; DuckDB's own parser must then read each lowered
+  statement as one CREATE, ALTER or DROP;
+- a connection (:func:`connect`) with external access off (no file, no network, no ATTACH, no
+  extension install or load), a memory and thread limit, and its configuration locked, so no
+  statement can lift any of it;
+- a time limit per statement: past it, a watchdog thread interrupts DuckDB and the row says the
+  statement was cancelled.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,10 +39,32 @@ from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 from agentnb.checks.schema import Column, ForeignKey, Index, Schema, Table
 from agentnb.checks.lowering import Lowered, LoweredStatement, Lowering, _pg, lower
 
-__all__ = ["Failure", "LoadResult", "Lowered", "LoweredStatement", "Lowering", "execute", "load", "lower",
-           "read_schema"]
+__all__ = ["Failure", "LoadResult", "Lowered", "LoweredStatement", "Lowering", "connect", "execute", "load",
+           "lower", "read_schema"]
 
 CHECK_NAME = "Schema on DuckDB"
+STATEMENT_TIMEOUT = 5.0        # seconds one lowered statement may run before it is cancelled
+MEMORY_LIMIT = "512MB"
+# The settings of every connection agentnb opens for an answer's DDL; lock_configuration comes last
+# and makes the rest final (SET, SET GLOBAL, PRAGMA are refused afterwards).
+_LOCKED_DOWN = {
+    "enable_external_access": False,          # files, ATTACH, COPY, EXPORT, INSTALL, LOAD, secrets
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "temp_directory": "",                      # never spill to disk
+    "threads": 1,                              # on a schema, more threads cost more than they give
+}
+_DUCKDB_KINDS = ("CREATE", "ALTER", "DROP")    # how DuckDB's parser must read each lowered statement
+
+
+def connect(*, memory_limit: str = MEMORY_LIMIT):
+    """A new in-memory DuckDB connection locked down for a model's DDL: no file or network access,
+    no extension install or load, ``memory_limit``, one thread, and its configuration locked so
+    that nothing run on it (``SET``, ``PRAGMA``) can change any of that."""
+    import duckdb
+
+    return duckdb.connect(config={**_LOCKED_DOWN, "memory_limit": memory_limit, "lock_configuration": True})
 
 
 @dataclass
@@ -63,12 +100,18 @@ class LoadResult:
             "failures": [f.to_dict() for f in self.failures],
         }
         if not lowered.statements and not self.failures:
-            return CheckResult(CHECK_NAME, SKIPPED, "no statement DuckDB could run", details)
-        kinds = lowered.kinds()
+            left = [c.message for c in lowered.changes if c.kind == "left out"]
+            return CheckResult(CHECK_NAME, SKIPPED, "no statement DuckDB could run"
+                               + ("; " + "; ".join(left[:8]) if left else ""), details)
+        kinds = [k for k in lowered.kinds() if k != "left out"]
         summary = f"{len(lowered.changes)} lowering{'s' if len(lowered.changes) != 1 else ''}"
         if kinds:
             shown = ", ".join(kinds[:8]) + ("..." if len(kinds) > 8 else "")
             summary += f" ({shown})"
+        left_out = list(dict.fromkeys(c.message.split(" left out:")[0] for c in lowered.changes
+                                      if c.kind == "left out"))
+        if left_out:
+            summary += "; left out: " + ", ".join(left_out[:8]) + ("..." if len(left_out) > 8 else "")
         if self.failures:
             lines = [f"{len(self.failures)} of {len(lowered.statements)} statements failed in DuckDB "
                      f"({summary}):"]
@@ -84,49 +127,51 @@ class LoadResult:
 # --------------------------------------------------------------------------------------------------
 # Loading and reading back
 
-def load(pg_ddl: str, con=None) -> LoadResult:
+def load(pg_ddl: str, con=None, *, timeout: float = STATEMENT_TIMEOUT) -> LoadResult:
     """Lower ``pg_ddl``, run it statement by statement in DuckDB, read the schema back.
 
-    ``con`` is a DuckDB connection (a new in-memory one when None). Failing statements are collected
-    with DuckDB's exact message in ``.failures``; nothing is raised for bad SQL.
+    ``con`` is a DuckDB connection (when None, a new locked-down one from :func:`connect`). Failing
+    statements are collected with DuckDB's exact message in ``.failures``, and so is a statement
+    cancelled after ``timeout`` seconds; nothing is raised for bad SQL.
     """
-    import duckdb
-
     lowered = lower(pg_ddl)
     if con is None:
-        con = duckdb.connect()
-    failures = execute(con, lowered)
+        con = connect()
+    failures = execute(con, lowered, timeout=timeout)
     return LoadResult(con, lowered, failures, read_schema(con, lowered))
 
 
-def execute(con, lowered: Lowered) -> list[Failure]:
+def execute(con, lowered: Lowered, *, timeout: float = STATEMENT_TIMEOUT) -> list[Failure]:
     """Run the lowered statements on ``con``; every failing statement with DuckDB's exact message.
 
-    The fast path runs the whole script at once, in one transaction, on one DuckDB thread (on an empty
-    schema, DuckDB's task scheduling costs more than it gives: a third of the time for CREATE INDEX);
-    the connection's thread count is put back afterwards. When a statement fails, nothing stays and
-    the statements run one by one, each on its own, to collect every failure."""
+    First all of them in one transaction. When a statement fails, nothing stays: the ones before it
+    run again, then each of the rest on its own, to collect every failure. Each statement may run
+    ``timeout`` seconds; past it a watchdog interrupts DuckDB and the statement is reported as
+    cancelled (and not run a second time). On a connection whose configuration is not locked, the
+    statements run on one DuckDB thread (on an empty schema, DuckDB's task scheduling costs more than
+    it gives) and the thread count is put back afterwards."""
     import duckdb
 
     if not lowered.statements:
         return []
-    threads = None
+    refused = _refused_by_duckdbs_parser(con, lowered)
+    threads = _one_thread(con, duckdb)
     try:
-        threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
-        if threads != 1:
-            con.execute("SET threads = 1")
-    except duckdb.Error:
-        threads = None
-    try:
-        if _run_in_transaction(con, lowered, duckdb):
-            return []
-        failures = []
-        for i, st in enumerate(lowered.statements, 1):
-            try:
-                con.execute(st.sql)
-            except duckdb.Error as e:
-                failures.append(Failure(i, st.source, st.sql, str(e), type(e).__name__))
-        return failures
+        with _Watchdog(con, timeout) as watchdog:
+            at, failure = _run_in_transaction(con, lowered, refused, watchdog, duckdb)
+            if at is None:
+                return list(refused.values())
+            failures = []
+            for i, st in enumerate(lowered.statements, 1):
+                if i in refused:
+                    failures.append(refused[i])
+                elif i == at:
+                    failures.append(failure)
+                else:
+                    f = _run_one(con, i, st, watchdog, duckdb)
+                    if f is not None:
+                        failures.append(f)
+            return failures
     finally:
         if threads is not None and threads != 1:
             try:
@@ -135,23 +180,126 @@ def execute(con, lowered: Lowered) -> list[Failure]:
                 pass
 
 
-def _run_in_transaction(con, lowered: Lowered, duckdb) -> bool:
-    """The fast path: the whole script in one ``execute``, in one transaction. False, with nothing
-    changed, when a statement fails (or the caller's connection is already in a transaction)."""
+def _one_thread(con, duckdb):
+    """The connection's thread count, set to 1 for the load (None: its configuration is locked)."""
+    try:
+        threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+        if threads != 1:
+            con.execute("SET threads = 1")
+        return threads
+    except duckdb.Error:
+        return None
+
+
+def _refused_by_duckdbs_parser(con, lowered: Lowered) -> dict[int, Failure]:
+    """The lowered statements DuckDB's own parser does not read as one CREATE, ALTER or DROP each (a
+    second lock behind the lowering's allowlist): they are reported, never run."""
+    import duckdb
+
+    def kinds(sql):
+        return [st.type.name for st in con.extract_statements(sql)]
+
+    try:
+        whole = kinds(lowered.sql)
+        if len(whole) == len(lowered.statements) and all(k in _DUCKDB_KINDS for k in whole):
+            return {}
+    except duckdb.Error:
+        pass
+    refused = {}
+    for i, st in enumerate(lowered.statements, 1):
+        try:
+            found = kinds(st.sql)
+        except duckdb.Error:
+            continue            # a syntax error: running it reports DuckDB's message
+        if len(found) != 1 or found[0] not in _DUCKDB_KINDS:
+            refused[i] = Failure(i, st.source, st.sql, "refused: DuckDB reads this lowered statement as "
+                                 f"{', '.join(found) or 'nothing'}, not one {'/'.join(_DUCKDB_KINDS)}",
+                                 "Refused")
+    return refused
+
+
+def _run_in_transaction(con, lowered: Lowered, refused: dict, watchdog, duckdb):
+    """Every statement in one transaction: ``(None, None)`` when all ran and were committed, else
+    ``(position, Failure)`` of the first that failed (0, None when no transaction could start: the
+    caller's connection is already in one), with nothing changed."""
     try:
         con.execute("BEGIN TRANSACTION")
-    except duckdb.Error:            # the caller's connection is already in a transaction
-        return False
-    try:
-        con.execute(lowered.sql)
-        con.execute("COMMIT")
-        return True
     except duckdb.Error:
-        try:
-            con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
-        return False
+        return 0, None
+    for i, st in enumerate(lowered.statements, 1):
+        if i in refused:
+            continue
+        failure = _run_one(con, i, st, watchdog, duckdb)
+        if failure is not None:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            return i, failure
+    try:
+        con.execute("COMMIT")
+        return None, None
+    except duckdb.Error:
+        return 0, None
+
+
+def _run_one(con, i: int, st: LoweredStatement, watchdog, duckdb) -> Failure | None:
+    watchdog.arm()
+    try:
+        con.execute(st.sql)
+        return None
+    except duckdb.InterruptException:
+        return Failure(i, st.source, st.sql, f"cancelled: still running after {watchdog.limit:g} s "
+                       "(the time limit of one DuckDB statement)", "Cancelled")
+    except duckdb.Error as e:
+        return Failure(i, st.source, st.sql, str(e), type(e).__name__)
+    finally:
+        watchdog.disarm()
+
+
+class _Watchdog:
+    """One thread that interrupts the connection when a statement runs past ``limit`` seconds
+    (``con.interrupt()`` is DuckDB's own cancel; an interrupt that lands between statements is
+    harmless: the next one starts afresh)."""
+
+    def __init__(self, con, limit: float):
+        self.con, self.limit = con, limit
+        self._deadline: float | None = None
+        self._stopped = False
+        self._cv = threading.Condition()
+        self._thread = threading.Thread(target=self._watch, name="agentnb-duckdb-watchdog", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        with self._cv:
+            self._stopped = True
+            self._cv.notify()
+        self._thread.join()
+
+    def arm(self):
+        with self._cv:
+            self._deadline = time.monotonic() + self.limit
+            self._cv.notify()
+
+    def disarm(self):
+        with self._cv:
+            self._deadline = None
+
+    def _watch(self):
+        with self._cv:
+            while not self._stopped:
+                if self._deadline is None:
+                    self._cv.wait()
+                    continue
+                left = self._deadline - time.monotonic()
+                if left > 0:
+                    self._cv.wait(left)
+                    continue
+                self._deadline = None
+                self.con.interrupt()
 
 
 _CATALOG_FILTER = ("database_name = current_database() AND NOT internal "

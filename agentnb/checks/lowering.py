@@ -41,7 +41,7 @@ class Lowering:
 class LoweredStatement:
     sql: str
     source: int                # 1-based position of the source statement it came from
-    kind: str = ""             # node type, e.g. "CreateStmt"; "raw" when PostgreSQL could not parse it
+    kind: str = ""             # node type, e.g. "CreateStmt"
     table: str | None = None
 
 
@@ -119,11 +119,45 @@ _SKIP_STATEMENTS = {
     "ClusterStmt": ("cluster", "CLUSTER skipped"),
     "VacuumStmt": ("vacuum", "VACUUM/ANALYZE skipped"),
 }
+# Containment: only these statement kinds reach DuckDB, as the lowering writes them; anything else is
+# left out and listed. What the answer wrote runs in the kernel's process: COPY, ATTACH, INSTALL,
+# CREATE MACRO (which overrides a built-in for the user's later queries), INSERT... never reach it.
+_SCHEMA_STATEMENTS = frozenset((
+    "CreateStmt", "CreateTableAsStmt", "CreateEnumStmt", "CreateDomainStmt", "CompositeTypeStmt",
+    "CreateSeqStmt", "IndexStmt", "ViewStmt", "CommentStmt", "AlterTableStmt", "CreateSchemaStmt",
+    "DropStmt"))
+_DROPPABLE = frozenset(("OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_INDEX", "OBJECT_SEQUENCE",
+                        "OBJECT_TYPE", "OBJECT_DOMAIN", "OBJECT_SCHEMA"))
+_LEFT_OUT = {   # node type -> (label, why)
+    "CopyStmt": ("COPY", "it reads or writes files"),
+    "InsertStmt": ("INSERT", "data, not schema"),
+    "UpdateStmt": ("UPDATE", "data, not schema"),
+    "DeleteStmt": ("DELETE", "data, not schema"),
+    "MergeStmt": ("MERGE", "data, not schema"),
+    "LoadStmt": ("LOAD", "it loads a library"),
+    "CreatedbStmt": ("CREATE DATABASE", "the copy is one database"),
+    "DropdbStmt": ("DROP DATABASE", "the copy is one database"),
+    "CreateTableAsStmt": ("CREATE TABLE AS", ""),
+    "CreateStmt": ("CREATE TABLE", ""), "ViewStmt": ("CREATE VIEW", ""), "IndexStmt": ("CREATE INDEX", ""),
+}
+# DuckDB functions that reach outside the database (files, the network, the environment, SQL text):
+# DuckDB's enable_external_access=false refuses the file ones anyway; these are named so the row says
+# why the statement was left out instead of showing DuckDB's permission error.
+_OUTSIDE_FUNCTIONS = frozenset((
+    "read_csv", "read_csv_auto", "read_parquet", "parquet_scan", "read_json", "read_json_auto",
+    "read_json_objects", "read_json_objects_auto", "read_ndjson", "read_ndjson_auto", "read_ndjson_objects",
+    "read_text", "read_blob", "glob", "sniff_csv", "parquet_metadata", "parquet_schema", "parquet_file_metadata",
+    "parquet_kv_metadata", "read_xlsx", "st_read", "sqlite_scan", "sqlite_attach", "postgres_scan",
+    "postgres_attach", "mysql_scan", "delta_scan", "iceberg_scan", "getenv", "query", "query_table",
+    "duckdb_secrets", "which_secret", "load_aws_credentials", "pg_read_file", "pg_read_binary_file",
+    "pg_ls_dir", "lo_import", "lo_export", "dblink", "dblink_exec"))
 # Words DuckDB 2.0 reserves (duckdb_keywords(), not 'unreserved') that PostgreSQL lets through unquoted
 _DUCKDB_ONLY_KEYWORDS = frozenset(
     "anti asof at by columns describe generated glob grouping_id lambda map pivot pivot_longer "
     "pivot_wider positional qualify semi show struct summarize try_cast tuple unpack unpivot".split())
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_NUMBER = re.compile(r"-?[0-9][0-9.eE+-]*\Z")
 _FK_ACTIONS = {"c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT", "r": "RESTRICT", "a": None}
 _COMMENT_KEPT = {"OBJECT_TABLE", "OBJECT_COLUMN", "OBJECT_VIEW", "OBJECT_INDEX", "OBJECT_SEQUENCE"}
 _CONSTR_LABEL_BY_NAME = {"CONSTR_FOREIGN": "FOREIGN KEY", "CONSTR_PRIMARY": "PRIMARY KEY",
@@ -203,6 +237,10 @@ class _BaseLowerer:
         self.change(kind, message, skipped=True)
         return True
 
+    def left_out(self, label: str, why: str):
+        """A statement that does not reach DuckDB, listed (``LoadResult.check`` names them)."""
+        self.change("left out", f"{label} left out: {why}", skipped=True)
+
     def public_schema_skipped(self, schemaname) -> bool:
         if schemaname != "public":
             return False
@@ -274,8 +312,10 @@ class _BaseLowerer:
         name = f"{table}_{colname}_seq"
         opts = [f"{'START WITH' if defname == 'start' else defname.upper()} {value}"
                 for defname, value in options
-                if defname in ("start", "increment", "minvalue", "maxvalue") and value is not None]
-        raw = f"CREATE SEQUENCE IF NOT EXISTS {schema}{_q(name)}" + ("" if not opts else " " + " ".join(opts))
+                if defname in ("start", "increment", "minvalue", "maxvalue") and value is not None
+                and _NUMBER.match(str(value))]
+        raw = (f"CREATE SEQUENCE IF NOT EXISTS {_q(schema[:-1]) + '.' if schema else ''}{_q(name)}"
+               + ("" if not opts else " " + " ".join(opts)))
         seq = self.Item(self.n, "CreateSeqStmt", key, raw)
         seq.provides = "seq:" + name
         item.requires.add("seq:" + name)
@@ -517,6 +557,7 @@ class _Lowerer(_BaseLowerer):
         self.pglast, self.ast, self.enums, self.RawStream = _pg()
         self.index_names: set[str] = set()
         self.uses: set[str] = set()       # sequences the current statement's expressions use
+        self.outside: set[str] = set()    # functions it calls that reach outside the database
 
     # -- helpers ------------------------------------------------------------------------------
     def deparse(self, node) -> str:
@@ -530,8 +571,12 @@ class _Lowerer(_BaseLowerer):
                 setattr(node, a, empty)
             self.change(kind, message, table=key)
 
-    def expr(self, text):
-        return self.pglast.parse_sql(f"SELECT {text}")[0].stmt.targetList[0].val
+    def nextval(self, seq: str):
+        """nextval('seq') as a node: a name never goes through SQL text."""
+        ast = self.ast
+        return ast.FuncCall(funcname=(ast.String(sval="nextval"),),
+                            args=(ast.A_Const(isnull=False, val=ast.String(sval=seq)),),
+                            funcformat=self.enums.CoercionForm.COERCE_EXPLICIT_CALL)
 
     def typename(self, text):
         return self.pglast.parse_sql(f"SELECT CAST(NULL AS {text})")[0].stmt.targetList[0].val.typeName
@@ -545,17 +590,28 @@ class _Lowerer(_BaseLowerer):
         for n, (stmt, raw, error) in enumerate(self.split(), 1):
             self.n = n
             if stmt is None:
-                self.change("unparsed", f"PostgreSQL cannot parse this statement ({error}); passed to "
-                            "DuckDB as written")
-                self.items.append(_Item(n, "raw", raw=raw))
+                self.left_out(_words_label(raw), f"PostgreSQL cannot parse it ({error})")
                 continue
             name = type(stmt).__name__
             if self.skip_statement(name):
                 continue
+            if name not in _SCHEMA_STATEMENTS or (
+                    name == "DropStmt" and stmt.removeType.name not in _DROPPABLE):
+                label, why = _LEFT_OUT.get(name) or (_node_label(name), "")
+                if name == "DropStmt":
+                    label = "DROP " + stmt.removeType.name.removeprefix("OBJECT_").replace("_", " ")
+                self.left_out(label, why or "not a statement that builds a schema")
+                continue
             self.dirty = False
             self.uses = set()
+            self.outside = set()
             first = len(self.items)
             self.generic(stmt)
+            if self.outside:
+                label = (_LEFT_OUT.get(name) or (_node_label(name), ""))[0]
+                self.left_out(label, f"it calls {', '.join(sorted(self.outside))} (DuckDB functions that "
+                              "reach files, the network or the environment)")
+                continue
             handler = getattr(self, "do_" + name, None)
             if handler is not None:
                 handler(stmt)
@@ -563,12 +619,6 @@ class _Lowerer(_BaseLowerer):
                 self.items.append(_Item(n, name, node=stmt))
             for item in self.items[first:]:
                 item.requires |= self.uses - {item.provides}
-            if not self.dirty and name in ("IndexStmt", "CommentStmt") and not any(
-                    w.lower() in _DUCKDB_ONLY_KEYWORDS for w in _WORD.findall(raw)):
-                for item in self.items[first:]:
-                    if item.node is stmt:
-                        item.dirty = False
-                        item.raw = raw
         self.out.source_count = self.n
         self.emit()
         return self.out
@@ -584,11 +634,7 @@ class _Lowerer(_BaseLowerer):
                 end = raw.stmt_location + raw.stmt_len if raw.stmt_len else len(self.ddl)
                 yield raw.stmt, self.ddl[raw.stmt_location:end].strip(), None
             return
-        try:
-            pieces = pglast.split(self.ddl, with_parser=False)
-        except Exception:  # the scanner itself failed (unterminated quote...): one piece
-            pieces = [self.ddl]
-        for piece in pieces:
+        for piece in _split_at_semicolons(self.ddl):
             if not piece.strip():
                 continue
             try:
@@ -631,6 +677,8 @@ class _Lowerer(_BaseLowerer):
                     node.args = tuple(a.arg if isinstance(a, ast.TypeCast) and _is_regclass_cast(a) else a
                                       for a in node.args)
                     self.dirty = True
+                if fname and fname[-1].lower() in _OUTSIDE_FUNCTIONS:
+                    self.outside.add(fname[-1].lower())
                 if fname[-1:] == ["nextval"] and node.args and isinstance(node.args[0], ast.A_Const):
                     self.sequence_used(node.args[0])
 
@@ -775,7 +823,7 @@ class _Lowerer(_BaseLowerer):
                 col.typeName = self.typename(_SERIALS[base])
                 seq = self.serial(key, col.colname, base, item)
                 col.constraints = tuple(col.constraints or ()) + (
-                    ast.Constraint(contype=CT.CONSTR_DEFAULT, raw_expr=self.expr(f"nextval('{seq}')")),
+                    ast.Constraint(contype=CT.CONSTR_DEFAULT, raw_expr=self.nextval(seq)),
                     ast.Constraint(contype=CT.CONSTR_NOTNULL))
             else:
                 self.lower_type(tn, where)
@@ -793,7 +841,7 @@ class _Lowerer(_BaseLowerer):
                            for o in c.options or ()]
                 seq = self.identity(key, col.colname, options, item)
                 cons.append(ast.Constraint(contype=CT.CONSTR_DEFAULT,
-                                           raw_expr=self.expr(f"nextval('{seq}')")))
+                                           raw_expr=self.nextval(seq)))
                 if not has_notnull:
                     cons.append(ast.Constraint(contype=CT.CONSTR_NOTNULL))
                 continue
@@ -1019,6 +1067,51 @@ class _Lowerer(_BaseLowerer):
 
     def render(self, item) -> str:
         return item.raw if item.node is None or not item.dirty else self.deparse(item.node)
+
+def _split_at_semicolons(text: str) -> list[str]:
+    """Statements cut at each semicolon outside strings, comments and dollar quotes, by PostgreSQL's
+    scanner. (``pglast.split(with_parser=False)`` silently drops a statement whose first word is no
+    PostgreSQL keyword: INSTALL, ATTACH...) Past an unterminated string, the rest is one piece."""
+    from pglast import parser
+
+    try:
+        tokens, rest = parser.scan(text), len(text)
+    except parser.ParseError as e:
+        rest = e.location if isinstance(e.location, int) and 0 <= e.location < len(text) else 0
+        try:
+            tokens = parser.scan(text[:rest])
+        except parser.ParseError:
+            tokens, rest = [], 0
+    pieces, start = [], 0
+    for tok in tokens:
+        if tok.name == "ASCII_59":
+            pieces.append(text[start:tok.start])
+            start = tok.end + 1
+    pieces.append(text[start:rest])
+    if rest < len(text):
+        pieces.append(text[rest:])
+    return [p.strip() for p in pieces if p.strip()]
+
+
+def _node_label(name: str) -> str:
+    """CopyStmt -> COPY, CreateForeignTableStmt -> CREATE FOREIGN TABLE."""
+    return _CAMEL.sub(" ", name.removesuffix("Stmt")).upper()
+
+
+def _words_label(text: str) -> str:
+    """What a statement PostgreSQL cannot parse starts with, for the list of what was left out:
+    ATTACH, INSTALL, CREATE MACRO, EXPORT DATABASE..."""
+    words = _WORD.findall(text[:200])
+    if not words:
+        return "a statement"
+    label = words[0].upper()
+    if label in ("CREATE", "DROP", "ALTER", "EXPORT", "IMPORT", "SET", "CREATE", "COMMENT") and len(words) > 1:
+        second = words[1].upper()
+        if label == "CREATE" and second == "OR" and len(words) > 3:
+            second = " ".join(w.upper() for w in words[1:4])
+        label += " " + second
+    return label
+
 
 def _init_tables():
     if _CONSTR_LABEL:
