@@ -1,4 +1,4 @@
-"""duckschema: PostgreSQL DDL lowered for DuckDB, loaded, read back from DuckDB's catalog."""
+"""agentnb.checks.duckdb: PostgreSQL DDL lowered for DuckDB, loaded, read back from DuckDB's catalog."""
 
 from __future__ import annotations
 
