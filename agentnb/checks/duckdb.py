@@ -37,7 +37,8 @@ from typing import Any
 
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 from agentnb.checks.schema import Column, ForeignKey, Index, Schema, Table
-from agentnb.checks.lowering import Lowered, LoweredStatement, Lowering, _pg, lower
+from agentnb.checks.lowering import Lowered, LoweredStatement, Lowering, lower
+from agentnb.checks.lowering.pgtree import _pg
 
 __all__ = ["Failure", "LoadResult", "Lowered", "LoweredStatement", "Lowering", "connect", "execute", "load",
            "lower", "read_schema"]
