@@ -145,10 +145,11 @@ def load(pg_ddl: str, con=None, *, timeout: float = STATEMENT_TIMEOUT) -> LoadRe
 def execute(con, lowered: Lowered, *, timeout: float = STATEMENT_TIMEOUT) -> list[Failure]:
     """Run the lowered statements on ``con``; every failing statement with DuckDB's exact message.
 
-    First all of them in one transaction. When a statement fails, nothing stays: the ones before it
-    run again, then each of the rest on its own, to collect every failure. Each statement may run
-    ``timeout`` seconds; past it a watchdog interrupts DuckDB and the statement is reported as
-    cancelled (and not run a second time). On a connection whose configuration is not locked, the
+    First all of them in one transaction (in one call when none of them runs a query, i.e. no CREATE
+    TABLE AS: on an empty schema nothing else takes time). When a statement fails, nothing stays and
+    they run again one by one, each on its own, to collect every failure. A statement (or that one
+    call) may run ``timeout`` seconds; past it a watchdog interrupts DuckDB and the statement is
+    reported as cancelled (a CREATE TABLE AS is not run a second time). On a connection whose configuration is not locked, the
     statements run on one DuckDB thread (on an empty schema, DuckDB's task scheduling costs more than
     it gives) and the thread count is put back afterwards."""
     import duckdb
@@ -227,6 +228,20 @@ def _run_in_transaction(con, lowered: Lowered, refused: dict, watchdog, duckdb):
         con.execute("BEGIN TRANSACTION")
     except duckdb.Error:
         return 0, None
+    if not refused and not any(st.kind == "CreateTableAsStmt" for st in lowered.statements):
+        watchdog.arm()
+        try:
+            con.execute(lowered.sql)
+            con.execute("COMMIT")
+            return None, None
+        except duckdb.Error:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            return 0, None
+        finally:
+            watchdog.disarm()
     for i, st in enumerate(lowered.statements, 1):
         if i in refused:
             continue
@@ -267,6 +282,7 @@ class _Watchdog:
         self.con, self.limit = con, limit
         self._deadline: float | None = None
         self._stopped = False
+        self._idle = False          # the thread waits with no deadline: arm() must wake it
         self._cv = threading.Condition()
         self._thread = threading.Thread(target=self._watch, name="agentnb-duckdb-watchdog", daemon=True)
 
@@ -283,7 +299,8 @@ class _Watchdog:
     def arm(self):
         with self._cv:
             self._deadline = time.monotonic() + self.limit
-            self._cv.notify()
+            if self._idle:      # else it wakes at an earlier deadline and waits on for this one
+                self._cv.notify()
 
     def disarm(self):
         with self._cv:
@@ -293,7 +310,9 @@ class _Watchdog:
         with self._cv:
             while not self._stopped:
                 if self._deadline is None:
+                    self._idle = True
                     self._cv.wait()
+                    self._idle = False
                     continue
                 left = self._deadline - time.monotonic()
                 if left > 0:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from agentnb.checks.lowering.pgtree import _names, _walk
+from agentnb.checks.lowering.pgtree import _names
 from agentnb.checks.lowering.result import LoweredStatement
 
 
@@ -74,13 +74,11 @@ class _Ordering:
             self.out.statements.append(LoweredStatement(self.render(item), item.source, item.kind, item.table))
 
     def table_requires(self, item):
-        """Tables a CREATE TABLE needs first: the ones its foreign keys reference; and its types."""
+        """Tables a CREATE TABLE needs first: the ones its foreign keys reference. (Its types and
+        sequences were added as its statement was read: ``_Lowerer.generic``.)"""
         for ref, _ in self.foreign_keys(item):
             if ref != item.table:
                 item.requires.add("table:" + ref)
-        for tn in _walk(item.node):
-            if isinstance(tn, self.ast.TypeName) and tn.names:
-                item.requires.add("type:" + _names(tn.names)[-1])
 
     def foreign_keys(self, item) -> list:
         ast, CT = self.ast, self.enums.ConstrType

@@ -19,10 +19,18 @@ def _q(name: str) -> str:
 _STREAM = None
 
 
+_PG = None
+
+
 def _pg():
-    import pglast  # imported on first use: keeps `import agentnb` cheap
-    from pglast import ast, enums
-    return pglast, ast, enums, _stream_class()
+    """(pglast, pglast.ast, pglast.enums, the deparser class), imported on first use: keeps `import
+    agentnb` cheap."""
+    global _PG
+    if _PG is None:
+        import pglast
+        from pglast import ast, enums
+        _PG = pglast, ast, enums, _stream_class()
+    return _PG
 
 
 def _stream_class():
@@ -99,8 +107,7 @@ def _child_slots(cls) -> tuple[str, ...]:
 
 def _walk(node) -> list:
     """Every pglast node under ``node`` (itself included)."""
-    _, ast, _, _ = _pg()
-    Node = ast.Node
+    Node = _pg()[1].Node
     out = []
     stack = [node]
     while stack:

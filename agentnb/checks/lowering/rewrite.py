@@ -112,22 +112,28 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
 
     # -- everywhere: schema public, types, casts ------------------------------------------------
     def generic(self, stmt):
+        """What is lowered wherever it stands: schema public, types, function calls; and what the
+        statement needs created first (the types and sequences it names, in ``self.uses``)."""
         ast = self.ast
+        ColumnDef, RangeVar, TypeName, FuncCall = ast.ColumnDef, ast.RangeVar, ast.TypeName, ast.FuncCall
         own = set()   # column types: lowered with the column, so the change names it
         for node in _walk(stmt):      # parents come before their children
-            if isinstance(node, ast.ColumnDef):
+            cls = type(node)
+            if cls is ColumnDef:
                 if node.typeName is not None:
                     own.add(id(node.typeName))
-            elif isinstance(node, ast.RangeVar):
+            elif cls is RangeVar:
                 if node.schemaname == "public":
                     node.schemaname = None
                     self.note_public()
                 if node.catalogname:
                     node.catalogname = None
-            elif isinstance(node, ast.TypeName):
+            elif cls is TypeName:
+                if node.names:
+                    self.uses.add("type:" + _name_of(node.names[-1]))
                 if id(node) not in own:
                     self.lower_type(node, None)
-            elif isinstance(node, ast.FuncCall):
+            elif cls is FuncCall:
                 fname = _names(node.funcname)
                 if fname[-1:] == ["uuid_generate_v4"]:
                     node.funcname = (ast.String(sval="gen_random_uuid"),)
