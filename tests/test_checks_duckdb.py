@@ -362,3 +362,54 @@ def test_the_lowering_names_stay_importable_from_duckschema():
         duckschema_lowering.lower)
     assert set(duckschema.__all__) >= {"Failure", "LoadResult", "Lowered", "Lowering", "execute", "load", "lower",
                                        "read_schema"}
+
+
+# -- pg_dump's forms (issue 11): each loads with every table present, or is listed ---------------------
+
+def test_nextval_with_a_schema_qualified_regclass():
+    result = duckschema.load("CREATE SEQUENCE public.order_no_seq;\n"
+                             "CREATE TABLE orders (no bigint DEFAULT nextval('public.order_no_seq'::regclass));")
+    assert result.failures == []
+    assert result.con.execute("INSERT INTO orders DEFAULT VALUES RETURNING no").fetchone() == (1,)
+
+
+def test_pg_dump_owned_sequence_layout():
+    result = duckschema.load("""
+CREATE TABLE public.t (id integer NOT NULL, name text);
+CREATE SEQUENCE public.t_id_seq AS integer START WITH 1 INCREMENT BY 1 NO MINVALUE NO MAXVALUE CACHE 1;
+ALTER SEQUENCE public.t_id_seq OWNED BY public.t.id;
+ALTER TABLE ONLY public.t ALTER COLUMN id SET DEFAULT nextval('public.t_id_seq'::regclass);
+ALTER TABLE ONLY public.t ADD CONSTRAINT t_pkey PRIMARY KEY (id);
+""")
+    assert result.failures == []
+    t = result.schema.table("t")
+    assert t.primary_key == ["id"] and "nextval" in t.column("id").default
+    assert result.con.execute("INSERT INTO t (name) VALUES ('a') RETURNING id").fetchone() == (1,)
+
+
+def test_index_using_btree_on_only():
+    result = duckschema.load("CREATE TABLE t (a int);\nCREATE INDEX t_a ON ONLY public.t USING btree (a);")
+    assert result.failures == [] and [ix.name for ix in result.schema.table("t").indexes] == ["t_a"]
+
+
+def test_attach_partition_is_listed_and_both_tables_load():
+    result = duckschema.load("""
+CREATE TABLE public.m (city int NOT NULL, day date NOT NULL) PARTITION BY RANGE (day);
+CREATE TABLE public.m_2024 (city int NOT NULL, day date NOT NULL);
+ALTER TABLE ONLY public.m ATTACH PARTITION public.m_2024 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+""")
+    assert result.failures == [] and {t.name for t in result.schema.tables} == {"m", "m_2024"}
+    assert any("ATTACH PARTITION skipped" in c.message for c in result.lowered.changes)
+
+
+def test_create_and_drop_database_are_listed():
+    result = duckschema.load("DROP DATABASE IF EXISTS shop;\nCREATE DATABASE shop;\nCREATE TABLE t (id int);")
+    assert result.ok and "left out: DROP DATABASE, CREATE DATABASE" in result.check().message
+
+
+def test_a_partial_copy_says_which_tables_it_lacks_and_why():
+    result = duckschema.load("CREATE TABLE a (id INT PRIMARY KEY);\nCREATE TABLE b (x INT REFERENCES zz(id));\n"
+                             "CREATE TABLE c (id INT);")
+    assert set(result.missing_tables()) == {"b"} and "zz" in result.missing_tables()["b"]
+    row = result.check()
+    assert "missing from it: b" in row.message and row.details["missing_tables"] == result.missing_tables()

@@ -92,6 +92,20 @@ class LoadResult:
     def ok(self) -> bool:
         return not self.failures
 
+    def missing_tables(self) -> dict[str, str]:
+        """The tables the lowered DDL creates that the DuckDB copy lacks, each with why: the
+        statement that failed and DuckDB's message."""
+        present = {f"{t.schema}.{t.name}" if t.schema else t.name for t in self.schema.tables}
+        failed = {f.statement: f for f in self.failures}
+        missing = {}
+        for i, st in enumerate(self.lowered.statements, 1):
+            if st.kind in ("CreateStmt", "CreateTableAsStmt") and st.table and st.table not in present \
+                    and st.table not in missing:
+                f = failed.get(i)
+                missing[st.table] = (f"statement {f.source} failed: {f.message.splitlines()[0]}" if f
+                                     else "dropped by a later statement")
+        return missing
+
     def check(self) -> CheckResult:
         lowered = self.lowered
         details: dict = {
@@ -119,6 +133,12 @@ class LoadResult:
             for f in self.failures:
                 first = " ".join(f.sql.split())[:80]
                 lines.append(f"statement {f.source} ({first}): {f.message}")
+            missing = self.missing_tables()
+            if missing:
+                details["missing_tables"] = missing
+                n = len(self.schema.tables)
+                lines.append(f"schema_db() holds {n} table{'s' if n != 1 else ''}; missing from it: "
+                             + ", ".join(missing))
             return CheckResult(CHECK_NAME, FAILED, "\n".join(lines), details)
         n = len(self.schema.tables)
         message = f"loaded into DuckDB: {n} table{'s' if n != 1 else ''}; {summary}"

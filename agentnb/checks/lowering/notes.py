@@ -44,7 +44,8 @@ _ALTER_SKIPPED_BY_NAME = {
     "AT_SetRelOptions": "SET (...)", "AT_EnableTrig": "ENABLE TRIGGER", "AT_DisableTrig": "DISABLE TRIGGER",
     "AT_SetStorage": "SET STORAGE", "AT_SetCompression": "SET COMPRESSION", "AT_SetLogged": "SET LOGGED",
     "AT_SetUnLogged": "SET UNLOGGED", "AT_ValidateConstraint": "VALIDATE CONSTRAINT",
-    "AT_SetOptions": "SET (...)", "AT_SetTableSpace": "SET TABLESPACE"}
+    "AT_SetOptions": "SET (...)", "AT_SetTableSpace": "SET TABLESPACE",
+    "AT_AttachPartition": "ATTACH PARTITION", "AT_DetachPartition": "DETACH PARTITION"}
 # the same keyed by pglast's enums (filled on first use: pglast loads late)
 _CONSTR_LABEL: dict = {}
 _ALTER_SKIPPED: dict = {}

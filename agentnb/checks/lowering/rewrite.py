@@ -128,6 +128,7 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
                     self.note_public()
                 if node.catalogname:
                     node.catalogname = None
+                node.inh = True       # ONLY (pg_dump writes it everywhere): no inheritance in DuckDB
             elif cls is TypeName:
                 if node.names:
                     self.uses.add("type:" + _name_of(node.names[-1]))
