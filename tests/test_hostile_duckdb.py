@@ -168,3 +168,15 @@ def test_a_name_that_holds_sql_stays_a_name():
     result = _load(f'CREATE SCHEMA "{evil}";\nCREATE TABLE "{evil}".t (id serial PRIMARY KEY);')
     assert result.con.execute("SELECT lower('A')").fetchone() == ("a",)
     assert ("t", evil) in {(t.name, t.schema) for t in result.schema.tables}
+
+
+def test_duckdbs_settings_do_not_reach_the_row():
+    # a failing cast would put the setting's value (a path in the home folder) into the message
+    result = _load("CREATE TABLE s AS SELECT CAST(current_setting('secret_directory') AS INT) AS x;\n"
+                   "CREATE TABLE s2 AS SELECT * FROM duckdb_settings();")
+    said = _everything_said(result)
+    assert "stored_secrets" not in said and len(_left_out(result)) == 2
+    # a default is stored, not run: the table stays, and the value is still nowhere in the row
+    kept = _load("CREATE TABLE notes (n INT DEFAULT CAST(current_setting('secret_directory') AS INT));")
+    assert "notes" in {t.name for t in kept.schema.tables}
+    assert "stored_secrets" not in _everything_said(kept)

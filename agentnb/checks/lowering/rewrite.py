@@ -9,7 +9,7 @@ from agentnb.checks.lowering.order import _Item, _Ordering
 from agentnb.checks.lowering.pgtree import (_is_regclass_cast, _name_of, _names, _pg, _q, _split_at_semicolons,
                                             _walk)
 from agentnb.checks.lowering.policy import (_DROPPABLE, _LEFT_OUT, _OUTSIDE_FUNCTIONS, _SCHEMA_STATEMENTS,
-                                            _node_label, _words_label)
+                                            _STATE_READERS, _node_label, _words_label)
 from agentnb.checks.lowering.result import Lowered
 from agentnb.checks.lowering.tables import _TableRules
 
@@ -23,6 +23,7 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
         self.index_names: set[str] = set()
         self.uses: set[str] = set()       # sequences the current statement's expressions use
         self.outside: set[str] = set()    # functions it calls that reach outside the database
+        self.called: set[str] = set()     # every function it calls
 
     # -- helpers ------------------------------------------------------------------------------
     def deparse(self, node) -> str:
@@ -69,12 +70,16 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
                 continue
             self.uses = set()
             self.outside = set()
+            self.called = set()
             first = len(self.items)
             self.generic(stmt)
+            if name == "CreateTableAsStmt" and stmt.objtype.name == "OBJECT_TABLE":
+                self.outside |= self.called & _STATE_READERS
+                self.outside |= {f for f in self.called if f.startswith("duckdb_")}
             if self.outside:
                 label = (_LEFT_OUT.get(name) or (_node_label(name), ""))[0]
-                self.left_out(label, f"it calls {', '.join(sorted(self.outside))} (DuckDB functions that "
-                              "reach files, the network or the environment)")
+                self.left_out(label, f"it calls {', '.join(sorted(self.outside))} (functions that reach files, "
+                              "the network, the environment or DuckDB's settings)")
                 continue
             handler = getattr(self, "do_" + name, None)
             if handler is not None:
@@ -145,8 +150,11 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
                 if node.args and any(isinstance(a, ast.TypeCast) and _is_regclass_cast(a) for a in node.args):
                     node.args = tuple(a.arg if isinstance(a, ast.TypeCast) and _is_regclass_cast(a) else a
                                       for a in node.args)
-                if fname and fname[-1].lower() in _OUTSIDE_FUNCTIONS:
-                    self.outside.add(fname[-1].lower())
+                if fname:
+                    called = fname[-1].lower()
+                    self.called.add(called)
+                    if called in _OUTSIDE_FUNCTIONS:
+                        self.outside.add(called)
                 if fname[-1:] == ["nextval"] and node.args and isinstance(node.args[0], ast.A_Const):
                     self.sequence_used(node.args[0])
 
