@@ -22,8 +22,7 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
         self.pglast, self.ast, self.enums, self.RawStream = _pg()
         self.index_names: set[str] = set()
         self.uses: set[str] = set()       # sequences the current statement's expressions use
-        self.outside: set[str] = set()    # functions it calls that reach outside the database
-        self.called: set[str] = set()     # every function it calls
+        self.called: set[str] = set()     # the functions it calls
 
     # -- helpers ------------------------------------------------------------------------------
     def deparse(self, node) -> str:
@@ -69,16 +68,13 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
                 self.left_out(label, why or "not a statement that builds a schema")
                 continue
             self.uses = set()
-            self.outside = set()
             self.called = set()
             first = len(self.items)
             self.generic(stmt)
-            if name == "CreateTableAsStmt" and stmt.objtype.name == "OBJECT_TABLE":
-                self.outside |= self.called & _STATE_READERS
-                self.outside |= {f for f in self.called if f.startswith("duckdb_")}
-            if self.outside:
+            outside = self.reaching_outside(stmt, name)
+            if outside:
                 label = (_LEFT_OUT.get(name) or (_node_label(name), ""))[0]
-                self.left_out(label, f"it calls {', '.join(sorted(self.outside))} (functions that reach files, "
+                self.left_out(label, f"it calls {', '.join(sorted(outside))} (functions that reach files, "
                               "the network, the environment or DuckDB's settings)")
                 continue
             handler = getattr(self, "do_" + name, None)
@@ -91,6 +87,15 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
         self.out.source_count = self.n
         self.emit()
         return self.out
+
+    def reaching_outside(self, stmt, name: str) -> set[str]:
+        """The functions the statement calls that reach files, the network or the environment; in
+        a CREATE TABLE AS, whose query the load runs, those reading DuckDB's own state too."""
+        found = self.called & _OUTSIDE_FUNCTIONS
+        if name == "CreateTableAsStmt" and stmt.objtype.name == "OBJECT_TABLE":
+            found |= self.called & _STATE_READERS
+            found |= {f for f in self.called if f.startswith("duckdb_")}
+        return found
 
     def split(self):
         pglast = self.pglast
@@ -151,10 +156,7 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
                     node.args = tuple(a.arg if isinstance(a, ast.TypeCast) and _is_regclass_cast(a) else a
                                       for a in node.args)
                 if fname:
-                    called = fname[-1].lower()
-                    self.called.add(called)
-                    if called in _OUTSIDE_FUNCTIONS:
-                        self.outside.add(called)
+                    self.called.add(fname[-1].lower())
                 if fname[-1:] == ["nextval"] and node.args and isinstance(node.args[0], ast.A_Const):
                     self.sequence_used(node.args[0])
 
