@@ -52,8 +52,6 @@ _LEFT_OUT = {   # node type -> (label, why)
     "LoadStmt": ("LOAD", "it loads a library"),
     "CreatedbStmt": ("CREATE DATABASE", "the copy is one database"),
     "DropdbStmt": ("DROP DATABASE", "the copy is one database"),
-    "CreateTableAsStmt": ("CREATE TABLE AS", ""),
-    "CreateStmt": ("CREATE TABLE", ""), "ViewStmt": ("CREATE VIEW", ""), "IndexStmt": ("CREATE INDEX", ""),
 }
 # DuckDB functions that reach outside the database (files, the network, the environment, SQL text):
 # DuckDB's enable_external_access=false refuses the file ones anyway; these are named so the row says
@@ -75,14 +73,28 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
+_LABELS = {"CreateTableAsStmt": "CREATE TABLE AS", "CreateStmt": "CREATE TABLE", "ViewStmt": "CREATE VIEW",
+           "IndexStmt": "CREATE INDEX"}
+_LEADING_COMMENT = re.compile(r"\s*(--[^\n]*(\n|\Z)|/\*.*?\*/)", re.S)
+
+
 def _node_label(name: str) -> str:
     """CopyStmt -> COPY, CreateForeignTableStmt -> CREATE FOREIGN TABLE."""
+    if name in _LABELS:
+        return _LABELS[name]
+    if name in _LEFT_OUT:
+        return _LEFT_OUT[name][0]
     return _CAMEL.sub(" ", name.removesuffix("Stmt")).upper()
 
 
 def _words_label(text: str) -> str:
     """What a statement PostgreSQL cannot parse starts with, for the list of what was left out:
     ATTACH, INSTALL, CREATE MACRO, EXPORT DATABASE..."""
+    while True:
+        comment = _LEADING_COMMENT.match(text)
+        if not comment or not comment.group(0):
+            break
+        text = text[comment.end():]
     words = _WORD.findall(text[:200])
     if not words:
         return "a statement"

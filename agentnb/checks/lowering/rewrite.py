@@ -62,10 +62,11 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
                 continue
             if name not in _SCHEMA_STATEMENTS or (
                     name == "DropStmt" and stmt.removeType.name not in _DROPPABLE):
-                label, why = _LEFT_OUT.get(name) or (_node_label(name), "")
+                label = _node_label(name)
                 if name == "DropStmt":
                     label = "DROP " + stmt.removeType.name.removeprefix("OBJECT_").replace("_", " ")
-                self.left_out(label, why or "not a statement that builds a schema")
+                why = _LEFT_OUT[name][1] if name in _LEFT_OUT else "not a statement that builds a schema"
+                self.left_out(label, why)
                 continue
             self.uses = set()
             self.called = set()
@@ -73,8 +74,7 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
             self.generic(stmt)
             outside = self.reaching_outside(stmt, name)
             if outside:
-                label = (_LEFT_OUT.get(name) or (_node_label(name), ""))[0]
-                self.left_out(label, f"it calls {', '.join(sorted(outside))} (functions that reach files, "
+                self.left_out(_node_label(name), f"it calls {', '.join(sorted(outside))} (functions that reach files, "
                               "the network, the environment or DuckDB's settings)")
                 continue
             handler = getattr(self, "do_" + name, None)
