@@ -180,3 +180,11 @@ def test_duckdbs_settings_do_not_reach_the_row():
     kept = _load("CREATE TABLE notes (n INT DEFAULT CAST(current_setting('secret_directory') AS INT));")
     assert "notes" in {t.name for t in kept.schema.tables}
     assert "stored_secrets" not in _everything_said(kept)
+
+
+@pytest.mark.parametrize("depth", [300, 5000])
+def test_deep_nesting_costs_its_statement_only(depth):
+    nested = "abs(" * depth + "1" + ")" * depth
+    result = _load(f"CREATE TABLE deep (x int CHECK (x > {nested}));\nCREATE INDEX deep_i ON authors (({nested}));")
+    assert "deep" not in {t.name for t in result.schema.tables}
+    assert len(_left_out(result)) == 2

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from agentnb.checks.lowering.pgtree import _names
+from agentnb.checks.lowering.policy import _node_label as _label
 from agentnb.checks.lowering.result import LoweredStatement
 
 
@@ -71,7 +72,13 @@ class _Ordering:
             pairs = ", ".join(f"{a} before {b}" for a, b in moved)
             self.change("order", f"tables created in dependency order for DuckDB's foreign keys: {pairs}")
         for item in ordered:
-            self.out.statements.append(LoweredStatement(self.render(item), item.source, item.kind, item.table))
+            try:
+                sql = self.render(item)
+            except RecursionError:      # pglast's deparser recurses once per level of nesting
+                self.n = item.source
+                self.left_out(_label(item.kind), "nested too deeply to be rewritten")
+                continue
+            self.out.statements.append(LoweredStatement(sql, item.source, item.kind, item.table))
 
     def table_requires(self, item):
         """Tables a CREATE TABLE needs first: the ones its foreign keys reference. (Its types and

@@ -78,10 +78,16 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
                               "the network, the environment or DuckDB's settings)")
                 continue
             handler = getattr(self, "do_" + name, None)
-            if handler is not None:
-                handler(stmt)
-            else:
-                self.items.append(_Item(n, name, node=stmt))
+            try:
+                if handler is not None:
+                    handler(stmt)
+                else:
+                    self.items.append(_Item(n, name, node=stmt))
+            except RecursionError:      # a message deparses part of the statement: too deep
+                del self.items[first:]
+                self.tables = {k: v for k, v in self.tables.items() if v in self.items}
+                self.left_out(_node_label(name), "nested too deeply to be rewritten")
+                continue
             for item in self.items[first:]:
                 item.requires |= self.uses - {item.provides}
         self.out.source_count = self.n
