@@ -25,8 +25,9 @@ What runs here was written by a model, in the kernel's own process, so DuckDB ge
 - a connection (:func:`connect`) with external access off (no file, no network, no ATTACH, no
   extension install or load), a memory and thread limit, and its configuration locked, so no
   statement can lift any of it;
-- a time limit per statement: past it, a watchdog thread interrupts DuckDB and the row says the
-  statement was cancelled.
+- no query of the answer's runs: a CREATE TABLE AS becomes an empty table of its query's columns,
+  read from a view (bound, never run); and should a statement take long all the same, a time limit
+  per statement: past it, a watchdog thread interrupts DuckDB and the row says it was cancelled.
 """
 
 from __future__ import annotations
@@ -166,11 +167,12 @@ def load(pg_ddl: str, con=None, *, timeout: float = STATEMENT_TIMEOUT) -> LoadRe
 def execute(con, lowered: Lowered, *, timeout: float = STATEMENT_TIMEOUT) -> list[Failure]:
     """Run the lowered statements on ``con``; every failing statement with DuckDB's exact message.
 
-    First all of them in one transaction (in one call when none of them runs a query, i.e. no CREATE
-    TABLE AS: on an empty schema nothing else takes time). When a statement fails, nothing stays and
-    they run again one by one, each on its own, to collect every failure. A statement (or that one
-    call) may run ``timeout`` seconds; past it a watchdog interrupts DuckDB and the statement is
-    reported as cancelled (a CREATE TABLE AS is not run a second time). On a connection whose configuration is not locked, the
+    First all of them in one transaction, in one call (statement by statement when a CREATE TABLE AS,
+    lowered to a view of its query, must then become an empty table of the view's columns). When a
+    statement fails, nothing stays and they run again one by one, each on its own, to collect every
+    failure. No lowered statement runs a query, but should one take long all the same, a statement
+    (or that one call) may run ``timeout`` seconds: past it a watchdog interrupts DuckDB and the
+    statement is reported as cancelled. On a connection whose configuration is not locked, the
     statements run on one DuckDB thread (on an empty schema, DuckDB's task scheduling costs more than
     it gives) and the thread count is put back afterwards."""
     import duckdb
@@ -284,6 +286,8 @@ def _run_one(con, i: int, st: LoweredStatement, watchdog, duckdb) -> Failure | N
     watchdog.arm()
     try:
         con.execute(st.sql)
+        if st.kind == "CreateTableAsStmt":
+            _view_to_empty_table(con, st.table)
         return None
     except duckdb.InterruptException:
         return Failure(i, st.source, st.sql, f"cancelled: still running after {watchdog.limit:g} s "
@@ -292,6 +296,22 @@ def _run_one(con, i: int, st: LoweredStatement, watchdog, duckdb) -> Failure | N
         return Failure(i, st.source, st.sql, str(e), type(e).__name__)
     finally:
         watchdog.disarm()
+
+
+def _view_to_empty_table(con, key: str) -> None:
+    """A CREATE TABLE AS arrives as a view of its query (bound, never run): the view makes way for
+    an empty table of the same columns."""
+    schema, _, name = key.rpartition(".")
+    columns = con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND schema_name = ? "
+        "ORDER BY column_index", [name, schema or "main"]).fetchall()
+    qualified = (_quote(schema) + "." if schema else "") + _quote(name)
+    con.execute(f"DROP VIEW {qualified}")
+    con.execute(f"CREATE TABLE {qualified} (" + ", ".join(f"{_quote(c)} {t}" for c, t in columns) + ")")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 class _Watchdog:

@@ -64,11 +64,6 @@ _OUTSIDE_FUNCTIONS = frozenset((
     "postgres_attach", "mysql_scan", "delta_scan", "iceberg_scan", "getenv", "query", "query_table",
     "duckdb_secrets", "which_secret", "load_aws_credentials", "pg_read_file", "pg_read_binary_file",
     "pg_ls_dir", "lo_import", "lo_export", "dblink", "dblink_exec"))
-# Read DuckDB's own state (settings hold paths of the home folder, for one): harmless where they are
-# only stored (a DEFAULT current_setting('app.tenant') is common PostgreSQL), left out where the load
-# would run them, in a CREATE TABLE AS query whose error message would carry the value into the row.
-_STATE_READERS = frozenset(("current_setting", "getvariable", "duckdb_settings", "pragma_database_size",
-                            "pragma_version", "pragma_platform", "pragma_metadata_info", "pragma_user_agent"))
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
