@@ -62,7 +62,12 @@ def log(sql: str | None = None):
 
 
 def schema_db(agent=None, thread=None):
-    """A DuckDB connection holding the latest valid schema of the conversation, for your own SQL."""
+    """A DuckDB connection holding the latest valid schema of the conversation, for your own SQL.
+
+    It is the database the answer's DDL was loaded into, so it stays locked down as that needs: no file
+    or network access (no COPY, ATTACH, read_csv, INSTALL), one thread, a memory limit, and settings
+    that cannot be changed. Query it, insert rows into it; to work with files, open a DuckDB
+    connection of your own."""
     from agentnb.session import current
 
     return current().schema_db(agent, thread)

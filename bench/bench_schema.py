@@ -77,7 +77,7 @@ def main(argv=None) -> None:
         t = time.perf_counter()
         lowered = duckschema.lower(ddl)
         times["lower"] = time.perf_counter() - t
-        con = duckdb.connect()
+        con = duckschema.connect()
         t = time.perf_counter()
         failures = duckschema.execute(con, lowered)      # one transaction, one thread (see execute)
         assert not failures, failures

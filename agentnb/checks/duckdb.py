@@ -11,25 +11,63 @@ change it made, so a passing DuckDB load never hides what was not checked::
     result.schema          # dbschema.Schema from duckdb_tables()/duckdb_constraints()/...
     result.check()         # CheckResult "Schema on DuckDB"
 
-Nothing here raises for bad SQL: statements PostgreSQL cannot parse or DuckDB refuses are reported.
-The lowering itself lives in :mod:`agentnb.checks.lowering`; its names are importable from here.
+Nothing here raises for bad SQL: statements DuckDB refuses are reported.
+The lowering itself lives in :mod:`agentnb.checks.lowering`, the catalog read in
+:mod:`agentnb.checks.duckdb_catalog`; their public names are importable from here.
+
+What runs here was written by a model, in the kernel's own process, so DuckDB gets as little as works:
+
+- only the statements that build a schema (tables, types, sequences, indexes, views, comments, ALTER
+  TABLE, DROP of those), as the lowering writes them from PostgreSQL's parse tree, never the answer's
+  text; everything else (COPY, ATTACH, INSTALL, PRAGMA, CREATE MACRO, INSERT, what PostgreSQL cannot
+  parse...) is left out and listed in the row; DuckDB's own parser must then read each lowered
+  statement as one CREATE, ALTER or DROP;
+- a connection (:func:`connect`) with external access off (no file, no network, no ATTACH, no
+  extension install or load), a memory and thread limit, and its configuration locked, so no
+  statement can lift any of it;
+- no query of the answer's runs: a CREATE TABLE AS becomes an empty table of its query's columns,
+  read from a view (bound, never run); and should a statement take long all the same, a time limit
+  per statement: past it, a watchdog thread interrupts DuckDB and the row says it was cancelled.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
-from agentnb.checks.schema import Column, ForeignKey, Index, Schema, Table
 from agentnb.checks.lowering import Lowered, LoweredStatement, Lowering, lower
-from agentnb.checks.lowering import (  # noqa: F401  (tests and benches reach these here)
-    _FastLowerer, _fast_lower, _init_tables, _pg, _tree_lower)
+from agentnb.checks.duckdb_catalog import read_schema
+from agentnb.checks.schema import Schema
 
-__all__ = ["Failure", "LoadResult", "Lowered", "LoweredStatement", "Lowering", "execute", "load", "lower",
-           "read_schema"]
+__all__ = ["Failure", "LoadResult", "Lowered", "LoweredStatement", "Lowering", "connect", "execute", "load",
+           "lower", "read_schema"]
 
 CHECK_NAME = "Schema on DuckDB"
+STATEMENT_TIMEOUT = 5.0        # seconds one lowered statement may run before it is cancelled
+MEMORY_LIMIT = "512MB"
+# The settings of every connection agentnb opens for an answer's DDL; lock_configuration comes last
+# and makes the rest final (SET, SET GLOBAL, PRAGMA are refused afterwards).
+_LOCKED_DOWN = {
+    "enable_external_access": False,          # files, ATTACH, COPY, EXPORT, INSTALL, LOAD, secrets
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "temp_directory": "",                      # never spill to disk
+    "threads": 1,                              # on a schema, more threads cost more than they give
+}
+_DUCKDB_KINDS = ("CREATE", "ALTER", "DROP")    # how DuckDB's parser must read each lowered statement
+
+
+def connect(*, memory_limit: str = MEMORY_LIMIT):
+    """A new in-memory DuckDB connection locked down for a model's DDL: no file or network access,
+    no extension install or load, ``memory_limit``, one thread, and its configuration locked so
+    that nothing run on it (``SET``, ``PRAGMA``) can change any of that."""
+    import duckdb
+
+    return duckdb.connect(config={**_LOCKED_DOWN, "memory_limit": memory_limit, "lock_configuration": True})
 
 
 @dataclass
@@ -56,6 +94,20 @@ class LoadResult:
     def ok(self) -> bool:
         return not self.failures
 
+    def missing_tables(self) -> dict[str, str]:
+        """The tables the lowered DDL creates that the DuckDB copy lacks, each with why: the
+        statement that failed and DuckDB's message."""
+        present = {f"{t.schema}.{t.name}" if t.schema else t.name for t in self.schema.tables}
+        failed = {f.statement: f for f in self.failures}
+        missing = {}
+        for i, st in enumerate(self.lowered.statements, 1):
+            if st.kind in ("CreateStmt", "CreateTableAsStmt") and st.table and st.table not in present \
+                    and st.table not in missing:
+                f = failed.get(i)
+                missing[st.table] = (f"statement {f.source} failed: {f.message.splitlines()[0]}" if f
+                                     else "dropped by a later statement")
+        return missing
+
     def check(self) -> CheckResult:
         lowered = self.lowered
         details: dict = {
@@ -65,18 +117,30 @@ class LoadResult:
             "failures": [f.to_dict() for f in self.failures],
         }
         if not lowered.statements and not self.failures:
-            return CheckResult(CHECK_NAME, SKIPPED, "no statement DuckDB could run", details)
-        kinds = lowered.kinds()
+            left = [c.message for c in lowered.changes if c.kind == "left out"]
+            return CheckResult(CHECK_NAME, SKIPPED, "no statement DuckDB could run"
+                               + ("; " + "; ".join(left[:8]) if left else ""), details)
+        kinds = [k for k in lowered.kinds() if k != "left out"]
         summary = f"{len(lowered.changes)} lowering{'s' if len(lowered.changes) != 1 else ''}"
         if kinds:
             shown = ", ".join(kinds[:8]) + ("..." if len(kinds) > 8 else "")
             summary += f" ({shown})"
+        left_out = list(dict.fromkeys(c.message.split(" left out:")[0] for c in lowered.changes
+                                      if c.kind == "left out"))
+        if left_out:
+            summary += "; left out: " + ", ".join(left_out[:8]) + ("..." if len(left_out) > 8 else "")
         if self.failures:
             lines = [f"{len(self.failures)} of {len(lowered.statements)} statements failed in DuckDB "
                      f"({summary}):"]
             for f in self.failures:
                 first = " ".join(f.sql.split())[:80]
                 lines.append(f"statement {f.source} ({first}): {f.message}")
+            missing = self.missing_tables()
+            if missing:
+                details["missing_tables"] = missing
+                n = len(self.schema.tables)
+                lines.append(f"schema_db() holds {n} table{'s' if n != 1 else ''}; missing from it: "
+                             + ", ".join(missing))
             return CheckResult(CHECK_NAME, FAILED, "\n".join(lines), details)
         n = len(self.schema.tables)
         message = f"loaded into DuckDB: {n} table{'s' if n != 1 else ''}; {summary}"
@@ -84,53 +148,55 @@ class LoadResult:
 
 
 # --------------------------------------------------------------------------------------------------
-# Loading and reading back
+# Loading, contained
 
-def load(pg_ddl: str, con=None) -> LoadResult:
+def load(pg_ddl: str, con=None, *, timeout: float = STATEMENT_TIMEOUT) -> LoadResult:
     """Lower ``pg_ddl``, run it statement by statement in DuckDB, read the schema back.
 
-    ``con`` is a DuckDB connection (a new in-memory one when None). Failing statements are collected
-    with DuckDB's exact message in ``.failures``; nothing is raised for bad SQL.
+    ``con`` is a DuckDB connection (when None, a new locked-down one from :func:`connect`). Failing
+    statements are collected with DuckDB's exact message in ``.failures``, and so is a statement
+    cancelled after ``timeout`` seconds; nothing is raised for bad SQL.
     """
-    import duckdb
-
     lowered = lower(pg_ddl)
     if con is None:
-        con = duckdb.connect()
-    failures = execute(con, lowered)
-    schema = read_schema(con)
-    _enrich(schema, lowered)
-    return LoadResult(con, lowered, failures, schema)
+        con = connect()
+    failures = execute(con, lowered, timeout=timeout)
+    return LoadResult(con, lowered, failures, read_schema(con, lowered))
 
 
-def execute(con, lowered: Lowered) -> list[Failure]:
+def execute(con, lowered: Lowered, *, timeout: float = STATEMENT_TIMEOUT) -> list[Failure]:
     """Run the lowered statements on ``con``; every failing statement with DuckDB's exact message.
 
-    The fast path runs the whole script at once, in one transaction, on one DuckDB thread (on an empty
-    schema, DuckDB's task scheduling costs more than it gives: a third of the time for CREATE INDEX);
-    the connection's thread count is put back afterwards. When a statement fails, nothing stays and
-    the statements run one by one, each on its own, to collect every failure."""
+    First all of them in one transaction, in one call (statement by statement when a CREATE TABLE AS,
+    lowered to a view of its query, must then become an empty table of the view's columns). When a
+    statement fails, nothing stays and they run again one by one, each on its own, to collect every
+    failure. No lowered statement runs a query, but should one take long all the same, a statement
+    (or that one call) may run ``timeout`` seconds: past it a watchdog interrupts DuckDB and the
+    statement is reported as cancelled. On a connection whose configuration is not locked, the
+    statements run on one DuckDB thread (on an empty schema, DuckDB's task scheduling costs more than
+    it gives) and the thread count is put back afterwards."""
     import duckdb
 
     if not lowered.statements:
         return []
-    threads = None
+    refused = _refused_by_duckdbs_parser(con, lowered)
+    threads = _one_thread(con, duckdb)
     try:
-        threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
-        if threads != 1:
-            con.execute("SET threads = 1")
-    except duckdb.Error:
-        threads = None
-    try:
-        if _run_in_transaction(con, lowered, duckdb):
-            return []
-        failures = []
-        for i, st in enumerate(lowered.statements, 1):
-            try:
-                con.execute(st.sql)
-            except duckdb.Error as e:
-                failures.append(Failure(i, st.source, st.sql, str(e), type(e).__name__))
-        return failures
+        with _Watchdog(con, timeout) as watchdog:
+            at, failure = _run_in_transaction(con, lowered, refused, watchdog, duckdb)
+            if at is None:
+                return list(refused.values())
+            failures = []
+            for i, st in enumerate(lowered.statements, 1):
+                if i in refused:
+                    failures.append(refused[i])
+                elif i == at:
+                    failures.append(failure)
+                else:
+                    f = _run_one(con, i, st, watchdog, duckdb)
+                    if f is not None:
+                        failures.append(f)
+            return failures
     finally:
         if threads is not None and threads != 1:
             try:
@@ -139,152 +205,159 @@ def execute(con, lowered: Lowered) -> list[Failure]:
                 pass
 
 
-def _run_in_transaction(con, lowered: Lowered, duckdb) -> bool:
-    """The fast path: the whole script in one ``execute``, in one transaction. False, with nothing
-    changed, when a statement fails (or the caller's connection is already in a transaction)."""
+def _one_thread(con, duckdb):
+    """The connection's thread count, set to 1 for the load (None: its configuration is locked)."""
+    try:
+        threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+        if threads != 1:
+            con.execute("SET threads = 1")
+        return threads
+    except duckdb.Error:
+        return None
+
+
+def _refused_by_duckdbs_parser(con, lowered: Lowered) -> dict[int, Failure]:
+    """The lowered statements DuckDB's own parser does not read as one CREATE, ALTER or DROP each (a
+    second lock behind the lowering's allowlist): they are reported, never run."""
+    import duckdb
+
+    def kinds(sql):
+        return [st.type.name for st in con.extract_statements(sql)]
+
+    try:
+        whole = kinds(lowered.sql)
+        if len(whole) == len(lowered.statements) and all(k in _DUCKDB_KINDS for k in whole):
+            return {}
+    except duckdb.Error:
+        pass
+    refused = {}
+    for i, st in enumerate(lowered.statements, 1):
+        try:
+            found = kinds(st.sql)
+        except duckdb.Error:
+            continue            # a syntax error: running it reports DuckDB's message
+        if len(found) != 1 or found[0] not in _DUCKDB_KINDS:
+            refused[i] = Failure(i, st.source, st.sql, "refused: DuckDB reads this lowered statement as "
+                                 f"{', '.join(found) or 'nothing'}, not one {'/'.join(_DUCKDB_KINDS)}",
+                                 "Refused")
+    return refused
+
+
+def _run_in_transaction(con, lowered: Lowered, refused: dict, watchdog, duckdb):
+    """Every statement in one transaction: ``(None, None)`` when all ran and were committed, else
+    ``(position, Failure)`` of the first that failed (0, None when no transaction could start: the
+    caller's connection is already in one), with nothing changed."""
     try:
         con.execute("BEGIN TRANSACTION")
-    except duckdb.Error:            # the caller's connection is already in a transaction
-        return False
-    try:
-        con.execute(lowered.sql)
-        con.execute("COMMIT")
-        return True
     except duckdb.Error:
+        return 0, None
+    if not refused and not any(st.kind == "CreateTableAsStmt" for st in lowered.statements):
+        watchdog.arm()
         try:
-            con.execute("ROLLBACK")
+            con.execute(lowered.sql)
+            con.execute("COMMIT")
+            return None, None
         except duckdb.Error:
-            pass
-        return False
-
-
-_CATALOG_FILTER = ("database_name = current_database() AND NOT internal "
-                   "AND schema_name NOT IN ('information_schema', 'pg_catalog')")
-
-
-def read_schema(con) -> Schema:
-    """A :class:`dbschema.Schema` from DuckDB's own catalog functions (duckdb-engine reflection
-    returns no keys): tables, columns, primary/foreign/unique keys, checks, indexes, enums.
-
-    The rows are sorted here, not with ORDER BY: on a few hundred catalog rows DuckDB's sort costs
-    several times the scan."""
-    tables: dict[tuple[str, str], Table] = {}
-    for _, schema_name, table_name in sorted(con.execute(
-            f"SELECT table_oid, schema_name, table_name FROM duckdb_tables() WHERE {_CATALOG_FILTER} "
-            "AND NOT temporary").fetchall()):
-        tables[(schema_name, table_name)] = Table(table_name, schema=None if schema_name == "main"
-                                                  else schema_name)
-    enums = _read_enums(con)
-    if not tables:
-        return Schema(enums=enums)
-    # DuckDB spells an enum column's type as ENUM('a', 'b'): give it back its name
-    by_labels = {}
-    for name, labels in enums.items():
-        by_labels.setdefault("ENUM(" + ", ".join("'" + v.replace("'", "''") + "'" for v in labels) + ")",
-                             name)
-    for schema_name, table_name, _, name, dtype, nullable, default in sorted(con.execute(
-            "SELECT schema_name, table_name, column_index, column_name, data_type, is_nullable, "
-            f"column_default FROM duckdb_columns() WHERE {_CATALOG_FILTER}").fetchall(),
-            key=lambda r: r[:3]):
-        t = tables.get((schema_name, table_name))
-        if t is not None:
-            dtype = by_labels.get(dtype, dtype) if dtype.startswith("ENUM(") else dtype
-            t.columns.append(Column(name, _type_text(dtype), bool(nullable), default))
-    for schema_name, table_name, _, ctype, cols, text, name, ref_table, ref_cols in sorted(con.execute(
-            "SELECT schema_name, table_name, constraint_index, constraint_type, constraint_column_names, "
-            "constraint_text, constraint_name, referenced_table, referenced_column_names "
-            f"FROM duckdb_constraints() WHERE {_CATALOG_FILTER.replace(' AND NOT internal', '')}"
-            ).fetchall(), key=lambda r: r[:3]):
-        t = tables.get((schema_name, table_name))
-        if t is None:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            return 0, None
+        finally:
+            watchdog.disarm()
+    for i, st in enumerate(lowered.statements, 1):
+        if i in refused:
             continue
-        if ctype == "PRIMARY KEY":
-            t.primary_key = list(cols)
-        elif ctype == "FOREIGN KEY":
-            t.foreign_keys.append(ForeignKey(list(cols), ref_table, list(ref_cols or ())))
-        elif ctype == "UNIQUE":
-            if list(cols) not in t.unique:
-                t.unique.append(list(cols))
-        elif ctype == "CHECK":
-            t.checks.append(text[len("CHECK"):] if text.upper().startswith("CHECK") else text)
-    rows = sorted(con.execute(
-        "SELECT schema_name, table_name, index_name, is_unique, sql, expressions "
-        f"FROM duckdb_indexes() WHERE {_CATALOG_FILTER.replace(' AND NOT internal', '')}").fetchall(),
-        key=lambda r: r[:3])
-    columns = _index_columns_all([(sql, exprs) for *_, sql, exprs in rows])
-    for (schema_name, table_name, name, unique, _, _), cols in zip(rows, columns):
-        t = tables.get((schema_name, table_name))
-        if t is not None:
-            t.indexes.append(Index(name, cols, bool(unique)))
-    return Schema(list(tables.values()), enums)
+        failure = _run_one(con, i, st, watchdog, duckdb)
+        if failure is not None:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            return i, failure
+    try:
+        con.execute("COMMIT")
+        return None, None
+    except duckdb.Error:
+        return 0, None
 
 
-def _read_enums(con) -> dict[str, list[str]]:
-    enums = {}
-    for schema_name, name, labels in sorted(con.execute(
-            "SELECT schema_name, type_name, labels FROM duckdb_types() WHERE logical_type = 'ENUM' "
-            f"AND {_CATALOG_FILTER}").fetchall(), key=lambda r: r[:2]):
-        enums[name if schema_name == "main" else f"{schema_name}.{name}"] = list(labels or ())
-    return enums
+def _run_one(con, i: int, st: LoweredStatement, watchdog, duckdb) -> Failure | None:
+    watchdog.arm()
+    try:
+        con.execute(st.sql)
+        if st.kind == "CreateTableAsStmt":
+            _view_to_empty_table(con, st.table)
+        return None
+    except duckdb.InterruptException:
+        return Failure(i, st.source, st.sql, f"cancelled: still running after {watchdog.limit:g} s "
+                       "(the time limit of one DuckDB statement)", "Cancelled")
+    except duckdb.Error as e:
+        return Failure(i, st.source, st.sql, str(e), type(e).__name__)
+    finally:
+        watchdog.disarm()
 
 
-def _index_columns_all(indexes: list[tuple[str | None, str | None]]) -> list[list[str]]:
-    """``_index_columns`` for every index at once: one raw parse of all their SQL; only an index on
-    an expression (which must be deparsed) or SQL pglast cannot parse goes the long way."""
-    import json
-
-    from pglast import parser
-
-    sqls = [sql for sql, _ in indexes]
-    parsed = None
-    if sqls and all(sqls):
-        try:
-            stmts = json.loads(parser.parse_sql_json(";\n".join(s.rstrip().rstrip(";") for s in sqls)))
-            parsed = [st["stmt"].get("IndexStmt") for st in stmts.get("stmts", ())]
-        except Exception:
-            parsed = None
-        if parsed is not None and len(parsed) != len(sqls):
-            parsed = None
-    out = []
-    for i, (sql, exprs) in enumerate(indexes):
-        stmt = parsed[i] if parsed is not None else None
-        elems = [p.get("IndexElem", {}) for p in (stmt or {}).get("indexParams") or ()]
-        if stmt is not None and elems and all(e.get("name") for e in elems):
-            out.append([e["name"] for e in elems])
-        else:
-            out.append(_index_columns(sql, exprs))
-    return out
+def _view_to_empty_table(con, key: str) -> None:
+    """A CREATE TABLE AS arrives as a view of its query (bound, never run): the view makes way for
+    an empty table of the same columns."""
+    schema, _, name = key.rpartition(".")
+    columns = con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND schema_name = ? "
+        "ORDER BY column_index", [name, schema or "main"]).fetchall()
+    qualified = (_quote(schema) + "." if schema else "") + _quote(name)
+    con.execute(f"DROP VIEW {qualified}")
+    con.execute(f"CREATE TABLE {qualified} (" + ", ".join(f"{_quote(c)} {t}" for c, t in columns) + ")")
 
 
-def _type_text(dtype: str) -> str:
-    # DuckDB spells built-in types in capitals (INTEGER, VARCHAR[]); user types (enums) as created
-    return dtype.lower() if dtype == dtype.upper() else dtype
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
-def _index_columns(sql: str | None, exprs: str | None) -> list[str]:
-    if sql:
-        try:
-            pglast, ast, _, RawStream = _pg()
-            stmt = pglast.parse_sql(sql)[0].stmt
-            return [p.name if p.name else RawStream()(p.expr) for p in stmt.indexParams or ()]
-        except Exception:  # DuckDB-only syntax: fall back on DuckDB's own list text
-            pass
-    text = (exprs or "").strip()
-    if text.startswith("[") and text.endswith("]"):
-        text = text[1:-1]
-    return [p.strip().strip("'") for p in text.split(",") if p.strip()]
+class _Watchdog:
+    """One thread that interrupts the connection when a statement runs past ``limit`` seconds
+    (``con.interrupt()`` is DuckDB's own cancel; an interrupt that lands between statements is
+    harmless: the next one starts afresh)."""
 
+    def __init__(self, con, limit: float):
+        self.con, self.limit = con, limit
+        self._deadline: float | None = None
+        self._stopped = False
+        self._idle = False          # the thread waits with no deadline: arm() must wake it
+        self._cv = threading.Condition()
+        self._thread = threading.Thread(target=self._watch, name="agentnb-duckdb-watchdog", daemon=True)
 
-def _enrich(schema: Schema, lowered: Lowered) -> None:
-    """Put back what DuckDB discards but the PostgreSQL DDL said: constraint names, ON DELETE
-    actions, partial index predicates."""
-    for t in schema.tables:
-        key = f"{t.schema}.{t.name}" if t.schema else t.name
-        for fk in t.foreign_keys:
-            info = lowered.fk_info.get((key, tuple(fk.columns)))
-            if info:
-                fk.name = fk.name or info[0]
-                fk.on_delete = fk.on_delete or info[1]
-        for ix in t.indexes:
-            if ix.name in lowered.index_where:
-                ix.where = lowered.index_where[ix.name]
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        with self._cv:
+            self._stopped = True
+            self._cv.notify()
+        self._thread.join()
+
+    def arm(self):
+        with self._cv:
+            self._deadline = time.monotonic() + self.limit
+            if self._idle:      # else it wakes at an earlier deadline and waits on for this one
+                self._cv.notify()
+
+    def disarm(self):
+        with self._cv:
+            self._deadline = None
+
+    def _watch(self):
+        with self._cv:
+            while not self._stopped:
+                if self._deadline is None:
+                    self._idle = True
+                    self._cv.wait()
+                    self._idle = False
+                    continue
+                left = self._deadline - time.monotonic()
+                if left > 0:
+                    self._cv.wait(left)
+                    continue
+                self._deadline = None
+                self.con.interrupt()
