@@ -25,13 +25,14 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 __all__ = [
-    "Artifact", "Artifacts", "EnvVar", "MigrationPair", "KINDS", "extract", "register_kind",
+    "Artifact", "Artifacts", "EnvVar", "MigrationPair", "CODE_KINDS", "KINDS", "extract", "register_kind",
 ]
 
 KINDS = (
     "schema", "migration", "query", "python", "typescript", "javascript", "prisma", "openapi",
     "graphql", "example", "dockerfile", "compose", "env", "shell", "json", "yaml", "other",
 )
+CODE_KINDS = ("python", "typescript", "javascript")     # the kinds that are program code
 
 
 @dataclass
@@ -102,7 +103,7 @@ class Artifacts(list):
 
     @property
     def code(self) -> list[Artifact]:
-        return [a for a in self if a.kind in ("python", "typescript", "javascript")]
+        return [a for a in self if a.kind in CODE_KINDS]
 
     @property
     def env(self) -> list[EnvVar]:

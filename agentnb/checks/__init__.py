@@ -1,16 +1,57 @@
 """Checks that really run, on one answer's artifacts: the one place that decides which check runs on what.
 
 PostgreSQL decides what is valid (its parser, then a real server); DuckDB holds a lowered copy for the
-user's own queries; OpenAPI, code, secrets and the answer's format are checked by ``codechecks``.
+user's own queries; ``openapi``, ``code``, ``secrets`` and ``answer_format`` check the rest.
 Every check gives a row (passed, failed with the exact message, or skipped with the reason); none
 raises for bad input.
+
+The public names (``__all__``) are what a notebook may call; the check functions are imported from
+their modules on first use, so ``import agentnb.checks`` stays cheap.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from agentnb.checks.result import FAILED, SKIPPED, CheckResult
+
+__all__ = [
+    "CheckReport", "CheckResult", "run",
+    "check_syntax", "check_schema", "check_migration", "diff_schemas",
+    "check_openapi", "check_python", "check_typescript", "check_secrets", "check_env", "check_answer_format",
+]
+
+# public name -> the module that defines it, imported on first use
+_LAZY = {
+    "check_syntax": "agentnb.checks.sql",
+    "check_schema": "agentnb.checks.postgres",
+    "check_migration": "agentnb.checks.postgres",
+    "diff_schemas": "agentnb.checks.postgres",
+    "check_openapi": "agentnb.checks.openapi",
+    "check_python": "agentnb.checks.code",
+    "check_typescript": "agentnb.checks.code",
+    "check_secrets": "agentnb.checks.secrets",
+    "check_env": "agentnb.checks.secrets",
+    "check_answer_format": "agentnb.checks.answer_format",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 SQL_KINDS = ("schema", "migration", "query")
 # the checks whose failures --fix sends back to the agent (DuckDB's only when no PostgreSQL judged the
@@ -41,9 +82,19 @@ def _label(artifact) -> str:
 
 
 def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
-        required: tuple[str, ...] | list[str] = ()) -> CheckReport:
+        required: tuple[str, ...] | list[str] = (), sql: bool = True) -> CheckReport:
+    """Every check on one answer's artifacts (``agentnb.extract(answer_text)``), one row each, in display
+    order. ``required``: the agent's answer-format parts. ``sql=False``: the checks on code only (no
+    PostgreSQL, no DuckDB)."""
     report = CheckReport()
     if not len(artifacts):
+        return report
+    from agentnb.artifacts import Artifacts
+
+    if not isinstance(artifacts, Artifacts):
+        artifacts = Artifacts(artifacts)
+    if not sql:
+        report.rows = [row for _, check in _code_checks(answer_text, artifacts, required) for row in check()]
         return report
     from agentnb.checks import sql as sqlcheck
 
@@ -58,12 +109,10 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
     # DuckDB and the code checks run here. Rows keep one order whatever finishes first.
     from concurrent.futures import ThreadPoolExecutor
 
-    from agentnb.checks import code as codechecks
-
     with ThreadPoolExecutor(1, thread_name_prefix="agentnb-postgres") as pool:
         on_postgres = pool.submit(_postgres_checks, artifacts, ddl, previous_ddl)
         duck = _load_duckdb(ddl) if ddl else None
-        code_rows = codechecks.run_all(answer_text, artifacts, list(required))
+        code_rows = [row for _, check in _code_checks(answer_text, artifacts, required) for row in check()]
         pg_row, schema, migration_rows, diff = on_postgres.result()
     if pg_row is not None:
         report.rows.append(pg_row)
@@ -86,6 +135,35 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
         report.rows.append(diff)
     report.rows.extend(code_rows)
     return report
+
+
+def _code_checks(answer_text: str, artifacts, required) -> list[tuple[str, Callable[[], list[CheckResult]]]]:
+    """(row name, check) for every check on the answer's code, in display order: OpenAPI (three rows per
+    contract), one row per Python and per TypeScript/JavaScript block, secrets, environment variables,
+    and the answer format when the agent declares one."""
+    from agentnb.checks import answer_format, code, openapi, secrets
+
+    checks: list[tuple[str, Callable[[], list[CheckResult]]]] = []
+    for contract in artifacts.by_kind("openapi"):
+        checks.append(("OpenAPI contract", partial(openapi.check_openapi, contract, artifacts.examples)))
+    for a in artifacts:
+        if a.language == "python" and a.kind in ("python", "migration"):
+            checks.append((f"Python syntax: {a.filename or f'block {a.index + 1} (python)'}",
+                           _one(code.check_python, a)))
+    for a in artifacts:
+        if a.kind in ("typescript", "javascript"):
+            lang = "TypeScript" if a.kind == "typescript" else "JavaScript"
+            checks.append((f"{lang} syntax: {a.filename or f'block {a.index + 1} ({a.kind})'}",
+                           _one(code.check_typescript, a)))
+    checks.append(("No hard-coded secrets", _one(secrets.check_secrets, artifacts)))
+    checks.append(("Environment variables listed", _one(secrets.check_env, artifacts)))
+    if required:
+        checks.append(("Answer format", _one(answer_format.check_answer_format, answer_text, artifacts, required)))
+    return checks
+
+
+def _one(check, *args) -> Callable[[], list[CheckResult]]:
+    return lambda: [check(*args)]
 
 
 def _load_duckdb(ddl: str):
