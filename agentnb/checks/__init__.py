@@ -11,7 +11,7 @@ their modules on first use, so ``import agentnb.checks`` stays cheap.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -82,10 +82,18 @@ def _label(artifact) -> str:
 
 
 def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
-        required: tuple[str, ...] | list[str] = (), sql: bool = True) -> CheckReport:
+        required: tuple[str, ...] | list[str] = (), sql: bool = True, timeout: float | None = None,
+        extra_checks: Sequence[tuple[str, Callable]] = ()) -> CheckReport:
     """Every check on one answer's artifacts (``agentnb.extract(answer_text)``), one row each, in display
     order. ``required``: the agent's answer-format parts. ``sql=False``: the checks on code only (no
-    PostgreSQL, no DuckDB)."""
+    PostgreSQL, no DuckDB). ``timeout``: seconds for all the checks together (default
+    ``AGENTNB_CHECK_TIMEOUT``, else 30). ``extra_checks``: more checks, ``(row name, function of the
+    artifacts returning a row or a list of rows)``, run after the others under the same limits.
+
+    Never raises for an answer: a check that raises, overruns its limit or never gets its turn gives one
+    failed row of its own, and the other rows stand."""
+    from agentnb.checks.limits import CHECK_LIMIT, Job, run_lanes
+
     report = CheckReport()
     if not len(artifacts):
         return report
@@ -93,35 +101,54 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
 
     if not isinstance(artifacts, Artifacts):
         artifacts = Artifacts(artifacts)
-    if not sql:
-        report.rows = [row for _, check in _code_checks(answer_text, artifacts, required) for row in check()]
-        return report
-    from agentnb.checks import sql as sqlcheck
+    main: list[Job] = []
+    syntax_jobs = duck_job = pg_job = None
+    ddl = artifacts.schema if sql else None
+    if sql:
+        from agentnb.checks import sql as sqlcheck
 
-    for artifact in artifacts:
-        if artifact.kind in SQL_KINDS and artifact.language in ("sql", ""):   # artifacts calls every SQL dialect "sql"
-            row = sqlcheck.check_syntax(artifact.code, name=f"SQL syntax: {_label(artifact)}")
-            if row.status != SKIPPED:
-                report.rows.append(row)
+        syntax_jobs = [Job(f"SQL syntax: {_label(a)}", partial(sqlcheck.check_syntax, a.code,
+                                                                name=f"SQL syntax: {_label(a)}"), CHECK_LIMIT)
+                       for a in artifacts
+                       if a.kind in SQL_KINDS and a.language in ("sql", "")]   # every SQL dialect is "sql"
+        main += syntax_jobs
+        if ddl:
+            duck_job = Job(DUCKDB_CHECK, partial(_load_duckdb, ddl), CHECK_LIMIT)
+            main.append(duck_job)
+        if ddl or artifacts.migrations:
+            # PostgreSQL's checks wait on the server: they run in a lane of their own meanwhile
+            pg_job = Job("Schema on PostgreSQL" if ddl else "Migrations",
+                         partial(_postgres_checks, artifacts, ddl, previous_ddl))
+    code_jobs = [Job(name, check, CHECK_LIMIT) for name, check in _code_checks(answer_text, artifacts, required)]
+    code_jobs += [Job(name, partial(_extra, check, artifacts), CHECK_LIMIT) for name, check in extra_checks]
+    main += code_jobs
+    lanes = [main] + ([[pg_job]] if pg_job else [])
+    outcomes = dict(zip(map(id, (job for lane in lanes for job in lane)),
+                        (o for lane in run_lanes(lanes, timeout) for o in lane)))
 
-    ddl = artifacts.schema
-    # PostgreSQL's checks wait on the server (the GIL is released meanwhile): they run in a thread while
-    # DuckDB and the code checks run here. Rows keep one order whatever finishes first.
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(1, thread_name_prefix="agentnb-postgres") as pool:
-        on_postgres = pool.submit(_postgres_checks, artifacts, ddl, previous_ddl)
-        duck = _load_duckdb(ddl) if ddl else None
-        code_rows = [row for _, check in _code_checks(answer_text, artifacts, required) for row in check()]
-        pg_row, schema, migration_rows, diff = on_postgres.result()
+    for job in syntax_jobs or ():
+        row = outcomes[id(job)].row or outcomes[id(job)].value
+        if row.status != SKIPPED:
+            report.rows.append(row)
+    pg_row, schema, migration_rows, diff = None, None, [], None
+    if pg_job is not None:
+        done = outcomes[id(pg_job)]
+        if done.ok:
+            pg_row, schema, migration_rows, diff = done.value
+        elif ddl:
+            pg_row = done.row
+        else:
+            migration_rows = [done.row]
     if pg_row is not None:
         report.rows.append(pg_row)
         report.schema = schema
-    if duck is not None:
-        report.rows.append(duck.check())
+    if duck_job is not None:
+        done = outcomes[id(duck_job)]
+        duck, duck_row = done.value if done.ok else (None, done.row)
+        report.rows.append(duck_row)
         report.duck = duck
         pg_ok = pg_row.status == "passed"
-        report.schema_valid = pg_ok or (pg_row.status == SKIPPED and duck.ok)
+        report.schema_valid = pg_ok or (pg_row.status == SKIPPED and duck is not None and duck.ok)
         if report.schema is None and report.schema_valid:
             report.schema = duck.schema      # no server: the diagram comes from DuckDB's catalog
     report.rows.extend(migration_rows)
@@ -133,8 +160,15 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
             diff.message += (" — no migration in the answer: the migration these changes imply is in the "
                              "Migrations tab")
         report.rows.append(diff)
-    report.rows.extend(code_rows)
+    for job in code_jobs:
+        done = outcomes[id(job)]
+        report.rows.extend(done.value if done.ok else [done.row])
     return report
+
+
+def _extra(check: Callable, artifacts) -> list[CheckResult]:
+    rows = check(artifacts)
+    return [rows] if isinstance(rows, CheckResult) else list(rows)
 
 
 def _code_checks(answer_text: str, artifacts, required) -> list[tuple[str, Callable[[], list[CheckResult]]]]:
@@ -167,9 +201,11 @@ def _one(check, *args) -> Callable[[], list[CheckResult]]:
 
 
 def _load_duckdb(ddl: str):
+    """(the lowered copy, its row)."""
     from agentnb.checks import duckdb as duckschema
 
-    return duckschema.load(ddl)
+    duck = duckschema.load(ddl)
+    return duck, duck.check()
 
 
 def _postgres_checks(artifacts, ddl: str | None, previous_ddl: str | None):
