@@ -201,3 +201,48 @@ def test_the_check_timeout_setting_is_read_from_the_environment(monkeypatch):
     for raw, expected in (("", 30.0), ("12", 12.0), ("0.5", 0.5), ("-3", 30.0), ("soon", 30.0)):
         monkeypatch.setenv("AGENTNB_CHECK_TIMEOUT", raw)
         assert total_timeout() == expected
+
+
+# --- secrets stay out of the rows ----------------------------------------------------------------------------
+
+def test_a_hard_coded_secret_is_located_never_quoted():
+    key = "AKIAZ7Q3HOSTILE4X2PM"
+    jwt_secret = "f3b1c9e07a52d4k8q6w2z9x4v7m1n5p0"
+    text = fence("python", f'# app/storage.py\nimport boto3\ns3 = boto3.client("s3", aws_access_key_id="{key}")\n'
+                           f'JWT_SECRET = "{jwt_secret}"\n')
+    [row] = [r for r in checks.run(extract(text), answer_text=text, sql=False).rows
+             if r.name == "No hard-coded secrets"]
+    assert row.message == ("2 hard-coded secrets — read them from environment variables instead: "
+                           "app/storage.py line 3: AWS access key ID; "
+                           "app/storage.py line 4: string literal assigned to JWT_SECRET")
+    dumped = json.dumps(row.to_dict())
+    for value in (key, jwt_secret):
+        assert value[:6] not in dumped and value[-6:] not in dumped
+
+
+def test_known_credentials_are_redacted_from_every_row(monkeypatch):
+    api_key = "sk-ant-api03-hostileKEY-0123456789abcdefXYZ"
+    password = "pg-Passw0rd-hostile"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", api_key)
+    monkeypatch.setenv("AGENTNB_POSTGRES_URL", f"postgresql://app:{password}@127.0.0.1:9/app")
+
+    def leaks(_artifacts):               # what a server's error could quote: the environment
+        import os
+        return checks.CheckResult("Leaks", "failed", f"could not run: {dict(os.environ)}",
+                                  {"statement": f"COPY t FROM PROGRAM 'env' -- {api_key}", "nested": [password]})
+
+    def raises(_artifacts):
+        raise RuntimeError(f"bad key {api_key} for {password}")
+
+    text = fence("python", f'# app/main.py\nKEY = ("{api_key}"\n')      # the model echoes the key
+    report = checks.run(extract(text), answer_text=text, sql=False,
+                        extra_checks=[("Leaks", leaks), ("Raises", raises)])
+    names = [r.name for r in report.rows]
+    assert names == ["Python syntax: app/main.py", "No hard-coded secrets", "Environment variables listed",
+                     "Leaks", "Raises"]
+    for row in report.rows:
+        shown = str(row) + json.dumps(row.to_dict()) + repr(row.details)
+        assert api_key not in shown and password not in shown, row.name
+    assert report.rows[0].details["text"] == 'KEY = ("[redacted]"'
+    assert "[redacted]" in report.rows[3].message and "[redacted]" in report.rows[4].message
+    assert api_key not in checks.fix_prompt(report.rows)

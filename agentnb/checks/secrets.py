@@ -40,11 +40,6 @@ def _where(a: Artifact, line: int | None = None) -> str:
     return f"{place} line {line}" if line else place
 
 
-def _short(value: str, keep: int = 8) -> str:
-    """Enough of a secret to find it, never the whole of it (reports and session logs are kept)."""
-    return value[:keep] + "…" if len(value) > keep else value[: max(1, len(value) // 3)] + "…"
-
-
 # (what, substrings that must occur for the pattern to be tried at all, pattern)
 _TOKENS = [
     ("AWS access key ID", ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA"),
@@ -218,10 +213,11 @@ def _scan_secrets(a: Artifact) -> list[dict]:
                 candidates.append((line_of(lit.start("val")), 6, "string literal used as the JWT key",
                                    lit.group("val")))
     found: dict[int, dict] = {}
-    for n, _, what, value in sorted(candidates, key=lambda c: (c[0], c[1])):
+    # the place and the kind only: rows reach notebooks, exports and CI summaries, and even a few
+    # characters of a real key are too many there
+    for n, _, what, _value in sorted(candidates, key=lambda c: (c[0], c[1])):
         if n not in found:
-            found[n] = {"file": _where(a), "line": n, "what": what, "value": _short(value),
-                        "answer_line": a.line + n - 1}
+            found[n] = {"file": _where(a), "line": n, "what": what, "answer_line": a.line + n - 1}
     return list(found.values())
 
 
@@ -246,14 +242,13 @@ def check_secrets(artifacts: Sequence[Artifact]) -> CheckResult:
                 what = f"real-looking example for {var.name}"
             else:
                 continue
-            findings.append({"file": "variables list", "line": None, "what": what, "value": _short(value)})
+            findings.append({"file": "variables list", "line": None, "what": what})
     except Exception as exc:                                          # never raise on an answer
         return CheckResult(name, SKIPPED, f"the secrets scan failed: {type(exc).__name__}: {exc}")
     if not artifacts and not findings:
         return CheckResult(name, SKIPPED, "no blocks in this answer")
     if findings:
-        parts = [f"{f['file']}{' line ' + str(f['line']) if f['line'] else ''}: {f['what']} "
-                 f"(`{f['value']}`)" for f in findings]
+        parts = [f"{f['file']}{' line ' + str(f['line']) if f['line'] else ''}: {f['what']}" for f in findings]
         plural = "s" if len(findings) > 1 else ""
         return CheckResult(name, FAILED,
                            f"{len(findings)} hard-coded secret{plural} — read {'them' if plural else 'it'} "
