@@ -246,3 +246,34 @@ def test_known_credentials_are_redacted_from_every_row(monkeypatch):
     assert report.rows[0].details["text"] == 'KEY = ("[redacted]"'
     assert "[redacted]" in report.rows[3].message and "[redacted]" in report.rows[4].message
     assert api_key not in checks.fix_prompt(report.rows)
+
+
+# --- through a cell: the answer and the other rows survive, the next answer passes ---------------------------
+
+@pytest.mark.postgres
+def test_a_hostile_answer_in_a_cell_costs_its_rows_and_the_next_answer_passes(workdir, api, monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from agentnb.checks import postgres
+    from agentnb.testing.server import text as answer_text
+
+    try:
+        postgres.get_server()
+    except postgres.NoPostgresError as err:
+        pytest.skip(str(err))
+    monkeypatch.setenv("AGENTNB_DISPLAY", "static")
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("reload_ext", "agentnb")
+    hostile = ("Voici.\n\n" + fence("python", "# app/deep.py\n" + DEEP_PYTHON)
+               + fence("yaml", "# openapi.yaml\n" + BILLION_LAUGHS)
+               + fence("sql", "-- schema.sql\nCREATE TABLE members (id bigint PRIMARY KEY);"))
+    library = (ANSWERS / "library.md").read_text(encoding="utf-8")
+    api.enqueue(answer_text(hostile), answer_text(library))
+    r = ip.run_cell_magic("backend_dev", "--no-stream", "x")
+    rows = {c.name: c.status for c in r.checks}
+    assert rows["Python syntax: app/deep.py"] == "failed" and rows["OpenAPI contract"] == "failed"
+    assert rows["Schema on PostgreSQL"] == "passed" and rows["No hard-coded secrets"] == "passed"
+    assert "Checks" not in rows                              # no single internal error instead of the rows
+    assert r.text.startswith("Voici.")                       # the answer itself is intact
+    r = ip.run_cell_magic("backend_dev", "--no-stream --new", "y")
+    assert [c.name for c in r.checks if c.status != "passed"] == []
