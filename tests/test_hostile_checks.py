@@ -109,16 +109,22 @@ def test_typescript_deep_nesting_and_oversized_blocks_give_a_row():
     broken = Artifact("typescript", "typescript", "let x = " + "(" * 50_000 + ";\n", filename="src/broken.ts")
     row = checks.check_typescript(broken)
     assert row.status == "failed" and row.message.startswith("src/broken.ts line 1")
-    huge = Artifact("typescript", "typescript", "const a = 1;\n" * 200_000, filename="src/huge.ts")
+    huge = Artifact("typescript", "typescript", "const a = 1;\n" * 50_000, filename="src/huge.ts")
     row = checks.check_typescript(huge)
-    assert (row.status, row.message) == ("skipped", "src/huge.ts is too large to check (2,600,000 characters; "
-                                                    "at most 2,000,000)")
+    assert (row.status, row.message) == ("skipped", "src/huge.ts is too large to check (650,000 characters; "
+                                                    "at most 500,000)")
 
 
 def test_an_oversized_python_block_is_not_compiled():
-    row = checks.check_python(Artifact("python", "python", "x = 1\n" * 400_000, filename="big.py"))
-    assert (row.status, row.message) == ("skipped", "big.py is too large to check (2,400,000 characters; "
-                                                    "at most 2,000,000)")
+    row = checks.check_python(Artifact("python", "python", "x = 1\n" * 100_000, filename="big.py"))
+    assert (row.status, row.message) == ("skipped", "big.py is too large to check (600,000 characters; "
+                                                    "at most 500,000)")
+
+
+def test_many_jwt_calls_in_one_block_are_scanned_in_bounded_time():
+    code = "import jwt\n" + "jwt.sign(" * 50_000 + "\ntoken = jwt.encode(claims, 'hard-coded-key', algorithm='HS256')\n"
+    row = checks.check_secrets(extract(fence("python", "# app/auth.py\n" + code)))
+    assert row.status == "failed" and "app/auth.py line 4: string literal" in row.message
 
 
 # --- one check's failure is its own row ----------------------------------------------------------------------

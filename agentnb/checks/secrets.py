@@ -125,26 +125,39 @@ def _is_test_file(a: Artifact) -> bool:
             or bool(re.search(r"^\s*def test_\w+\(|^\s*(?:describe|it|test)\(\s*['\"`]", a.code, re.M)))
 
 
-def _call_second_literal(code: str, start: int) -> re.Match | None:
-    """The string literal passed as the second argument of the call whose '(' ends at ``start``."""
-    depth, i = 0, start
-    while i < len(code):
+_LITERAL = _Lazy(r"\s*(?P<q>['\"`])(?P<val>[^'\"`\n]*)(?P=q)")
+
+
+def _jwt_key_literals(code: str) -> list[re.Match]:
+    """The string literals passed as the second argument of ``jwt.encode/decode/sign/verify`` calls,
+    found in one pass over the code (brackets on a stack, quoted text on one line skipped), so a block
+    full of nested calls costs no more than any other."""
+    opening = [m.end() - 1 for m in _JWT_CALL.finditer(code)]      # where each call's '(' is
+    if not opening:
+        return []
+    calls, found = set(opening), []
+    stack: list[list] = []                  # per open bracket: [a jwt call's '(', commas seen]
+    i, n = opening[0], len(code)
+    while i < n:
         ch = code[i]
         if ch in "([{":
-            depth += 1
+            stack.append([i in calls, 0])
         elif ch in ")]}":
-            if depth == 0:
-                return None
-            depth -= 1
+            if stack:
+                stack.pop()
         elif ch in "'\"`":
-            end = code.find(ch, i + 1)
-            if end < 0:
-                return None
-            i = end
-        elif ch == "," and depth == 0:
-            return re.compile(r"\s*(?P<q>['\"`])(?P<val>[^'\"`\n]*)(?P=q)").match(code, i + 1)
+            line_end = code.find("\n", i + 1)
+            close = code.find(ch, i + 1, n if line_end < 0 else line_end)
+            if close >= 0:
+                i = close
+        elif ch == "," and stack and stack[-1][0]:
+            stack[-1][1] += 1
+            if stack[-1][1] == 1:
+                m = _LITERAL.match(code, i + 1)
+                if m:
+                    found.append(m)
         i += 1
-    return None
+    return found
 
 
 _COMMENT_LINE = _Lazy(r"^\s*(?:#|//|\*|/\*|--)")
@@ -207,9 +220,8 @@ def _scan_secrets(a: Artifact) -> list[dict]:
                 candidates.append((n, 5, f"password in a {m.group('scheme')} connection URL",
                                    f"{m.group('user')}:{pw}"))
     if strict and "jwt." in code:
-        for m in _JWT_CALL.finditer(code):
-            lit = _call_second_literal(code, m.end())
-            if lit and lit.group("val") and "${" not in lit.group("val"):
+        for lit in _jwt_key_literals(code):
+            if lit.group("val") and "${" not in lit.group("val"):
                 candidates.append((line_of(lit.start("val")), 6, "string literal used as the JWT key",
                                    lit.group("val")))
     found: dict[int, dict] = {}
