@@ -14,6 +14,7 @@ __all__ = [
     "AgentnbError",
     "agents",
     "ask",
+    "extract",
     "load_agent",
     "load_ipython_extension",
     "log",
@@ -44,6 +45,13 @@ def ask(agent, prompt: str, *, model=None, thread=None, new=False, max_tokens=No
 
     return current().ask(agent, prompt, model=model, thread=thread, new=new, max_tokens=max_tokens,
                          context=context, renderer=renderer, check=check, fix=fix)
+
+
+def extract(text: str):
+    """The artifacts of an answer's text (``Artifacts``: blocks with their kind, file name and line)."""
+    from agentnb.artifacts import extract as _extract
+
+    return _extract(text)
 
 
 def current_session():

@@ -145,7 +145,7 @@ def main(argv=None) -> int:
     import duckdb  # noqa: F401  (import cost reported apart: paid once per kernel)
     import pglast  # noqa: F401
     from agentnb import artifacts as artifacts_mod
-    from agentnb.checks import code as codechecks
+    from agentnb import checks
     from agentnb.checks import duckdb as duckschema
     from agentnb.render import erd
     from agentnb.render import panel as render
@@ -252,20 +252,20 @@ def main(argv=None) -> int:
 
     # -- for information --------------------------------------------------------------------------------
     report = CheckReport(rows=[last["syntax"], full.check()], schema=schema, duck=full, schema_valid=True)
-    report.rows.extend(codechecks.run_all(answer, arts))
+    report.rows.extend(checks.run(arts, answer_text=answer, sql=False).rows)
     response = Response(text=answer, agent="backend-dev", model="bench", check_report=report)
     response.artifacts  # extracted once, as in a notebook (cached on the response)
-    info = {"codechecks.run_all": [], "render.panel_html": []}
+    info = {"checks.run(sql=False)": [], "render.panel_html": []}
     for run in range(args.runs + 1):
         c = time.perf_counter()
-        codechecks.run_all(answer, arts)
+        checks.run(arts, answer_text=answer, sql=False)
         a = time.perf_counter() - c
         response.__dict__.pop("openapi", None)     # parsed once per response: parse it each run
         c = time.perf_counter()
         render.panel_html(response)
         b = time.perf_counter() - c
         if run:
-            info["codechecks.run_all"].append(a)
+            info["checks.run(sql=False)"].append(a)
             info["render.panel_html"].append(b)
     print()
     print("for information (not in the goal):")

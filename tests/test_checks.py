@@ -4,14 +4,105 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from agentnb import checks
-from agentnb.artifacts import extract
+from agentnb.artifacts import Artifact, Artifacts, EnvVar, extract
 
 ANSWERS = Path(__file__).parent / "data" / "answers"
 
 
+BACKEND_FORMAT = ["code", "schema", "examples", "env"]
+
+
 def run(text: str, **kwargs):
     return checks.run(extract(text), answer_text=text, **kwargs)
+
+
+def answer(name: str) -> str:
+    return (ANSWERS / name).read_text(encoding="utf-8")
+
+
+def fence(lang: str, code: str) -> str:
+    return f"```{lang}\n{code.strip()}\n```\n"
+
+
+def code_rows(text: str, required=()):
+    """The rows of the checks on code (no PostgreSQL, no DuckDB)."""
+    return run(text, required=required, sql=False).rows
+
+
+# --- the checks on code, on sample answers ------------------------------------------------------------
+
+def test_library_answer_passes_every_check():
+    text = answer("library.md")
+    rows = code_rows(text, BACKEND_FORMAT)
+    assert [(r.name, r.status) for r in rows] == [
+        ("OpenAPI contract", "passed"),
+        ("OpenAPI operations documented", "passed"),
+        ("Request examples match the contract", "passed"),
+        ("Python syntax: app/models.py", "passed"),
+        ("Python syntax: app/main.py", "passed"),
+        ("No hard-coded secrets", "passed"),
+        ("Environment variables listed", "passed"),
+        ("Answer format", "passed"),
+    ]
+    messages = [r.message for r in rows]
+    assert messages[0] == "openapi.yaml: valid OpenAPI 3.1.0"
+    assert messages[1] == "7 operations, each with a summary or description and its responses"
+    assert messages[2] == "6 requests match a declared path and method"
+    assert messages[6] == "2 variables read by the code, all in the answer's list"
+    assert rows[6].details["matched"] == ["DATABASE_URL", "LOAN_DURATION_DAYS"]
+
+
+def test_nest_prisma_answer_passes_and_typescript_is_parsed():
+    pytest.importorskip("tree_sitter_typescript")
+    text = answer("nest_prisma.md")
+    rows = code_rows(text, BACKEND_FORMAT)
+    assert {r.name: r.status for r in rows} == {
+        "TypeScript syntax: src/loans/loans.service.ts": "passed",
+        "TypeScript syntax: src/main.ts": "passed",
+        "No hard-coded secrets": "passed",            # JWT_SECRET=change-me, POSTGRES_PASSWORD: library
+        "Environment variables listed": "passed",     # process.env.X and Prisma env("DATABASE_URL")
+        "Answer format": "passed",
+    }
+    assert rows[3].details["matched"] == ["DATABASE_URL", "MAX_ACTIVE_LOANS", "PORT"]
+
+
+def test_conversational_answer_is_skipped_not_failed():
+    text = answer("no_code.md")
+    arts = extract(text)
+    rows = [checks.check_secrets(arts), checks.check_env(arts), checks.check_answer_format(text, arts, BACKEND_FORMAT)]
+    assert [(r.name, r.status, r.message) for r in rows] == [
+        ("No hard-coded secrets", "skipped", "no blocks in this answer"),
+        ("Environment variables listed", "skipped", "no code in this answer"),
+        ("Answer format", "skipped", "no artifacts in this answer: a conversational reply"),
+    ]
+
+
+def test_code_checks_leave_out_the_format_row_when_the_agent_declares_none():
+    text = fence("python", "# app/x.py\nx = 1")
+    assert [r.name for r in code_rows(text)] == [
+        "Python syntax: app/x.py", "No hard-coded secrets", "Environment variables listed"]
+
+
+def test_run_accepts_a_plain_list_of_artifacts():
+    rows = checks.run([Artifact("python", "python", "x = (\n", filename="a.py")], sql=False).rows
+    assert rows[0].status == "failed"
+
+
+def test_checks_never_raise_on_odd_artifacts():
+    odd = Artifacts([
+        Artifact("python", "python", ""), Artifact("typescript", "typescript", ""),
+        Artifact("example", "bash", "curl\ncurl -X\nhttp\ncurl 'unterminated\n"),
+        Artifact("compose", "yaml", "${"), Artifact("prisma", "prisma", "env("),
+        Artifact("openapi", "json", "{\"openapi\": \"3.1.0\""),
+    ], [EnvVar("X", example=None)])
+    rows = checks.run(odd, required=["code", "schema"], sql=False).rows
+    assert all(r.status in ("passed", "failed", "skipped") for r in rows)
+
+
+# --- which check runs on what -------------------------------------------------------------------------
 
 
 def test_a_prisma_migration_has_no_down_and_is_not_failed_for_it():

@@ -1,9 +1,8 @@
-"""SQL syntax checks with PostgreSQL's own parser: pure, in process, milliseconds."""
+"""SQL syntax checks with PostgreSQL's own parser, in process (its speed: bench/bench_code_checks.py)."""
 
 from __future__ import annotations
 
 import json
-import time
 
 from agentnb.checks.result import CheckResult
 from agentnb.checks.sql import check_syntax, line_col, split_statements
@@ -48,15 +47,11 @@ def test_split_keeps_a_statement_that_does_not_parse():
     assert split_statements("select 1;\nSELEC 1;\n") == [("select 1", 1), ("SELEC 1", 2)]
 
 
-def test_valid_script_passes_fast():
-    t0 = time.perf_counter()
+def test_valid_script_passes():
     result = check_syntax(SCRIPT)
-    assert time.perf_counter() - t0 < 0.5      # first call includes importing pglast
     assert result.status == "passed", result.message
     assert result.message == "5 statements parsed"
-    t0 = time.perf_counter()
-    check_syntax(SCRIPT * 20)
-    assert time.perf_counter() - t0 < 0.2
+    assert check_syntax((SCRIPT + ";\n") * 20).message == "100 statements parsed"
 
 
 def test_syntax_error_has_postgres_message_line_and_column():

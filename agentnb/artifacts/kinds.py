@@ -69,6 +69,8 @@ def guess_language(code: str) -> str:
         try:
             json.loads(code)
             return "json"
+        except RecursionError:                            # deep nesting is JSON's shape
+            return "json"
         except ValueError:
             pass
     if _DOCKERFILE.match(head) and re.search(r"^(?:RUN|COPY|CMD|ENTRYPOINT|WORKDIR)\b", code, re.M):
@@ -133,7 +135,7 @@ def _is_openapi(code: str, language: str) -> bool:
             return False
         try:
             data = json.loads(code)
-        except ValueError:
+        except (ValueError, RecursionError):             # nested too deeply: the check says so
             return True                                   # a broken contract is still a contract
         return isinstance(data, dict) and ("openapi" in data or "swagger" in data)
     if not _OPENAPI_YAML.search(code):

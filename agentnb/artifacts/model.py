@@ -10,6 +10,7 @@ KINDS = (
     "schema", "migration", "query", "python", "typescript", "javascript", "prisma", "openapi",
     "graphql", "example", "dockerfile", "compose", "env", "shell", "json", "yaml", "other",
 )
+CODE_KINDS = ("python", "typescript", "javascript")     # the kinds that are program code
 
 
 @dataclass
@@ -84,7 +85,7 @@ class Artifacts(list):
 
     @property
     def code(self) -> list[Artifact]:
-        return [a for a in self if a.kind in ("python", "typescript", "javascript")]
+        return [a for a in self if a.kind in CODE_KINDS]
 
     @property
     def env(self) -> list[EnvVar]:

@@ -1,16 +1,57 @@
 """Checks that really run, on one answer's artifacts: the one place that decides which check runs on what.
 
 PostgreSQL decides what is valid (its parser, then a real server); DuckDB holds a lowered copy for the
-user's own queries; OpenAPI, code, secrets and the answer's format are checked by ``codechecks``.
+user's own queries; ``openapi``, ``code``, ``secrets`` and ``answer_format`` check the rest.
 Every check gives a row (passed, failed with the exact message, or skipped with the reason); none
 raises for bad input.
+
+The public names (``__all__``) are what a notebook may call; the check functions are imported from
+their modules on first use, so ``import agentnb.checks`` stays cheap.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from agentnb.checks.result import FAILED, SKIPPED, CheckResult
+
+__all__ = [
+    "CheckReport", "CheckResult", "run",
+    "check_syntax", "check_schema", "check_migration", "diff_schemas",
+    "check_openapi", "check_python", "check_typescript", "check_secrets", "check_env", "check_answer_format",
+]
+
+# public name -> the module that defines it, imported on first use
+_LAZY = {
+    "check_syntax": "agentnb.checks.sql",
+    "check_schema": "agentnb.checks.postgres",
+    "check_migration": "agentnb.checks.postgres",
+    "diff_schemas": "agentnb.checks.postgres",
+    "check_openapi": "agentnb.checks.openapi",
+    "check_python": "agentnb.checks.code",
+    "check_typescript": "agentnb.checks.code",
+    "check_secrets": "agentnb.checks.secrets",
+    "check_env": "agentnb.checks.secrets",
+    "check_answer_format": "agentnb.checks.answer_format",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 SQL_KINDS = ("schema", "migration", "query")
 # the checks whose failures --fix sends back to the agent (DuckDB's only when no PostgreSQL judged the
@@ -41,38 +82,73 @@ def _label(artifact) -> str:
 
 
 def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
-        required: tuple[str, ...] | list[str] = ()) -> CheckReport:
+        required: tuple[str, ...] | list[str] = (), sql: bool = True, timeout: float | None = None,
+        extra_checks: Sequence[tuple[str, Callable]] = ()) -> CheckReport:
+    """Every check on one answer's artifacts (``agentnb.extract(answer_text)``), one row each, in display
+    order. ``required``: the agent's answer-format parts. ``sql=False``: the checks on code only (no
+    PostgreSQL, no DuckDB). ``timeout``: seconds for all the checks together (default
+    ``AGENTNB_CHECK_TIMEOUT``, else 30). ``extra_checks``: more checks, ``(row name, function of the
+    artifacts returning a row or a list of rows)``, run after the others under the same limits.
+
+    Never raises for an answer: a check that raises, overruns its limit or never gets its turn gives one
+    failed row of its own, and the other rows stand."""
+    from agentnb.checks.limits import CHECK_LIMIT, Job, run_lanes
+
     report = CheckReport()
     if not len(artifacts):
         return report
-    from agentnb.checks import sql as sqlcheck
+    from agentnb.artifacts import Artifacts
 
-    for artifact in artifacts:
-        if artifact.kind in SQL_KINDS and artifact.language in ("sql", ""):   # artifacts calls every SQL dialect "sql"
-            row = sqlcheck.check_syntax(artifact.code, name=f"SQL syntax: {_label(artifact)}")
-            if row.status != SKIPPED:
-                report.rows.append(row)
+    if not isinstance(artifacts, Artifacts):
+        artifacts = Artifacts(artifacts)
+    main: list[Job] = []
+    syntax_jobs = duck_job = pg_job = None
+    ddl = artifacts.schema if sql else None
+    if sql:
+        from agentnb.checks import sql as sqlcheck
 
-    ddl = artifacts.schema
-    # PostgreSQL's checks wait on the server (the GIL is released meanwhile): they run in a thread while
-    # DuckDB and the code checks run here. Rows keep one order whatever finishes first.
-    from concurrent.futures import ThreadPoolExecutor
+        syntax_jobs = [Job(f"SQL syntax: {_label(a)}", partial(sqlcheck.check_syntax, a.code,
+                                                                name=f"SQL syntax: {_label(a)}"), CHECK_LIMIT)
+                       for a in artifacts
+                       if a.kind in SQL_KINDS and a.language in ("sql", "")]   # every SQL dialect is "sql"
+        main += syntax_jobs
+        if ddl:
+            duck_job = Job(DUCKDB_CHECK, partial(_load_duckdb, ddl), CHECK_LIMIT)
+            main.append(duck_job)
+        if ddl or artifacts.migrations:
+            # PostgreSQL's checks wait on the server: they run in a lane of their own meanwhile
+            pg_job = Job("Schema on PostgreSQL" if ddl else "Migrations",
+                         partial(_postgres_checks, artifacts, ddl, previous_ddl))
+    code_jobs = [Job(name, check, CHECK_LIMIT) for name, check in _code_checks(answer_text, artifacts, required)]
+    code_jobs += [Job(name, partial(_extra, check, artifacts), CHECK_LIMIT) for name, check in extra_checks]
+    main += code_jobs
+    lanes = [main] + ([[pg_job]] if pg_job else [])
+    outcomes = dict(zip(map(id, (job for lane in lanes for job in lane)),
+                        (o for lane in run_lanes(lanes, timeout) for o in lane)))
 
-    from agentnb.checks import code as codechecks
-
-    with ThreadPoolExecutor(1, thread_name_prefix="agentnb-postgres") as pool:
-        on_postgres = pool.submit(_postgres_checks, artifacts, ddl, previous_ddl)
-        duck = _load_duckdb(ddl) if ddl else None
-        code_rows = codechecks.run_all(answer_text, artifacts, list(required))
-        pg_row, schema, migration_rows, diff = on_postgres.result()
+    for job in syntax_jobs or ():
+        row = outcomes[id(job)].row or outcomes[id(job)].value
+        if row.status != SKIPPED:
+            report.rows.append(row)
+    pg_row, schema, migration_rows, diff = None, None, [], None
+    if pg_job is not None:
+        done = outcomes[id(pg_job)]
+        if done.ok:
+            pg_row, schema, migration_rows, diff = done.value
+        elif ddl:
+            pg_row = done.row
+        else:
+            migration_rows = [done.row]
     if pg_row is not None:
         report.rows.append(pg_row)
         report.schema = schema
-    if duck is not None:
-        report.rows.append(duck.check())
+    if duck_job is not None:
+        done = outcomes[id(duck_job)]
+        duck, duck_row = done.value if done.ok else (None, done.row)
+        report.rows.append(duck_row)
         report.duck = duck
         pg_ok = pg_row.status == "passed"
-        report.schema_valid = pg_ok or (pg_row.status == SKIPPED and duck.ok)
+        report.schema_valid = pg_ok or (pg_row.status == SKIPPED and duck is not None and duck.ok)
         if report.schema is None and report.schema_valid:
             report.schema = duck.schema      # no server: the diagram comes from DuckDB's catalog
     report.rows.extend(migration_rows)
@@ -84,14 +160,52 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
             diff.message += (" — no migration in the answer: the migration these changes imply is in the "
                              "Migrations tab")
         report.rows.append(diff)
-    report.rows.extend(code_rows)
+    for job in code_jobs:
+        done = outcomes[id(job)]
+        report.rows.extend(done.value if done.ok else [done.row])
     return report
 
 
+def _extra(check: Callable, artifacts) -> list[CheckResult]:
+    rows = check(artifacts)
+    return [rows] if isinstance(rows, CheckResult) else list(rows)
+
+
+def _code_checks(answer_text: str, artifacts, required) -> list[tuple[str, Callable[[], list[CheckResult]]]]:
+    """(row name, check) for every check on the answer's code, in display order: OpenAPI (three rows per
+    contract), one row per Python and per TypeScript/JavaScript block, secrets, environment variables,
+    and the answer format when the agent declares one."""
+    from agentnb.checks import answer_format, code, openapi, secrets
+
+    checks: list[tuple[str, Callable[[], list[CheckResult]]]] = []
+    for contract in artifacts.by_kind("openapi"):
+        checks.append(("OpenAPI contract", partial(openapi.check_openapi, contract, artifacts.examples)))
+    for a in artifacts:
+        if a.language == "python" and a.kind in ("python", "migration"):
+            checks.append((f"Python syntax: {a.filename or f'block {a.index + 1} (python)'}",
+                           _one(code.check_python, a)))
+    for a in artifacts:
+        if a.kind in ("typescript", "javascript"):
+            lang = "TypeScript" if a.kind == "typescript" else "JavaScript"
+            checks.append((f"{lang} syntax: {a.filename or f'block {a.index + 1} ({a.kind})'}",
+                           _one(code.check_typescript, a)))
+    checks.append(("No hard-coded secrets", _one(secrets.check_secrets, artifacts)))
+    checks.append(("Environment variables listed", _one(secrets.check_env, artifacts)))
+    if required:
+        checks.append(("Answer format", _one(answer_format.check_answer_format, answer_text, artifacts, required)))
+    return checks
+
+
+def _one(check, *args) -> Callable[[], list[CheckResult]]:
+    return lambda: [check(*args)]
+
+
 def _load_duckdb(ddl: str):
+    """(the lowered copy, its row)."""
     from agentnb.checks import duckdb as duckschema
 
-    return duckschema.load(ddl)
+    duck = duckschema.load(ddl)
+    return duck, duck.check()
 
 
 def _postgres_checks(artifacts, ddl: str | None, previous_ddl: str | None):

@@ -7,7 +7,7 @@ writes one; ``none`` only serves; ``all`` always calls and overwrites.
 One human-readable JSON file per exchange, named by a hash of the canonical request (method, path and
 JSON body; headers are left out, so credentials never reach the key nor the file). Streamed answers keep
 their server-sent events one per entry and are replayed event by event. Every string of a recording,
-request and answer alike, goes through :func:`agentnb.redact.redact_all` before it is hashed or written.
+request and answer alike, goes through :func:`agentnb.redact.redact_data` before it is hashed or written.
 
 The transport records and replays, nothing else: whether a call may be made (the budget) is the
 session's decision, taken before the call with :func:`recorded`, which says whether a request has a
@@ -27,7 +27,7 @@ from typing import Iterator
 import anthropic
 import httpx2
 
-from agentnb.redact import redact_all
+from agentnb.redact import redact_data
 from agentnb.text import without_surrogates
 from agentnb.settings import record_mode
 
@@ -66,7 +66,7 @@ def canonical_request(method: str, path: str, body: bytes) -> dict:
 def _canonical(method: str, path: str, body) -> dict:
     # redacted before hashing: the file holds exactly what its name is the hash of, and a request that
     # differs only by a credential replays the same recording
-    return redact_all({"method": method.upper(), "path": path, "body": body})
+    return redact_data({"method": method.upper(), "path": path, "body": body})
 
 
 def request_hash(canonical: dict) -> str:
@@ -268,7 +268,7 @@ class RecordingTransport(httpx2.BaseTransport):
                     document["response"]["json"] = json.loads(body)
                 except ValueError:
                     document["response"]["text"] = body.decode("utf-8", "replace")
-            document = redact_all(document)     # the answer may quote a credential the prompt held
+            document = redact_data(document)     # the answer may quote a credential the prompt held
             try:
                 write_atomic(path, document)
             except OSError as err:
