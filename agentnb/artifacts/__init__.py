@@ -33,7 +33,7 @@ from agentnb.artifacts.migrations import (
     split_markers,
     title_migration,
 )
-from agentnb.artifacts.model import CODE_KINDS, KINDS, Artifact, Artifacts, EnvVar, MigrationPair
+from agentnb.artifacts.model import KINDS, Artifact, Artifacts, EnvVar, MigrationPair
 
 __all__ = [
     "Artifact", "Artifacts", "EnvVar", "MigrationPair", "KINDS", "extract", "register_kind",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from agentnb.artifacts import CODE_KINDS, Artifact
+from agentnb.artifacts.model import CODE_KINDS, Artifact
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 
 __all__ = ["FORMAT_PARTS", "answer_format_keys", "check_answer_format"]

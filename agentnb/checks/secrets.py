@@ -12,7 +12,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 
-from agentnb.artifacts import CODE_KINDS, Artifact
+from agentnb.artifacts.model import CODE_KINDS, Artifact
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 
 __all__ = ["check_secrets", "check_env"]
