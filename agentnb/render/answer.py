@@ -10,6 +10,7 @@ from agentnb.render import metadata
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 DOLLAR = '<span class="mathjax_ignore">&#36;</span>'
+_ESCAPED_DOLLAR = re.compile(r"(\\*)\$")
 
 
 def escape_dollars(markdown: str) -> str:
@@ -26,8 +27,43 @@ def escape_dollars(markdown: str) -> str:
             fence = None
         elif fence is None and "$" in line:
             parts = re.split(r"(`+[^`]*`+)", line)      # inline code spans keep their dollars
-            line = "".join(p if p.startswith("`") else p.replace("$", DOLLAR) for p in parts)
+            line = "".join(p if p.startswith("`") else _ESCAPED_DOLLAR.sub(_dollar, p) for p in parts)
         out.append(line)
+    return "\n".join(out)
+
+
+def _dollar(match: re.Match) -> str:
+    # "\$" is Markdown's own escape: its backslash would also escape the "<" of the span, which then
+    # shows as text. An odd run of backslashes ends with that escape: drop it, keep the escaped pairs.
+    slashes = match.group(1)
+    return (slashes[:-1] if len(slashes) % 2 else slashes) + DOLLAR
+
+
+# a box around each fenced block, so that consecutive blocks do not read as prose; translucent, so that
+# it suits light and dark themes, and inline, as JupyterLab's sanitizer keeps it in untrusted notebooks
+CODE_BOX = ("border:1px solid rgba(128,128,128,0.45);border-radius:4px;background-color:rgba(128,128,128,0.1);"
+            "padding:0 8px;margin:8px 0")
+
+
+def box_code_blocks(markdown: str) -> str:
+    """Each fenced block at the left margin inside a ``<div>`` with a border and a background. The div
+    and its blank lines make an HTML block around Markdown, which JupyterLab (marked) and nbconvert
+    (mistune) both render; an indented fence (in a list item) is left alone."""
+    out, fence = [], None
+    for line in markdown.split("\n"):
+        match = _FENCE.match(line)
+        if fence is None and match and not line.startswith(" "):
+            fence = match.group(1)
+            out += ["", f'<div style="{CODE_BOX}">', "", line]
+            continue
+        if fence is not None and match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence) \
+                and not line.strip()[len(match.group(1)):].strip():
+            fence = None
+            out += [line, "", "</div>", ""]
+            continue
+        out.append(line)
+    if fence is not None:                       # an unclosed fence runs to the end: close both there
+        out += [fence, "", "</div>", ""]
     return "\n".join(out)
 
 
@@ -64,7 +100,7 @@ def answer_markdown(response) -> str:
     above = "".join(f"> ⚠️ {escape_dollars(n)}\n\n" for n in notes(response))
     # MathJax typesets the page after Markdown, entities decoded: only its ignore class keeps the
     # footer's dollars literal (checked in JupyterLab 4.6, trusted and untrusted)
-    return f"{above}{escape_dollars(response.text)}\n\n---\n{small(footer(response))}\n"
+    return f"{above}{box_code_blocks(escape_dollars(response.text))}\n\n---\n{small(footer(response))}\n"
 
 
 def small(text: str) -> str:
