@@ -26,20 +26,28 @@ def test_escaped_dollars_render_as_dollars_in_markdown():
     assert "coûte $5 et 10 $ au plus" in text and "span" not in text and "\\" not in text
 
 
-def test_each_fenced_block_gets_a_box_and_lists_keep_their_blocks():
-    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+def export_markdown(markdown: str) -> str:
+    """Markdown as nbconvert's HTML export renders an output (images embedded, as `agentnb run` does)."""
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
-    markdown = ("Up:\n```sql\nCREATE TABLE a (id int);\n```\n```sql\nDROP TABLE a;\n```\n"
-                "- a step\n\n  ```bash\n  curl -X GET http://x\n  ```\n- next step\n")
+    return MarkdownWithMath(renderer=IPythonRenderer(escape=False, embed_images=True)).render(markdown)
+
+
+def test_each_fenced_block_is_a_box_and_lists_and_mermaid_keep_their_fences():
+    markdown = ("Up:\n```sql\nCREATE TABLE a (id int);\n\n-- costs $5\n```\n```sql\nDROP TABLE a;\n```\n"
+                "- a step\n\n  ```bash\n  curl -X GET http://x\n  ```\n- next step\n\n"
+                "```mermaid\nerDiagram\n```\n")
     boxed = answer.box_code_blocks(markdown)
-    assert boxed.count(answer.CODE_BOX) == 2
-    rendered = markdown2html_mistune(boxed)
-    # two boxes, each around one <pre>; the list's block stays in its item, the list goes on
-    assert len(re.findall(r'<div style="border:1px solid[^"]*">\s*<div class="highlight"><pre', rendered)) == 2
+    rendered = export_markdown(boxed)
+    # two boxes, whole (the blank line inside the first does not end it), dollars kept out of MathJax
+    assert "-- costs &#36;5" in boxed
+    boxes = re.findall(r'<pre style="border:1px solid[^"]*">(.*?)</pre>', rendered, re.S)
+    assert len(boxes) == 2 and "CREATE" in boxes[0] and "-- costs $5" in boxes[0] and "DROP" in boxes[1]
+    # the list's block stays in its item, the list goes on; Mermaid stays a fence for JupyterLab to draw
     assert re.search(r"<li>.*curl.*GET.*</li>\s*<li><p>next step", rendered, re.S)
-    assert "```" not in rendered
+    assert "```mermaid\nerDiagram\n```" in boxed and boxed.count("```") == 4
 
 
-def test_an_unclosed_fence_is_closed_with_its_box():
+def test_an_unclosed_fence_is_boxed_to_the_end():
     boxed = answer.box_code_blocks("text\n~~~~python\nprint(1)\n")
-    assert boxed.rstrip().endswith("~~~~\n\n</div>")
+    assert re.fullmatch(r"text\n\n<pre style='border[^']*'>.*print.*\(.*1.*\).*</pre>\n", boxed, re.S)

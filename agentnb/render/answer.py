@@ -39,31 +39,35 @@ def _dollar(match: re.Match) -> str:
     return (slashes[:-1] if len(slashes) % 2 else slashes) + DOLLAR
 
 
-# a box around each fenced block, so that consecutive blocks do not read as prose; translucent, so that
-# it suits light and dark themes, and inline, as JupyterLab's sanitizer keeps it in untrusted notebooks
-CODE_BOX = ("border:1px solid rgba(128,128,128,0.45);border-radius:4px;background-color:rgba(128,128,128,0.1);"
-            "padding:0 8px;margin:8px 0")
-
-
 def box_code_blocks(markdown: str) -> str:
-    """Each fenced block at the left margin inside a ``<div>`` with a border and a background. The div
-    and its blank lines make an HTML block around Markdown, which JupyterLab (marked) and nbconvert
-    (mistune) both render; an indented fence (in a list item) is left alone."""
-    out, fence = [], None
+    """Each fenced block at the left margin becomes a highlighted ``<pre>`` with a border and a
+    background, so that consecutive blocks (up and down migrations, curl examples) do not read as prose.
+    Markdown cannot style a fence, and a ``<div>`` around one does not hold: nbconvert's export re-parses
+    each raw HTML block alone and closes the div at once. A ``<pre>`` block is whole, blank lines and all.
+    Indented fences (in a list item) and Mermaid diagrams (JupyterLab draws them) stay fences."""
+    from agentnb.render.code import boxed_pre
+
+    out, fence, boxed, language, body = [], None, False, "", []
     for line in markdown.split("\n"):
         match = _FENCE.match(line)
-        if fence is None and match and not line.startswith(" "):
-            fence = match.group(1)
-            out += ["", f'<div style="{CODE_BOX}">', "", line]
-            continue
-        if fence is not None and match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence) \
+        if fence is None:
+            info = line[match.end():].strip().split() if match else []
+            if match and not (match.group(1)[0] == "`" and "`" in line[match.end():]):
+                fence, language, body = match.group(1), (info or [""])[0].lower(), []
+                boxed = not line.startswith(" ") and language != "mermaid"
+                if boxed:
+                    continue
+            out.append(line)
+        elif match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence) \
                 and not line.strip()[len(match.group(1)):].strip():
+            out += ["", boxed_pre("\n".join(body), language), ""] if boxed else [line]
             fence = None
-            out += [line, "", "</div>", ""]
-            continue
-        out.append(line)
-    if fence is not None:                       # an unclosed fence runs to the end: close both there
-        out += [fence, "", "</div>", ""]
+        elif boxed:
+            body.append(line)
+        else:
+            out.append(line)
+    if fence is not None and boxed:             # an unclosed fence runs to the end of the answer
+        out += ["", boxed_pre("\n".join(body), language), ""]
     return "\n".join(out)
 
 
