@@ -5,6 +5,9 @@
 network, so it also survives nbconvert's HTML and GitHub's notebook viewer. Both are deterministic:
 the same schema gives the same bytes.
 
+Over 500 lines, one job: drawing a schema. The SVG layout (layers, ports, lanes, free heights) shares
+one state that cutting it into modules would only pass around.
+
 Cardinality comes from the foreign keys: nullable FK columns make the parent end "zero or one"
 (``|o``), NOT NULL ones "exactly one" (``||``); FK columns that are also a primary key, a UNIQUE
 constraint or a (non-partial) unique index make the child end "zero or one" (one-to-one, ``o|``),
