@@ -67,8 +67,8 @@ def test_good_answer_renders_every_tab_and_passes_every_check(ip, api, monkeypat
     assert "Points d'attention" in answer["text/markdown"] and "claude-sonnet-5-5" in answer["text/markdown"]
     [panel] = shown.find("text/html", "Checks")
     for tab in ("Schema", "Migrations", "Code", "API", "Examples", "Checks"):
-        assert f">{tab}</label>" in panel["text/html"]
-    assert "<svg" in panel["text/html"] and "/loans/{loan_id}/return" in panel["text/html"]
+        assert f">{tab}</summary>" in panel["text/html"] or f">{tab} <span" in panel["text/html"]
+    assert "src='data:image/svg+xml;base64," in panel["text/html"] and "/loans/{loan_id}/return" in panel["text/html"]
     [diagram] = shown.find("text/markdown", "```mermaid")
     assert diagram["text/markdown"].startswith("```mermaid\nerDiagram") and "loans" in diagram["text/markdown"]
     assert shown.items.index(next(i for i in shown.items if i[0] is answer)) < \
@@ -163,17 +163,26 @@ def test_markdown_keeps_dollars_out_of_mathematics(ip, api, monkeypatch):
     *_, answer = shown.find("text/markdown", "amende")
     dollar = '<span class="mathjax_ignore">&#36;</span>'
     assert f"0,20 {dollar} par jour et 10 {dollar}" in answer["text/markdown"]
-    assert "echo $HOME" in answer["text/markdown"] and "$" not in answer["text/markdown"].split("---")[-1]
+    # the code block is HTML: its dollar an entity that MathJax never sees, without the ignore span
+    assert "&#36;HOME" in answer["text/markdown"] and "$" not in answer["text/markdown"].split("---")[-1]
     assert "echo $HOME" in r.text and "10 $ au plus" in r.text          # the text itself is untouched
 
 
 def test_the_panel_opens_on_the_first_tab_with_something_in_it(ip, api, monkeypatch):
+    from agentnb.render import panel as panels
+
     shown = Outputs(ip, monkeypatch)
     api.enqueue(text("```bash\ncurl -X GET http://localhost:8000/books\n```\n"))
-    ip.run_cell_magic("backend_dev", "--no-stream", "x")
+    r = ip.run_cell_magic("backend_dev", "--no-stream", "x")
     [panel] = shown.find("text/html", "Checks")
-    checked = panel["text/html"].split(" checked>")[0].rsplit("<input", 1)[1]
-    assert checked.endswith("-4'")          # Examples, the fifth tab
+    failed = sum(c.status == "failed" for c in r.checks)
+    assert failed                     # a bare curl block misses the answer format: Checks opens, in red
+    opened = panel["text/html"].split("<details open")[1].split("</summary>")[0]
+    assert ">Checks <span" in opened and f"{failed} failed</span>" in opened
+    assert panel["text/html"].count("<details open") == 1
+    r.check_report = None             # nothing failed: the first section with something in it
+    opened = panels.panel_html(r).split("<details open")[1].split("</summary>")[0]
+    assert opened.endswith(">Examples") and panels.panel_html(r).count("<details open") == 1
 
 
 def test_apply_keeps_dot_files_and_expands_home(ip, api, workdir):

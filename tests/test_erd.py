@@ -138,3 +138,64 @@ def test_from_duckdb_catalog():
                              "CREATE TABLE b (id INT PRIMARY KEY, a_id INT NOT NULL REFERENCES a(id));")
     assert '    a ||..o{ b : "a_id"' in erd.mermaid(result.schema).splitlines()
     ET.fromstring(erd.svg(result.schema))
+
+
+def design_library():
+    """The design session's six-table library schema (members, books, copies, loans, reservations,
+    fines), as DuckDB reflects the answer's DDL."""
+    from pathlib import Path
+
+    from agentnb.checks import duckdb as duckschema
+    from agentnb.response import Response
+
+    answer = Path(__file__).resolve().parents[1] / "data" / "answers" / "design_session" / "02.md"
+    return duckschema.load(Response(text=answer.read_text(), agent="a", model="m", usage={}).schema).schema
+
+
+def connector_segments(pic: str) -> list[list[tuple]]:
+    """Each connector's line, as its segments ((x0, y0), (x1, y1))."""
+    root = ET.fromstring(pic)
+    found = []
+    for g in root.iter(SVG_NS + "g"):
+        if g.get("class") == "fk":
+            points = [tuple(map(float, p.split())) for p in g.find(SVG_NS + "path").get("d")[1:].split(" L")]
+            found.append(list(zip(points, points[1:])))
+    return found
+
+
+def shared(a, b, close=2.5) -> bool:
+    """Two axis-parallel segments on (nearly) one line that overlap over some length: they read as one."""
+    (ax0, ay0), (ax1, ay1) = a
+    (bx0, by0), (bx1, by1) = b
+    if ay0 == ay1 and by0 == by1 and abs(ay0 - by0) < close:
+        lo, hi = max(min(ax0, ax1), min(bx0, bx1)), min(max(ax0, ax1), max(bx0, bx1))
+        return hi - lo > 1
+    if ax0 == ax1 and bx0 == bx1 and abs(ax0 - bx0) < close:
+        lo, hi = max(min(ay0, ay1), min(by0, by1)), min(max(ay0, ay1), max(by0, by1))
+        return hi - lo > 1
+    return False
+
+
+def test_no_two_connectors_share_a_segment():
+    tables = [Table("t0", [Column("id", "int", False), Column("parent_id", "int")], primary_key=["id"],
+                    foreign_keys=[ForeignKey(["parent_id"], "t0", ["id"])])]
+    for i in range(1, 30):
+        tables.append(Table(f"t{i}", [Column("id", "int", False), Column("up", "int", False)],
+                            primary_key=["id"], foreign_keys=[ForeignKey(["up"], f"t{(i - 1) // 2}", ["id"])]))
+    for schema in (design_library(), library(), Schema(tables)):
+        lines = connector_segments(erd.svg(schema))
+        assert len(lines) == sum(len(t.foreign_keys) for t in schema.tables)
+        for i, one in enumerate(lines):
+            for other in lines[i + 1:]:
+                assert not any(shared(a, b) for a in one for b in other), (one, other)
+
+
+def test_the_key_badges_have_a_legend():
+    pic = erd.svg(design_library())
+    root = ET.fromstring(pic)
+    texts = [t.text for t in root.iter(SVG_NS + "text")]
+    assert "FU" in texts                                 # fines.loan_id: a foreign key, unique
+    legend = " ".join(t.text for t in root.iter(SVG_NS + "text") if t.get("class") == "legend")
+    for words in ("PK primary key", "FK foreign key", "UK unique", "FU foreign key, unique"):
+        assert words in legend
+    assert "PF" not in legend                            # only the badges the diagram shows

@@ -10,6 +10,7 @@ from agentnb.render import metadata
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 DOLLAR = '<span class="mathjax_ignore">&#36;</span>'
+_ESCAPED_DOLLAR = re.compile(r"(\\*)\$")
 
 
 def escape_dollars(markdown: str) -> str:
@@ -26,8 +27,47 @@ def escape_dollars(markdown: str) -> str:
             fence = None
         elif fence is None and "$" in line:
             parts = re.split(r"(`+[^`]*`+)", line)      # inline code spans keep their dollars
-            line = "".join(p if p.startswith("`") else p.replace("$", DOLLAR) for p in parts)
+            line = "".join(p if p.startswith("`") else _ESCAPED_DOLLAR.sub(_dollar, p) for p in parts)
         out.append(line)
+    return "\n".join(out)
+
+
+def _dollar(match: re.Match) -> str:
+    # "\$" is Markdown's own escape: its backslash would also escape the "<" of the span, which then
+    # shows as text. An odd run of backslashes ends with that escape: drop it, keep the escaped pairs.
+    slashes = match.group(1)
+    return (slashes[:-1] if len(slashes) % 2 else slashes) + DOLLAR
+
+
+def box_code_blocks(markdown: str) -> str:
+    """Each fenced block at the left margin becomes a highlighted ``<pre>`` with a border and a
+    background, so that consecutive blocks (up and down migrations, curl examples) do not read as prose.
+    Markdown cannot style a fence, and a ``<div>`` around one does not hold: nbconvert's export re-parses
+    each raw HTML block alone and closes the div at once. A ``<pre>`` block is whole, blank lines and all.
+    Indented fences (in a list item) and Mermaid diagrams (JupyterLab draws them) stay fences."""
+    from agentnb.render.code import boxed_pre
+
+    out, fence, boxed, language, body = [], None, False, "", []
+    for line in markdown.split("\n"):
+        match = _FENCE.match(line)
+        if fence is None:
+            info = line[match.end():].strip().split() if match else []
+            if match and not (match.group(1)[0] == "`" and "`" in line[match.end():]):
+                fence, language, body = match.group(1), (info or [""])[0].lower(), []
+                boxed = not line.startswith(" ") and language != "mermaid"
+                if boxed:
+                    continue
+            out.append(line)
+        elif match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence) \
+                and not line.strip()[len(match.group(1)):].strip():
+            out += ["", boxed_pre("\n".join(body), language), ""] if boxed else [line]
+            fence = None
+        elif boxed:
+            body.append(line)
+        else:
+            out.append(line)
+    if fence is not None and boxed:             # an unclosed fence runs to the end of the answer
+        out += ["", boxed_pre("\n".join(body), language), ""]
     return "\n".join(out)
 
 
@@ -64,7 +104,7 @@ def answer_markdown(response) -> str:
     above = "".join(f"> ⚠️ {escape_dollars(n)}\n\n" for n in notes(response))
     # MathJax typesets the page after Markdown, entities decoded: only its ignore class keeps the
     # footer's dollars literal (checked in JupyterLab 4.6, trusted and untrusted)
-    return f"{above}{escape_dollars(response.text)}\n\n---\n{small(footer(response))}\n"
+    return f"{above}{box_code_blocks(escape_dollars(response.text))}\n\n---\n{small(footer(response))}\n"
 
 
 def small(text: str) -> str:

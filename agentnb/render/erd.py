@@ -5,6 +5,9 @@
 network, so it also survives nbconvert's HTML and GitHub's notebook viewer. Both are deterministic:
 the same schema gives the same bytes.
 
+Over 500 lines, one job: drawing a schema. The SVG layout (layers, ports, lanes, free heights) shares
+one state that cutting it into modules would only pass around.
+
 Cardinality comes from the foreign keys: nullable FK columns make the parent end "zero or one"
 (``|o``), NOT NULL ones "exactly one" (``||``); FK columns that are also a primary key, a UNIQUE
 constraint or a (non-partial) unique index make the child end "zero or one" (one-to-one, ``o|``),
@@ -198,6 +201,7 @@ MARK_W = 26
 V_GAP = 28
 GAP_MIN = 56
 LANE = 9
+PORT_GAP = 10            # between connectors ending on the same row
 MARGIN = 24
 HEAD_FILL = "#2f4858"
 LINE = "#5b6b78"
@@ -213,11 +217,24 @@ class _Box:
     x: float = 0
     y: float = 0
     rows: dict = field(default_factory=dict)     # column name -> row index
+    tops: list = field(default_factory=list)     # each row's top and height, from the box's top
+    ports: dict = field(default_factory=dict)    # (column name, side) -> connectors ending there
 
     def row_y(self, name: str | None) -> float:
         if name is not None and name in self.rows:
-            return self.y + HEAD_H + self.rows[name] * ROW_H + ROW_H / 2
+            top, height = self.tops[self.rows[name]]
+            return self.y + top + height / 2
         return self.y + HEAD_H / 2
+
+    def size_rows(self) -> None:
+        """A row where several connectors end grows, so that each has a port of its own."""
+        self.tops, top = [], HEAD_H
+        for col in self.table.columns:
+            ends = max([len(self.ports.get((col.name, side), ())) for side in (-1, 1)] or [0])
+            height = max(ROW_H, ends * PORT_GAP + 6)
+            self.tops.append((top, height))
+            top += height
+        self.height = top if self.table.columns else HEAD_H + ROW_H
 
 
 def _n(v: float) -> str:
@@ -237,6 +254,7 @@ def _measure(box: _Box) -> None:
     box.width = int(math.ceil(max(140, head_w, PAD + MARK_W + name_w + 18 + type_w + PAD)))
     box.height = HEAD_H + max(1, len(t.columns)) * ROW_H
     box.rows = {c.name: i for i, c in enumerate(t.columns)}
+    box.size_rows()
 
 
 def _layers(schema: Schema, boxes: dict[str, _Box], refs: dict[str, list[str]]) -> dict[str, int]:
@@ -307,11 +325,45 @@ def svg(schema: Schema) -> str:
                 position[k] = j + 0.5 * (start // cap)
             columns.append(chunk)
     for ci, col in enumerate(columns):
-        y = MARGIN + 8
         for k in col:
             boxes[k].col = ci
+
+    # ports: each connector ends on its own point of a row (edges that met at one point, or ran along one
+    # line to it, read as one); the side is the one that faces the other table
+    def ends(ck: str, fk: ForeignKey, pk: str) -> tuple[tuple, tuple]:
+        child, parent = boxes[ck], boxes[pk]
+        ref = fk.ref_columns[0] if fk.ref_columns else (parent.table.primary_key[0] if parent.table.primary_key
+                                                        else None)
+        own = fk.columns[0] if fk.columns else None
+        if parent.col == child.col:
+            return (own, 1), (ref, 1)
+        return (own, -1 if parent.col < child.col else 1), (ref, 1 if parent.col < child.col else -1)
+
+    for n, (ck, fk, pk) in enumerate(edges):
+        for key, port in zip((ck, pk), ends(ck, fk, pk)):
+            if port[0] is not None:
+                boxes[key].ports.setdefault(port, []).append(n)
+    for b in boxes.values():
+        b.size_rows()
+    for ci, col in enumerate(columns):
+        y = MARGIN + 8
+        for k in col:
             boxes[k].y = y
             y += boxes[k].height + V_GAP
+    port_y: dict[tuple[int, str], float] = {}        # (edge, "child" or "parent") -> its end's height
+    port_half: dict[tuple[int, str], float] = {}     # and its marker's half height
+    for key, b in boxes.items():
+        for (name, side), members in b.ports.items():
+            def other(n: int) -> tuple:
+                ck, fk, pk = edges[n]
+                far = boxes[pk] if ck == key and (name, side) == ends(ck, fk, pk)[0] else boxes[ck]
+                return (far.y + far.height / 2, n)
+            members.sort(key=other)
+            for i, n in enumerate(members):
+                ck, fk, pk = edges[n]
+                end = "child" if ck == key and (name, side) == ends(ck, fk, pk)[0] else "parent"
+                port_y[(n, end)] = b.row_y(name) + (i - (len(members) - 1) / 2) * PORT_GAP
+                port_half[(n, end)] = 6 if len(members) == 1 else 4
     n_cols = len(columns)
     col_w = [max(boxes[k].width for k in col) for col in columns]
 
@@ -319,6 +371,7 @@ def svg(schema: Schema) -> str:
     # the last), long horizontals at a height free of boxes in the columns crossed
     lanes: list[int] = [0] * (n_cols + 1)
     used_y: list[float] = []
+    stub_y = sorted(set(port_y.values()))          # long horizontals keep off the ports' heights
     bottom = max((b.y + b.height for b in boxes.values()), default=MARGIN)
     routes = []
 
@@ -343,7 +396,7 @@ def svg(schema: Schema) -> str:
             start = min(max(target, lo), hi)
             for step in range(200):
                 cands = [c for c in (start + step * 7, start - step * 7) if lo <= c <= hi
-                         and all(abs(c - u) >= 6 for u in used_y)]
+                         and all(abs(c - u) >= 6 for u in used_y) and all(abs(c - u) >= 4 for u in stub_y)]
                 if cands:
                     if best is None or abs(cands[0] - target) < abs(best - target):
                         best = cands[0]
@@ -352,11 +405,10 @@ def svg(schema: Schema) -> str:
         used_y.append(best)
         return best
 
-    for ck, fk, pk in edges:
+    for n, (ck, fk, pk) in enumerate(edges):
         child, parent = boxes[ck], boxes[pk]
-        yc = child.row_y(fk.columns[0] if fk.columns else None)
-        yp = parent.row_y(fk.ref_columns[0] if fk.ref_columns else
-                          (parent.table.primary_key[0] if parent.table.primary_key else None))
+        yc = port_y.get((n, "child"), child.row_y(None))
+        yp = port_y.get((n, "parent"), parent.row_y(None))
         ci, pi = child.col, parent.col
         if pi == ci:
             routes.append((ck, fk, pk, "loop", [lane(ci + 1)], yc, yp, None))
@@ -372,6 +424,27 @@ def svg(schema: Schema) -> str:
             else:
                 yf = free_y(ci + 1, pi - 1, (yc + yp) / 2)
                 routes.append((ck, fk, pk, "right", [lane(ci + 1), lane(pi)], yc, yp, yf))
+
+    # a stub from the gap's left column to its lane and one from a lane to the right column, at one
+    # height, overlap when the second lane lies left of the first: order those lanes the other way
+    lane_order = {(g, i): i for g in range(n_cols + 1) for i in range(lanes[g])}
+    stubs = []                                   # (lane, True for a stub from the left column, height)
+    for ck, fk, pk, kind, lane_ids, yc, yp, yf in routes:
+        first, last = lane_ids[0], lane_ids[-1]
+        if kind == "loop":
+            stubs += [(first, True, yc), (first, True, yp)]
+        elif kind == "left":
+            stubs += [(first, False, yc), (last, True, yp)]
+        else:
+            stubs += [(first, True, yc), (last, False, yp)]
+    for _ in range(4 * len(stubs)):
+        clash = next(((a, b) for a, from_left, ya in stubs if from_left for b, to_right, yb in stubs
+                      if not to_right and a[0] == b[0] and a != b and abs(ya - yb) < 4
+                      and lane_order[b] < lane_order[a]), None)
+        if clash is None:
+            break
+        a, b = clash
+        lane_order[a], lane_order[b] = lane_order[b], lane_order[a]
 
     # x positions now that lane counts are known
     gap_w = []
@@ -392,20 +465,22 @@ def svg(schema: Schema) -> str:
     def lane_x(gap: int, i: int) -> float:
         if gap == n_cols:                         # right margin: lanes start after the last column
             left = col_x[-1] + col_w[-1] + 14
-            return left + i * LANE
+            return left + lane_order[(gap, i)] * LANE
         left = (col_x[gap - 1] + col_w[gap - 1]) if gap > 0 else 0
         right = col_x[gap] if gap < n_cols else left + gap_w[gap]
         mid = (left + right) / 2
-        return mid + (i - (lanes[gap] - 1) / 2) * LANE
+        return mid + (lane_order[(gap, i)] - (lanes[gap] - 1) / 2) * LANE
 
-    height = int(math.ceil(max([bottom] + [y + 14 for y in used_y]) + MARGIN))
+    legend_y = max([bottom] + [y + 14 for y in used_y]) + 20
+    legend = _legend(boxes.values(), legend_y) if boxes else ""
+    height = int(math.ceil(legend_y + (8 if legend else 0) + MARGIN - 12))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" font-family="{FONT}" font-size="{FONT_SIZE}">',
            f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>']
 
     # connectors first: boxes sit on top of any line end
     out.append('<g class="relationships" fill="none" stroke="' + LINE + '" stroke-width="1.3">')
-    for ck, fk, pk, kind, lane_ids, yc, yp, yf in routes:
+    for n, (ck, fk, pk, kind, lane_ids, yc, yp, yf) in enumerate(routes):
         child, parent = boxes[ck], boxes[pk]
         if kind == "loop":
             x0, x1 = child.x + child.width, parent.x + parent.width
@@ -429,37 +504,63 @@ def svg(schema: Schema) -> str:
         out.append(f'<g class="fk" data-from="{_attr(_qualified(child.table))}" '
                    f'data-to="{_attr(_qualified(parent.table))}"><title>{escape(title)}</title>')
         out.append(f'<path d="{d}"/>')
-        out.append(_end_marker(x0, yc, dc, many=not _fk_unique(child.table, fk), optional=True))
-        out.append(_end_marker(x1, yp, dp, many=False, optional=_fk_nullable(child.table, fk)))
+        out.append(_end_marker(x0, yc, dc, many=not _fk_unique(child.table, fk), optional=True,
+                               half=port_half.get((n, "child"), 6)))
+        out.append(_end_marker(x1, yp, dp, many=False, optional=_fk_nullable(child.table, fk),
+                               half=port_half.get((n, "parent"), 6)))
         out.append("</g>")
     out.append("</g>")
 
     for k in keys:
         out.append(_box_svg(boxes[k]))
+    if legend:
+        out.append(legend)
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+MEANING = {"PK": "primary key", "FK": "foreign key", "UK": "unique"}
+
+
+def _badge(marks: list[str]) -> str:
+    """A column's key badge: PK, FK or UK; two keys as their initials ("PF": primary and foreign key)."""
+    return marks[0] if len(marks) == 1 else marks[0][0] + marks[1][0]
+
+
+def _legend(boxes, y: float) -> str:
+    """One line under the diagram: what each badge it shows means, and what bold names say."""
+    used = {_badge(m): m for b in boxes for c in b.table.columns if (m := _markers(b.table, c))}
+    entries = [f"{label} {', '.join(MEANING[m] for m in marks)}" for label, marks in
+               sorted(used.items(), key=lambda item: (len(item[1]), ["PK", "FK", "UK"].index(item[1][0]), item[0]))]
+    entries.append("bold name: NOT NULL")
+    out, x = [], MARGIN
+    for entry in entries:
+        out.append(f'<text class="legend" x="{_n(x)}" y="{_n(y)}" fill="#4a5568" font-size="11">{escape(entry)}</text>')
+        x += _text_w(entry) * 11 / FONT_SIZE + 18
+    return "\n".join(out)
 
 
 def _attr(text: str) -> str:
     return escape(text, {'"': "&quot;"})
 
 
-def _end_marker(x: float, y: float, d: int, *, many: bool, optional: bool) -> str:
-    """Crow's-foot notation at a box edge; ``d`` is the direction the line leaves the box (+1 right)."""
+def _end_marker(x: float, y: float, d: int, *, many: bool, optional: bool, half: float = 6) -> str:
+    """Crow's-foot notation at a box edge; ``d`` is the direction the line leaves the box (+1 right);
+    ``half`` is its half height (smaller where ports sit PORT_GAP apart)."""
     parts = []
     if many:
         tip = x + d * 12
-        parts.append(f'<path d="M{_n(tip)} {_n(y)} L{_n(x)} {_n(y - 6)} M{_n(tip)} {_n(y)} L{_n(x)} {_n(y)} '
-                     f'M{_n(tip)} {_n(y)} L{_n(x)} {_n(y + 6)}"/>')
+        parts.append(f'<path d="M{_n(tip)} {_n(y)} L{_n(x)} {_n(y - half)} M{_n(tip)} {_n(y)} L{_n(x)} {_n(y)} '
+                     f'M{_n(tip)} {_n(y)} L{_n(x)} {_n(y + half)}"/>')
         bar_x = x + d * 16
     else:
-        parts.append(f'<path d="M{_n(x + d * 7)} {_n(y - 6)} L{_n(x + d * 7)} {_n(y + 6)}"/>')
+        parts.append(f'<path d="M{_n(x + d * 7)} {_n(y - half)} L{_n(x + d * 7)} {_n(y + half)}"/>')
         bar_x = x + d * 12
     if optional:
         cx = bar_x + d * 4
-        parts.append(f'<circle cx="{_n(cx)}" cy="{_n(y)}" r="4" fill="#ffffff"/>')
+        parts.append(f'<circle cx="{_n(cx)}" cy="{_n(y)}" r="{_n(min(4, half))}" fill="#ffffff"/>')
     else:
-        parts.append(f'<path d="M{_n(bar_x)} {_n(y - 6)} L{_n(bar_x)} {_n(y + 6)}"/>')
+        parts.append(f'<path d="M{_n(bar_x)} {_n(y - half)} L{_n(bar_x)} {_n(y + half)}"/>')
     return "".join(parts)
 
 
@@ -475,14 +576,15 @@ def _box_svg(box: _Box) -> str:
            f'<text x="{_n(x + PAD)}" y="{_n(y + HEAD_H / 2 + 4.5)}" fill="#ffffff" font-weight="bold">'
            f'{escape(name)}</text>']
     for i, col in enumerate(t.columns):
-        ry = y + HEAD_H + i * ROW_H
+        top, row_h = box.tops[i]
+        ry = y + top
         if i % 2:
-            out.append(f'<rect x="{_n(x + 1)}" y="{_n(ry)}" width="{w - 2}" height="{ROW_H}" fill="#f1f4f6"/>')
-        base = ry + ROW_H / 2 + 4.2
+            out.append(f'<rect x="{_n(x + 1)}" y="{_n(ry)}" width="{w - 2}" height="{row_h}" fill="#f1f4f6"/>')
+        base = ry + row_h / 2 + 4.2
         marks = _markers(t, col)
         if marks:
             color = "#b7791f" if marks[0] == "PK" else ("#2b6cb0" if marks[0] == "FK" else "#6b46c1")
-            label = marks[0] if len(marks) == 1 else marks[0][0] + marks[1][0]    # "PF": PK and FK
+            label = _badge(marks)
             out.append(f'<text x="{_n(x + PAD)}" y="{_n(base)}" fill="{color}" font-size="10" '
                        f'font-weight="bold">{label}</text>')
         weight = ' font-weight="bold"' if not col.nullable else ""

@@ -1,29 +1,58 @@
-"""The panel under an answer: its artifacts and checks in tabs (and the ER diagram's output). Each output
-has a ``text/plain`` form and ``agentnb`` metadata (see ``agentnb.render.metadata``):
+"""The panel under an answer: its artifacts and checks in sections (and the ER diagram's output). Each
+output has a ``text/plain`` form and ``agentnb`` metadata (see ``agentnb.render.metadata``).
 
-- the tabs are static HTML whose switching is pure CSS: they work in JupyterLab, survive saving and
-  reopening, and an exported HTML file shows everything without JavaScript or network. With
-  ``AGENTNB_DISPLAY=widgets`` under a Jupyter server they are ipywidgets instead (see widgets_wanted);
-- the Schema tab holds the ER diagram as SVG (no JavaScript, no system package), and a separate
-  output holds it as a Mermaid fence, which JupyterLab 4.1+ draws itself.
+The panel is built only from what JupyterLab's sanitizer keeps, so that it looks and works the same in a
+notebook JupyterLab does not trust (an ``agentnb run`` output, a shipped notebook, a colleague's): the
+sanitizer (``@jupyterlab/apputils`` ``Sanitizer``, sanitize-html) removes ``<style>``, disables
+``<input>``, renames ids and drops inline ``<svg>``, and keeps an inline ``style`` declaration only when
+its value matches its allow-list (no ``var()``, no ``transform``). So:
 
-Everything is deterministic (ids are hashes of the content) so that a replayed notebook compares equal.
+- sections are ``<details>``/``<summary>`` (no radio buttons, no stylesheet, no JavaScript); an exported
+  HTML file shows them too. With ``AGENTNB_DISPLAY=widgets`` under a Jupyter server they are ipywidgets
+  tabs instead (see widgets_wanted);
+- styles are inline, with colours that read on JupyterLab's light and dark themes alike: text inherits the
+  theme's colour, backgrounds and borders are translucent grey, status colours are mid-tones (or white on
+  a coloured badge), code tokens have a contrast of 3:1 or more on white and on near-black;
+- the ER diagram is an ``<img>`` of the SVG as a ``data:`` URI (kept for ``img``), at its own size in a
+  scrolling box, and a separate output holds it as a Mermaid fence, which JupyterLab 4.1+ draws itself.
+
+Everything is deterministic so that a replayed notebook compares equal.
 """
 
 from __future__ import annotations
 
-import hashlib
+import base64
 import html
 import os
 
 from agentnb.render import metadata
+from agentnb.render.code import GREY, highlight
 
-_shown: dict[str, int] = {}
-EMPTY = "<p class='anb-empty'>"      # how a tab with nothing in it starts
-STATUS_ICON = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}
-LEXERS = {"sql": "postgresql", "python": "python", "typescript": "typescript", "javascript": "javascript",
-          "yaml": "yaml", "json": "json", "bash": "bash", "shell": "bash", "sh": "bash", "prisma": "text",
-          "graphql": "graphql", "dockerfile": "docker", "dotenv": "bash", "tsx": "tsx", "jsx": "jsx"}
+EMPTY = "<p class='anb-empty'>"      # how a section with nothing in it starts
+STATUS_ICON = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}    # text/plain and the terminal
+# colours that read on a white and on a near-black background (contrast 3:1 or more on both)
+RED, GREEN = "#d32f2f", "#2e7d32"
+BORDER = "rgba(128,128,128,0.45)"
+SHADE = "rgba(128,128,128,0.12)"
+FAILED_ROW = "rgba(229,57,53,0.14)"
+MONO = "font-family:monospace"
+# status icons as CSS shapes (an emoji renders as an empty box without an emoji font): a green disc, a red
+# square, a grey ring; shape and colour both differ
+SHAPE = {"passed": f"display:inline-block;width:10px;height:10px;border-radius:50%;background-color:{GREEN}",
+         "failed": f"display:inline-block;width:10px;height:10px;background-color:{RED}",
+         "skipped": f"display:inline-block;width:6px;height:6px;border-radius:50%;border:2px solid {GREY}"}
+
+
+def badge(text: str, color: str) -> str:
+    """White on a coloured pill: readable whatever the theme's background."""
+    return (f"<span style='display:inline-block;background-color:{color};color:#ffffff;border-radius:8px;"
+            f"padding:0 7px;margin-left:6px;font-size:12px;font-weight:600;line-height:18px'>"
+            f"{html.escape(text)}</span>")
+
+
+def status_icon(status: str) -> str:
+    shape = SHAPE.get(status, SHAPE["skipped"])
+    return f"<span title='{html.escape(status)}' style='{shape};vertical-align:middle'></span>"
 
 
 def widgets_wanted() -> bool:
@@ -35,39 +64,33 @@ def widgets_wanted() -> bool:
     return mode == "widgets" and bool(os.environ.get("JPY_SESSION_NAME"))
 
 
-def highlight(code: str, language: str) -> str:
-    from pygments import highlight as _highlight
-    from pygments.formatters import HtmlFormatter
-    from pygments.lexers import get_lexer_by_name
-    from pygments.util import ClassNotFound
-
-    try:
-        lexer = get_lexer_by_name(LEXERS.get(language, language or "text"))
-    except ClassNotFound:
-        lexer = get_lexer_by_name("text")
-    # inline styles: survive JupyterLab's sanitizer and an exported file without a stylesheet
-    return _highlight(code, lexer, HtmlFormatter(noclasses=True, nobackground=True,
-                                                 prestyles="margin:0;white-space:pre-wrap;font-family:var(--jp-code-font-family,monospace)"))
-
-
 def _code_block(artifact) -> str:
     label = artifact.filename or artifact.title or f"block {artifact.index + 1}"
     return (f"<div style='margin:6px 0'><div style='font-weight:600'>{html.escape(label)} "
-            f"<span style='color:#888;font-weight:400'>{html.escape(artifact.kind)} · "
+            f"<span style='opacity:0.7;font-weight:400'>{html.escape(artifact.kind)} · "
             f"{html.escape(artifact.language or 'text')}</span></div>"
-            f"<div style='border:1px solid #ddd;border-radius:4px;padding:6px'>"
+            # lines as written: a long one scrolls, none is cut mid-word
+            f"<div style='border:1px solid {BORDER};border-radius:4px;background-color:{SHADE};padding:6px;"
+            f"overflow-x:auto'>"
             f"{highlight(artifact.code, artifact.language)}</div></div>")
 
 
+# words wrap at spaces, a word longer than the line breaks only then (JupyterLab's output <pre> breaks
+# anywhere: "break-all")
+WRAP = "white-space:pre-wrap;word-break:normal;overflow-wrap:break-word"
+
+
 def _pre(text: str) -> str:
-    return (f"<pre style='white-space:pre-wrap;margin:2px 0;font-family:var(--jp-code-font-family,monospace)'>"
-            f"{html.escape(text)}</pre>")
+    return f"<pre style='{WRAP};margin:2px 0;{MONO}'>{html.escape(text)}</pre>"
 
 
-def _table(columns: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td style='text-align:left;vertical-align:top;padding:2px 8px'>{c}</td>"
-                                    for c in row) + "</tr>" for row in rows)
+def _table(columns: list[str], rows: list[list[str]], row_styles: list[str] | None = None) -> str:
+    cell = f"text-align:left;vertical-align:top;padding:2px 8px;word-break:normal;overflow-wrap:break-word"
+    head = "".join(f"<th style='{cell}'>{html.escape(c)}</th>" for c in columns)
+    styles = row_styles or [""] * len(rows)
+    body = "".join((f"<tr style='{style}'>" if style else "<tr>")
+                   + "".join(f"<td style='{cell}'>{c}</td>" for c in row) + "</tr>"
+                   for row, style in zip(rows, styles))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -81,7 +104,7 @@ def schema_tab(response) -> str:
         from agentnb.render import erd
 
         parts.append("<div style='margin-top:8px;font-weight:600'>ER diagram (as the database sees it)</div>"
-                     f"<div style='overflow-x:auto;max-width:100%'>{erd.svg(response.schema_model)}</div>")
+                     + diagram_img(erd.svg(response.schema_model), len(response.schema_model.tables)))
     return "".join(parts) or EMPTY + "No schema in this answer.</p>"
 
 
@@ -102,6 +125,20 @@ def migrations_tab(response) -> str:
                      "<div>up</div>" + highlight(report.implied_migration["up"] or "-- nothing", "sql")
                      + "<div>down</div>" + highlight(report.implied_migration["down"] or "-- nothing", "sql"))
     return "".join(parts) or EMPTY + "No migration in this answer.</p>"
+
+
+def diagram_img(svg: str, tables: int) -> str:
+    """The SVG as an image JupyterLab shows untrusted (it drops inline ``<svg>``, keeps ``data:`` images),
+    at its own size: a narrow window scrolls it rather than shrinking its text."""
+    import re
+
+    size = re.search(r'width="(\d+)" height="(\d+)"', svg)
+    width, height = (int(size.group(1)), int(size.group(2))) if size else (600, 400)
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    alt = f"ER diagram: {tables} table{'s' if tables != 1 else ''}"
+    return (f"<div style='overflow-x:auto;max-width:100%'><img alt='{alt}' width='{width}' height='{height}' "
+            f"style='max-width:none;width:{width}px;min-width:{width}px;height:{height}px' "
+            f"src='data:image/svg+xml;base64,{data}'></div>")
 
 
 def code_tab(response) -> str:
@@ -173,9 +210,16 @@ def examples_tab(response) -> str:
 
 
 def checks_tab(response) -> str:
-    rows = [[STATUS_ICON.get(r.status, r.status), html.escape(r.name), html.escape(r.status), _pre(r.message)]
-            for r in response.checks]
-    return _table(["", "check", "status", "message"], rows) if rows else EMPTY + "No checks ran.</p>"
+    """One row a check; a failed row has a red edge and background and a red status badge, besides its
+    red square icon."""
+    rows, styles = [], []
+    for r in response.checks:
+        failed = r.status == "failed"
+        status = badge("failed", RED) if failed else html.escape(r.status)
+        name = f"<b>{html.escape(r.name)}</b>" if failed else html.escape(r.name)
+        rows.append([status_icon(r.status), name, status, _pre(r.message)])
+        styles.append(f"background-color:{FAILED_ROW};box-shadow:inset 4px 0 0 {RED}" if failed else "")
+    return _table(["", "check", "status", "message"], rows, styles) if rows else EMPTY + "No checks ran.</p>"
 
 
 TABS = (("Schema", schema_tab), ("Migrations", migrations_tab), ("Code", code_tab), ("API", api_tab),
@@ -199,31 +243,39 @@ def panel_text(response) -> str:
 
 
 def panel_html(response) -> str:
-    """Tabs that switch with CSS radio buttons: no JavaScript. Without the stylesheet (a sanitizer
-    removing it), every pane simply shows, one after the other."""
-    digest = hashlib.sha1((response.text + response.agent).encode("utf-8")).hexdigest()[:10]
-    # the same answer shown twice (r.show()) must not share radio names: the second would drive the first;
-    # counting keeps the ids deterministic for a replayed notebook
-    _shown[digest] = _shown.get(digest, 0) + 1
-    uid = f"anb{digest}" + (f"-{_shown[digest]}" if _shown[digest] > 1 else "")
+    """One ``<details>`` section a kind of artifact, then the checks; the section to open is the first
+    with something in it, or Checks when a check failed (its summary then carries a red count)."""
     tabs = [(name, build(response)) for name, build in TABS]
-    first = _first_filled(tabs)
-    css = [f".{uid} > input{{display:none}}",
-           f".{uid} > label{{display:inline-block;padding:4px 12px;border:1px solid #ccc;border-bottom:none;"
-           f"border-radius:4px 4px 0 0;margin-right:2px;cursor:pointer;background:#f4f4f4}}",
-           f".{uid} > .pane{{display:none;border:1px solid #ccc;padding:8px}}"]
-    body = []
-    for i, (name, _) in enumerate(tabs):
-        tid = f"{uid}-{i}"
-        css.append(f"#{tid}:checked ~ .pane-{i}{{display:block}} #{tid}:checked + label{{background:#fff;"
-                   "font-weight:600}")
-        body.append(f"<input type='radio' name='{uid}' id='{tid}'{' checked' if i == first else ''}>"
-                    f"<label for='{tid}'>{html.escape(name)}</label>")
-    panes = "".join(f"<div class='pane pane-{i}'><h3 class='{uid}-title'>{html.escape(name)}</h3>{content}</div>"
-                    for i, (name, content) in enumerate(tabs))
-    css.append(f".{uid}-title{{display:none}}")
-    return (f"<div class='{uid}'><style>{' '.join(css)}</style>{''.join(body)}{panes}"
-            f"<div style='color:#666;margin-top:4px'>{html.escape(checks_summary(response))}</div></div>")
+    first = _first_open(response, tabs)
+    sections = []
+    for i, (name, content) in enumerate(tabs):
+        empty = content.startswith(EMPTY)
+        label = html.escape(name) + _summary_note(response, name)
+        summary = (f"<summary style='cursor:pointer;padding:4px 8px;background-color:{SHADE};font-weight:600"
+                   f"{';opacity:0.6' if empty else ''}'>{label}</summary>")
+        sections.append(f"<details{' open' if i == first else ''} style='border:1px solid {BORDER};"
+                        f"border-radius:4px;margin:0 0 4px 0'>{summary}"
+                        f"<div style='padding:6px 8px;overflow-x:auto'>{content}</div></details>")
+    return (f"<div class='agentnb-panel'>{''.join(sections)}"
+            f"<div style='opacity:0.7;margin-top:4px'>{html.escape(checks_summary(response))}</div></div>")
+
+
+def _summary_note(response, name: str) -> str:
+    if name != "Checks":
+        return ""
+    failed = sum(r.status == "failed" for r in response.checks)
+    passed = sum(r.status == "passed" for r in response.checks)
+    note = " " + badge(f"{failed} failed", RED) if failed else ""
+    if passed:
+        note += f" <span style='font-weight:400;opacity:0.75;margin-left:6px'>{passed} passed</span>"
+    return note
+
+
+def _first_open(response, tabs: list[tuple[str, str]]) -> int:
+    """Checks when a check failed; otherwise the first section with something in it."""
+    if any(r.status == "failed" for r in response.checks):
+        return len(tabs) - 1
+    return _first_filled(tabs)
 
 
 def _first_filled(tabs: list[tuple[str, str]]) -> int:
@@ -237,7 +289,7 @@ def panel_widget(response):
     tabs = [(name, build(response)) for name, build in TABS]
     tab = widgets.Tab(children=[widgets.HTML(content) for _, content in tabs])
     tab.titles = [name for name, _ in tabs]
-    tab.selected_index = _first_filled(tabs)
+    tab.selected_index = _first_open(response, tabs)
     return tab
 
 
@@ -256,7 +308,7 @@ def panel_bundle(response, widgets: bool = False) -> tuple[dict, dict]:
 def erd_bundle(schema) -> tuple[dict, dict]:
     from agentnb.render import erd
 
-    # Mermaid only: JupyterLab draws it; the SVG for exports and other front ends is in the Schema tab
+    # Mermaid only: JupyterLab draws it; the SVG for exports and other front ends is in the Schema section
     tables = len(schema.tables)
     return ({"text/markdown": f"```mermaid\n{erd.mermaid(schema)}\n```\n",
              "text/plain": f"ER diagram: {tables} table{'s' if tables != 1 else ''}"},
