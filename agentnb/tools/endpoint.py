@@ -114,8 +114,8 @@ def normalise(body: dict, roots: list[tuple[str, str]]) -> dict:
 
     messages = []
     for m in body.get("messages") or []:
-        if not isinstance(m, dict):
-            continue
+        if not isinstance(m, dict) or m.get("role") == "system":
+            continue       # the CLI's per-turn environment (folder, platform, model, date)
         content = m.get("content")
         if isinstance(content, str):
             content = [{"type": "text", "text": content}]
@@ -152,6 +152,8 @@ class Exchange:
     request_id: str | None = None
     error: str | None = None          # why the endpoint refused or failed it
     missing: Path | None = None       # mode none and no recording for it
+    answer: str = ""                  # the answer's text, and the tools it asked for (for the log)
+    tool_uses: list[str] = field(default_factory=list)
 
 
 def _usage(events: list[dict]) -> tuple[dict, str | None]:
@@ -168,6 +170,22 @@ def _usage(events: list[dict]) -> tuple[dict, str | None]:
         elif data.get("type") == "message_delta":
             usage.update({k: v for k, v in (data.get("usage") or {}).items() if isinstance(v, int)})
     return usage, model
+
+
+def _tool_uses(events: list[dict]) -> list[str]:
+    """``Name(short input)`` for each tool_use block of an answer."""
+    names: dict[int, str] = {}
+    inputs: dict[int, str] = {}
+    for e in events:
+        data = e.get("data")
+        if not isinstance(data, dict):
+            continue
+        block = data.get("content_block") or {}
+        if data.get("type") == "content_block_start" and block.get("type") == "tool_use":
+            names[data.get("index")] = str(block.get("name"))
+        elif data.get("type") == "content_block_delta" and data.get("index") in names:
+            inputs[data["index"]] = inputs.get(data["index"], "") + str((data.get("delta") or {}).get("partial_json", ""))
+    return [f"{name}({inputs.get(i, '')[:100]})" for i, name in names.items()]
 
 
 def coalesce(events: list[dict]) -> list[dict]:
@@ -294,6 +312,7 @@ class Endpoint:
                 return
             exchange.usage, model = _usage(events)
             exchange.model = model or exchange.model
+            exchange.answer, exchange.tool_uses = recording._answer_text(events), _tool_uses(events)
             handler.stream_events(from_marks(events, self.roots))
             exchange.duration_s = time.monotonic() - started
             self._add(exchange)
@@ -360,6 +379,7 @@ class Endpoint:
         events = recording.parse_sse(bytes(buffer))
         exchange.usage, model = _usage(events)
         exchange.model = model or exchange.model
+        exchange.answer, exchange.tool_uses = recording._answer_text(events), _tool_uses(events)
         exchange.duration_s = time.monotonic() - started
         if any(e.get("event") == "message_stop" for e in events):
             document = {

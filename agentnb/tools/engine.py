@@ -38,6 +38,9 @@ KEPT_PREFIXES = ("LC_", "CLAUDE_AGENT_SDK_")
 SDK_VARIABLES = ("CLAUDE_CODE_ENTRYPOINT", "CLAUDE_CODE_SDK_READS_SESSION_STATE",
                  "CLAUDE_CODE_ENABLE_SDK_FILE_CHECKPOINTING")
 STDERR_LINES = 40
+# What bypassPermissions allows when the agent names no tools (Claude Code's default set, code included)
+BYPASS_DEFAULT_TOOLS = ("Agent", "Bash", "Edit", "Glob", "Grep", "NotebookEdit", "Read", "Task", "WebFetch",
+                        "WebSearch", "Write")
 KILL_GRACE_S = 2.0
 TOOLS_NOTE = ("\n\n## Outils (agentnb)\nDans cette session tu as de vrais outils : ton dossier de travail est "
               "le workspace du notebook. Écris les fichiers que tu proposes dans ce dossier (chemins relatifs), "
@@ -107,6 +110,7 @@ class ToolsResult:
     refused: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     subtype: str | None = None
+    error: str | None = None             # the CLI's own report of a failed turn
 
     @property
     def replayed(self) -> bool:
@@ -170,15 +174,21 @@ def build_options(request: ToolsRequest, endpoint: Endpoint, *, scratch: Path, a
         env["CLAUDE_CONFIG_DIR"] = str(request.config_dir)
     keep = [*KEPT_VARIABLES, *SDK_VARIABLES, *(k for k in env if k != "AGENTNB_CLI_PIDFILE")]
     extra: dict[str, str | None] = {}
-    # --restricted confines the file tools in the CLI itself; it refuses bypassPermissions and skips the
-    # user's settings, so it goes with neither (agentnb's hook confines the file tools in every mode)
-    if mode != "bypassPermissions" and not request.claude_settings:
+    # --restricted confines the file tools in the CLI itself and skips the user's settings files
+    # (agentnb's own hook confines the file tools as well, in every mode)
+    if not request.claude_settings:
         extra["restricted"] = None
     if asker is None:
         extra["permission-prompts"] = "none"
     tools = request.tools
     if tools is None:
         tools = list(request.agent.tools) or None
+    allowed: list[str] = []
+    if mode == "bypassPermissions":
+        # run as "every tool allowed": the CLI refuses bypassPermissions under --restricted and as root,
+        # and an allow rule per tool gives the same without giving up the confinement
+        mode = "acceptEdits"
+        allowed = list(tools or BYPASS_DEFAULT_TOOLS)
     agents = None
     if request.teammates:
         agents = {name: agent_sdk.AgentDefinition(description=d, prompt=p, tools=t or None, model=m)
@@ -191,6 +201,7 @@ def build_options(request: ToolsRequest, endpoint: Endpoint, *, scratch: Path, a
         tools=tools if tools is not None else {"type": "preset", "preset": "claude_code"},
         system_prompt=request.agent.system_prompt + TOOLS_NOTE,
         permission_mode=mode if mode != "default" else None,
+        allowed_tools=allowed,
         resume=request.resume,
         max_turns=request.max_turns,
         model=request.model,
@@ -212,7 +223,7 @@ def build_options(request: ToolsRequest, endpoint: Endpoint, *, scratch: Path, a
 
 def run(request: ToolsRequest, *, recordings: Path, mode: str, events: Events | None = None,
         guard: Callable[[dict], None] | None = None, allowed: set[str] | None = None,
-        ask: Callable | None = None) -> ToolsResult:
+        ask: Callable | None = None, on_exchange: Callable[[Exchange], None] | None = None) -> ToolsResult:
     """Run the cell's loop to its end and return what it gave. Raises CLIFailed (the CLI's own error),
     RecordingMissingError-worthy misses are left to the caller (``result.exchanges``)."""
     sdk()
@@ -231,7 +242,7 @@ def run(request: ToolsRequest, *, recordings: Path, mode: str, events: Events | 
 
     with tempfile.TemporaryDirectory(prefix="agentnb-cli-") as scratch_dir, \
             Endpoint(recordings=recordings, mode=mode, workspace=request.workspace, add_dirs=request.add_dirs,
-                     guard=guard) as endpoint:
+                     guard=guard, on_exchange=on_exchange) as endpoint:
         scratch = Path(scratch_dir)
         options = build_options(request, endpoint, scratch=scratch, asker=asker, refused=refused,
                                 stderr=on_stderr)
@@ -249,6 +260,8 @@ def run(request: ToolsRequest, *, recordings: Path, mode: str, events: Events | 
                 elif kind == "ask":
                     (ask or permissions.ask)(item)
                 elif kind == "error":
+                    if any(e.missing is not None for e in endpoint.exchanges):
+                        break         # the caller names the missing recording, more use than the CLI's error
                     raise _cli_error(item, stderr_tail, endpoint.exchanges)
                 elif kind == "done":
                     break
@@ -387,11 +400,14 @@ class _Loop:
             notes.append(f"the agent stopped at its turn limit ({request.max_turns} turns): raise --max-turns "
                          "to let it go on.")
         stop = final.stop_reason if final is not None else None
+        error = None
+        if final is not None and final.is_error and final.subtype != "error_max_turns":
+            error = "; ".join(final.errors or []) or (final.result or final.subtype or "unknown error")
         return ToolsResult(
             text="\n\n".join(t for t in self.texts if t.strip()), model=self.model or request.model,
             stop_reason=stop, usage=usage, session_id=self.session_id, calls=self.order, exchanges=exchanges,
             cost_usd=cost, num_turns=final.num_turns if final is not None else 0, denied=denied,
-            refused=refused, notes=notes, subtype=final.subtype if final is not None else None)
+            refused=refused, notes=notes, subtype=final.subtype if final is not None else None, error=error)
 
 
 def _result_text(content) -> str:
