@@ -176,3 +176,114 @@ def test_loading_the_extension_does_not_import_the_sdk():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_magic_with_tools_narrows_them_and_works_in_the_workspace_option(workdir, api):
+    from IPython.core.error import UsageError
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from agentnb.tools.cell import ToolsResponse
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "agentnb")
+    shell.run_line_magic("reload_ext", "agentnb")
+    api.enqueue(tool_use("Write", {"file_path": str(workdir / "ailleurs" / "schema.sql"),
+                                   "content": "CREATE TABLE membre (id int PRIMARY KEY);\n"}),
+                text("Schéma écrit."))
+    r = shell.run_cell_magic("backend_dev", "--tools Read,Write --workspace ailleurs --permission-mode acceptEdits",
+                             "Écris schema.sql.")
+    assert isinstance(r, ToolsResponse) and (workdir / "ailleurs" / "schema.sql").is_file()
+    offered = {t["name"] for t in api.message_requests[-1].body["tools"]}
+    assert {"Read", "Write"} <= offered and not offered & {"Bash", "Edit", "Glob", "Grep"}
+    assert [a.filename for a in r.files] == ["schema.sql"] and r.files[0].kind == "schema"
+    assert any(c.name == "Schema on DuckDB" and c.status == "passed" for c in r.checks) or r.schema
+    with pytest.raises(UsageError, match="go with --tools"):
+        shell.run_cell_magic("backend_dev", "--workspace x", "y")
+    shell.run_line_magic("agentnb", "tools on")
+    api.enqueue(text("Toujours outillé."))
+    assert isinstance(shell.run_cell_magic("backend_dev", "", "Encore ?"), ToolsResponse)
+    shell.run_line_magic("agentnb", "tools off")
+
+
+def test_cli_ask_with_tools(api, workdir, capsys):
+    from agentnb.cli import main
+
+    api.enqueue(tool_use("Write", {"file_path": str(workdir / "workspace" / "notes.md"), "content": "# Notes\n"}),
+                text("Fait."))
+    assert main(["ask", "backend-dev", "Prends des notes.", "--tools", "Write", "--no-check",
+                 "--permission-mode", "acceptEdits"]) == 0
+    captured = capsys.readouterr()
+    assert "Fait." in captured.out and "Write" in captured.err and "notes.md" in captured.err
+    assert (workdir / "workspace" / "notes.md").read_text() == "# Notes\n"
+
+
+def test_budget_stops_the_loop_before_a_request_that_could_pass_it(api, workdir, monkeypatch):
+    from agentnb.errors import AgentnbError
+
+    monkeypatch.setenv("AGENTNB_BUDGET_USD", "0.0001")
+    with pytest.raises(AgentnbError, match="Budget reached"):
+        ask("Une bibliothèque.", tools=["Read"])
+    assert api.message_requests == []
+
+
+def test_max_turns_bounds_the_loop(api, workdir):
+    api.enqueue(tool_use("Read", {"file_path": str(workdir / "workspace" / "a.txt")}, times=None))
+    try:
+        r = ask("Lis a.txt sans fin.", tools=["Read"], max_turns=2)
+    finally:
+        api.reset()
+    assert len(r.tool_calls) <= 2 and len(api.message_requests) <= 3
+    assert any("--max-turns" in w for w in r.warnings)
+
+
+def test_interrupt_ends_the_cli_process_group(api, workdir):
+    import os
+    import signal
+    import threading
+    import time
+
+    from agentnb.tools import engine
+
+    marker = workdir / "workspace" / "still-running"
+    script = f"import pathlib, time; time.sleep(30); pathlib.Path({str(marker)!r}).touch()"
+    api.enqueue(tool_use("Bash", {"command": f"{sys.executable} -c \"{script}\""}), text("fin"))
+    seen = []
+    raised = threading.Event()
+
+    def press_interrupt():
+        # like a person pressing interrupt, again if the first one landed in a finalizer and was lost
+        for _ in range(3):
+            if raised.wait(1.5):
+                return
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def interrupt_when_bash_starts(call):
+        seen.append(call)
+        threading.Thread(target=press_interrupt, daemon=True).start()
+
+    from agentnb.session import current
+    from agentnb.tools.cell import ToolsOptions
+
+    class Renderer:
+        def start(self, replayed): pass
+        def text(self, delta): pass
+        def tool_call(self, call): interrupt_when_bash_starts(call)
+        def tool_result(self, call): pass
+        def finish(self, response): pass
+        def checked(self, response): pass
+        def fail(self, error, partial): self.failed = error
+
+    shown = Renderer()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        current().ask("backend-dev", "Lance un long script.", renderer=shown,
+                      tools=ToolsOptions(tools=["Bash"], permission_mode="bypassPermissions"))
+    raised.set()
+    assert time.monotonic() - started < 20 and [c.name for c in seen] == ["Bash"]
+    out = subprocess.run(["pgrep", "-f", "time.sleep(30)"], capture_output=True, text=True)
+    assert out.stdout.strip() == "", "the CLI's children must end with it"
+    assert isinstance(shown.failed, KeyboardInterrupt)
+    # the next cell goes on
+    api.reset()
+    api.enqueue(text("Je reprends."))
+    assert "Je reprends." in ask("Reprends.", tools=["Read"]).text

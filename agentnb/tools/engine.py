@@ -262,6 +262,8 @@ def run(request: ToolsRequest, *, recordings: Path, mode: str, events: Events | 
                 elif kind == "error":
                     if any(e.missing is not None for e in endpoint.exchanges):
                         break         # the caller names the missing recording, more use than the CLI's error
+                    if state.final is not None and state.final.is_error:
+                        break         # the CLI exits non-zero after an error result: the result says why
                     raise _cli_error(item, stderr_tail, endpoint.exchanges)
                 elif kind == "done":
                     break
