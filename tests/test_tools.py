@@ -287,3 +287,17 @@ def test_interrupt_ends_the_cli_process_group(api, workdir):
     api.reset()
     api.enqueue(text("Je reprends."))
     assert "Je reprends." in ask("Reprends.", tools=["Read"]).text
+
+
+def test_backend_dev_consults_architecte_as_a_claude_code_sub_agent(api, workdir):
+    api.enqueue(tool_use("Agent", {"subagent_type": "architecte", "description": "choix du modèle",
+                                   "prompt": "Une table par prêt ou un historique ?", "run_in_background": False}),
+                text("Décision : une table pret, historisée par date de retour."),
+                text("L'architecte recommande une table pret."))
+    r = ask("Conçois les prêts ; demande à l'architecte.", permission_mode="acceptEdits")
+    systems = [json.dumps(req.body.get("system"), ensure_ascii=False) for req in api.message_requests]
+    assert any("Tu es l'ARCHITECTE" in s for s in systems), "the teammate ran with its own prompt"
+    consultation = r.tool_calls[0]
+    assert consultation.name == "Agent" and consultation.status == "done"
+    assert "une table pret" in consultation.result
+    assert r.text.endswith("L'architecte recommande une table pret.")

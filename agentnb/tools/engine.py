@@ -183,6 +183,8 @@ def build_options(request: ToolsRequest, endpoint: Endpoint, *, scratch: Path, a
     tools = request.tools
     if tools is None:
         tools = list(request.agent.tools) or None
+        if tools and request.teammates and "Agent" not in tools:
+            tools.append("Agent")     # how Claude Code consults a sub-agent: the teammates are offered
     allowed: list[str] = []
     if mode == "bypassPermissions":
         # run as "every tool allowed": the CLI refuses bypassPermissions under --restricted and as root,
@@ -191,7 +193,8 @@ def build_options(request: ToolsRequest, endpoint: Endpoint, *, scratch: Path, a
         allowed = list(tools or BYPASS_DEFAULT_TOOLS)
     agents = None
     if request.teammates:
-        agents = {name: agent_sdk.AgentDefinition(description=d, prompt=p, tools=t or None, model=m)
+        # background=False: a consultation answers within the call that made it (shown nested under it)
+        agents = {name: agent_sdk.AgentDefinition(description=d, prompt=p, tools=t or None, model=m, background=False)
                   for name, (d, p, t, m) in request.teammates.items()}
     sandbox = None
     if tools and "Bash" in tools and permissions.sandbox_available():
