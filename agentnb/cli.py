@@ -23,11 +23,34 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--dry-run", action="store_true")
     ask.add_argument("--record-mode", choices=RECORD_MODES)
     ask.add_argument("--no-check", action="store_true", help="skip the checks of the answer's artifacts")
+    add_tools_arguments(ask)
     from agentnb.batch import plan   # cheap: papermill and nbformat are imported when a batch runs
 
     plan.add_arguments(sub.add_parser("run", help="run notebooks through papermill: grids, parallel jobs, "
                                                   "HTML reports and a summary"))
     return parser
+
+
+def add_tools_arguments(ask) -> None:
+    ask.add_argument("--tools", nargs="?", const="", default=None, metavar="LIST",
+                     help="run in Claude Code with the agent's tools (LIST narrows them: Read,Grep)")
+    ask.add_argument("--workspace", metavar="DIR", help="with --tools: the folder the agent works in")
+    ask.add_argument("--add-dir", action="append", default=[], metavar="DIR")
+    ask.add_argument("--permission-mode", metavar="MODE")
+    ask.add_argument("--max-turns", type=int, metavar="N")
+    ask.add_argument("--claude-settings", action="store_true")
+
+
+def ask_with_tools(args, session, prompt: str) -> int:
+    from agentnb.render.tools import ToolsTerminalRenderer
+    from agentnb.tools.cell import ToolsOptions, parse_tool_list
+
+    options = ToolsOptions(tools=parse_tool_list(args.tools), workspace=args.workspace, add_dirs=args.add_dir,
+                           permission_mode=args.permission_mode, max_turns=args.max_turns,
+                           claude_settings=args.claude_settings)
+    response = session.ask(args.agent, prompt, model=args.model, renderer=ToolsTerminalRenderer(
+        stream=not args.no_stream), check=not args.no_check, tools=options)
+    return 1 if any(c.status == "failed" for c in response.checks) else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +90,8 @@ def cmd_ask(args) -> int:
     if args.record_mode:
         session.settings.record_mode = args.record_mode
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    if args.tools is not None and not args.dry_run:
+        return ask_with_tools(args, session, prompt)
     if args.dry_run:
         print(session.dry_run(args.agent, prompt, model=args.model, max_tokens=args.max_tokens)._repr_markdown_())
         return 0

@@ -19,6 +19,39 @@ from agentnb import session as sessions
 from agentnb.errors import AgentnbError
 
 
+_TOOLS_OPTIONS = [
+    argument("--tools", nargs="?", const="", default=None, metavar="LIST",
+             help="run in Claude Code with the agent's tools (LIST narrows them: Read,Grep)"),
+    argument("--workspace", metavar="DIR", help="with --tools: the folder the agent works in (default workspace/)"),
+    argument("--add-dir", action="append", default=[], metavar="DIR",
+             help="with --tools: another folder the agent may reach (repeatable)"),
+    argument("--permission-mode", metavar="MODE",
+             help="with --tools: default, acceptEdits, plan, bypassPermissions or dontAsk"),
+    argument("--max-turns", type=int, metavar="N", help="with --tools: the most turns of the tool loop"),
+    argument("--claude-settings", action="store_true",
+             help="with --tools: load the user's ~/.claude settings, memory and hooks"),
+]
+
+
+def tools_options(args, settings):
+    """The cell's ToolsOptions when tools are on (``--tools`` or ``%agentnb tools on``), else None."""
+    on = args.tools is not None or settings.resolved_tools()
+    extra = [o for o, v in (("--workspace", args.workspace), ("--add-dir", args.add_dir),
+                            ("--permission-mode", args.permission_mode), ("--max-turns", args.max_turns),
+                            ("--claude-settings", args.claude_settings)) if v]
+    if not on:
+        if extra:
+            raise UsageError(f"{', '.join(extra)} go with --tools (or %agentnb tools on).")
+        return None
+    if args.max_turns is not None and args.max_turns < 1:
+        raise UsageError(f"--max-turns {args.max_turns}: N is a number of turns, 1 or more.")
+    from agentnb.tools.cell import ToolsOptions, parse_tool_list
+
+    return ToolsOptions(tools=parse_tool_list(args.tools), workspace=args.workspace, add_dirs=list(args.add_dir),
+                        permission_mode=args.permission_mode, max_turns=args.max_turns,
+                        claude_settings=args.claude_settings)
+
+
 def _cell_options(func):
     for decorator in reversed([
         magic_arguments(),
@@ -40,6 +73,7 @@ def _cell_options(func):
         argument("--executable-scripts", action="store_true",
                  help="with --apply: make the answer's scripts (files starting with #!) executable"),
         argument("--no-check", action="store_true", help="skip the checks of the answer's artifacts"),
+        *_TOOLS_OPTIONS,
     ]):
         func = decorator(func)
     return func
@@ -100,6 +134,11 @@ class AgentMagics(Magics):
                       context=context)
         if args.dry_run:
             result = self.session.dry_run(agent_name, cell, **kwargs)
+        elif (tools := tools_options(args, self.session.settings)) is not None:
+            from agentnb.render.tools import ToolsNotebookRenderer
+
+            result = self.session.ask(agent_name, cell, renderer=ToolsNotebookRenderer(stream=not args.no_stream),
+                                      check=not args.no_check, tools=tools, **kwargs)
         else:
             renderer = NotebookRenderer(stream=not args.no_stream)
             result = self.session.ask(agent_name, cell, renderer=renderer, check=not args.no_check,
@@ -139,6 +178,8 @@ class AgentMagics(Magics):
         usage: totals from the session log (this session and all time).
         reload: read the agent files again and register their magics.
         reset: forget every conversation, its thread and its schema (settings stay).
+        tools on|off: run every cell in Claude Code with the agent's tools (as --tools does).
+        workspace DIR: the folder tools cells work in.
         """
         from agentnb.render import tables as report
 
@@ -178,6 +219,8 @@ class AgentMagics(Magics):
             return None
         if command == "usage":
             return report.usage(self.session)
+        if command in ("tools", "workspace"):
+            return _tools_command(settings, command, words[1:])
         if command == "reload":
             register_agents(self.shell, self.session.reload())
             return None
@@ -186,7 +229,21 @@ class AgentMagics(Magics):
             print("conversations, threads and their schemas forgotten")
             return None
         raise UsageError(f"%agentnb {command}: unknown command. Try: status, record, recordings, model, usage, "
-                         "reload, reset.")
+                         "reload, reset, tools, workspace.")
+
+
+def _tools_command(settings, command: str, words: list[str]):
+    if command == "tools":
+        if len(words) != 1 or words[0] not in ("on", "off"):
+            raise UsageError("%agentnb tools on|off")
+        settings.tools = words[0] == "on"
+        print(f"tools: {words[0]}")
+        return None
+    if len(words) != 1:
+        raise UsageError("%agentnb workspace DIR")
+    settings.workspace = Path(words[0])
+    print(f"workspace: {words[0]}")
+    return None
 
 
 def register_agents(shell, catalog) -> list[str]:

@@ -152,9 +152,13 @@ class Session:
 
     def ask(self, agent: str | Agent, prompt: str, *, model: str | None = None, thread: str | None = None,
             new: bool = False, max_tokens: int | None = None, context: list[dict] | None = None,
-            renderer: Renderer | None = None, check: bool = True, fix: int = 0) -> Response:
+            renderer: Renderer | None = None, check: bool = True, fix: int = 0, tools=None) -> Response:
         """Ask, stream, check. With ``fix=N``, failed schema and migration checks are sent back to the
-        agent as the next turn, up to N rounds, stopping as soon as they pass."""
+        agent as the next turn, up to N rounds, stopping as soon as they pass. With ``tools`` (a
+        ``tools.cell.ToolsOptions``, or tools on in the settings) the agent runs in Claude Code."""
+        if tools is not None or self.settings.resolved_tools():
+            return self._ask_tools(agent, prompt, model=model, thread=thread, new=new, context=context,
+                                   renderer=renderer, check=check, tools=tools)
         response = self._ask_once(agent, prompt, model=model, thread=thread, new=new, max_tokens=max_tokens,
                                   context=context, renderer=renderer, check=check)
         rounds = 0
@@ -172,6 +176,12 @@ class Session:
             response.warnings.insert(0, f"--fix round {rounds} of {fix}: the previous answer's failed checks "
                                      "were sent back to the agent")
         return response
+
+    def _ask_tools(self, agent, prompt, *, model, thread, new, context, renderer, check, tools) -> Response:
+        from agentnb.tools import cell
+
+        return cell.ask(self, agent, prompt, model=model, thread=thread, new=new, context=context,
+                        renderer=renderer, check=check, options=tools or cell.ToolsOptions())
 
     def _ask_once(self, agent: str | Agent, prompt: str, *, model: str | None, thread: str | None, new: bool,
                   max_tokens: int | None, context: list[dict] | None, renderer: Renderer | None,

@@ -26,6 +26,14 @@ class Settings:
     record_mode: str | None = None
     recordings: Path | None = None
     model_overrides: dict[str, str] = field(default_factory=dict)   # agent name -> model
+    tools: bool | None = None          # %agentnb tools on|off
+    workspace: Path | None = None      # %agentnb workspace DIR
+
+    def resolved_tools(self) -> bool:
+        return self.tools if self.tools is not None else tools_on()
+
+    def resolved_workspace(self) -> str | None:
+        return str(self.workspace) if self.workspace else workspace_dir()
 
     def resolved_record_mode(self) -> str:
         if self.record_mode:
@@ -130,3 +138,18 @@ def agents_path() -> list[Path]:
 def display_mode() -> str:
     """``AGENTNB_DISPLAY``: ``static`` (HTML tabs, the default) or ``widgets``."""
     return os.environ.get("AGENTNB_DISPLAY", "static").strip().lower() or "static"
+
+
+def tools_on() -> bool:
+    """``AGENTNB_TOOLS``: ``on`` runs every cell in Claude Code with its tools (``--tools``)."""
+    raw = os.environ.get("AGENTNB_TOOLS", "").strip().lower()
+    if raw in ("", "off", "0", "false", "no"):
+        return False
+    if raw in ("on", "1", "true", "yes"):
+        return True
+    raise ConfigurationError(f"AGENTNB_TOOLS={raw!r}: use on or off.")
+
+
+def workspace_dir() -> str | None:
+    """``AGENTNB_WORKSPACE``: the folder tools cells work in (default ``workspace/`` beside the notebook)."""
+    return os.environ.get("AGENTNB_WORKSPACE", "").strip() or None

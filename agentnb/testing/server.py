@@ -478,6 +478,8 @@ def _validate(body: Any) -> None:
         raise bad(f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. Found {n_bp}.")
     pending: set[str] = set()
     for i, m in enumerate(msgs):
+        if isinstance(m, dict) and m.get("role") == "system":
+            continue     # per-turn system messages (Claude Code's per-turn-control beta): context only
         if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
             raise bad(f"messages.{i}.role: Input should be 'user' or 'assistant'")
         content = m.get("content")

@@ -1,0 +1,153 @@
+"""How a tools cell shows: each tool call collapsed (tool, input, result cut with its length, duration,
+allowed or denied), a teammate's calls nested under the call that consulted it, the permission question,
+and the files the agent created or changed, each a link."""
+
+from __future__ import annotations
+
+import difflib
+import html
+import json
+import os
+import sys
+from pathlib import Path
+
+from agentnb.render.live import NotebookRenderer, TerminalRenderer
+
+RESULT_CHARS = 1500
+INPUT_CHARS = 2000
+STATUS = {"running": "…", "done": "allowed", "error": "allowed, failed", "denied": "denied"}
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}\n… ({len(text):,} characters in all)"
+
+
+def short_input(name: str, data: dict) -> str:
+    """One line for a tool call: the command, the file or the pattern it works on."""
+    for key in ("command", "file_path", "notebook_path", "pattern", "path", "url", "description", "prompt"):
+        if data.get(key):
+            value = str(data[key]).splitlines()[0]
+            return value[:120]
+    return json.dumps(data, ensure_ascii=False)[:120]
+
+
+def input_text(name: str, data: dict) -> str:
+    """A tool's input as a person reads it: the command, a diff for Edit and Write, else JSON."""
+    if name == "Bash" and "command" in data:
+        return f"$ {data['command']}"
+    if name in ("Edit", "MultiEdit") and "file_path" in data:
+        edits = data.get("edits") or [{"old_string": data.get("old_string", ""), "new_string": data.get("new_string", "")}]
+        lines = [f"--- {data['file_path']}"]
+        for edit in edits:
+            lines += list(difflib.unified_diff(str(edit.get("old_string", "")).splitlines(),
+                                               str(edit.get("new_string", "")).splitlines(), lineterm="", n=2))[2:]
+        return "\n".join(lines)
+    if name == "Write" and "file_path" in data:
+        old = ""
+        try:
+            old = Path(data["file_path"]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            pass
+        new = str(data.get("content", ""))
+        if old:
+            return "\n".join(difflib.unified_diff(old.splitlines(), new.splitlines(), data["file_path"],
+                                                  data["file_path"], lineterm=""))
+        return f"+++ {data['file_path']} (new file)\n{new}"
+    return json.dumps(data, indent=1, ensure_ascii=False)
+
+
+def describe_request(name: str, data: dict) -> str:
+    """What a tool wants, for a permission question in the running cell."""
+    return f"\n{name} wants to run:\n{_cut(input_text(name, data), INPUT_CHARS)}\n"
+
+
+def summary_line(call, live: bool) -> str:
+    status = STATUS.get(call.status, call.status)
+    parts = [call.name, short_input(call.name, call.input), status]
+    if call.result is not None:
+        parts.append(f"result {len(call.result):,} chars")
+    if live and call.duration_s is not None:
+        parts.append(f"{call.duration_s:.1f} s")
+    return " · ".join(parts)
+
+
+def call_bundle(call, *, live: bool, depth: int = 0) -> tuple[dict, dict]:
+    """One tool call, collapsed: the summary line; open it for the input and the result."""
+    line = summary_line(call, live)
+    icon = "🚫" if call.status == "denied" else "⚠️" if call.status == "error" else "🔧"
+    body = f"<pre>{html.escape(_cut(input_text(call.name, call.input), INPUT_CHARS))}</pre>"
+    if call.result is not None:
+        body += f"<pre>{html.escape(_cut(call.result, RESULT_CHARS))}</pre>"
+    margin = f' style="margin-left:{depth * 1.5}em"' if depth else ""
+    markup = (f"<details{margin}><summary>{icon} <code>{html.escape(line)}</code></summary>{body}</details>")
+    plain = ("    " * depth) + f"[tool] {line}"
+    return {"text/html": markup, "text/plain": plain}, {"agentnb": {"kind": "tool_call", "tool": call.name,
+                                                                   "status": call.status}}
+
+
+def files_markdown(workspace: Path, changes) -> str:
+    """The files the agent created or changed, each a link (relative to the notebook's folder)."""
+    if not changes:
+        return ""
+    try:
+        base = Path(os.path.relpath(workspace, Path.cwd())).as_posix()
+    except ValueError:        # another drive (Windows)
+        base = workspace.as_posix()
+    rows = [f"- [{c.path}]({base}/{c.path}) · {c.status} · {c.size:,} bytes" for c in changes]
+    return f"**Workspace `{base}/`**: {len(changes)} file(s) created or changed\n\n" + "\n".join(rows) + "\n"
+
+
+class ToolsNotebookRenderer(NotebookRenderer):
+    """The notebook renderer, plus tool calls shown as they start and updated when they end. The text
+    streamed while the loop runs is cleared at the end, when the whole answer appears once."""
+
+    def start(self, replayed: bool) -> None:
+        super().start(replayed)
+        self.calls: dict[str, object] = {}
+        self.depth: dict[str, int] = {}
+        self.replayed = replayed
+
+    def tool_call(self, call) -> None:
+        from IPython.display import display
+
+        depth = self.depth.get(call.parent, -1) + 1 if call.parent else 0
+        self.depth[call.id] = depth
+        data, meta = call_bundle(call, live=True, depth=depth)
+        self.calls[call.id] = display(data, metadata=meta, raw=True, display_id=True)
+
+    def tool_result(self, call) -> None:
+        handle = self.calls.get(call.id)
+        if handle is not None:
+            data, meta = call_bundle(call, live=not self.replayed, depth=self.depth.get(call.id, 0))
+            handle.update(data, metadata=meta, raw=True)
+
+    def files(self, workspace: Path, changes) -> None:
+        from IPython.display import Markdown, display
+
+        text = files_markdown(workspace, changes)
+        if text:
+            display(Markdown(text))
+
+    def finish(self, response) -> None:
+        if self.handle is not None:
+            from IPython.display import Markdown
+
+            self.handle.update(Markdown(""))
+            self.handle = None
+        super().finish(response)
+
+
+class ToolsTerminalRenderer(TerminalRenderer):
+    """Tool calls as one line each on stderr, as they end."""
+
+    def tool_call(self, call) -> None:
+        pass
+
+    def tool_result(self, call) -> None:
+        print(f"\n{summary_line(call, live=True)}", file=sys.stderr)
+
+    def files(self, workspace: Path, changes) -> None:
+        for c in changes:
+            print(f"{c.status}: {workspace / c.path}", file=sys.stderr)

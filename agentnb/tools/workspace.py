@@ -1,0 +1,109 @@
+"""The workspace: the folder a tools cell's agent works in, what it may reach, and what it changed.
+
+The file tools are confined to the workspace and the folders added with ``--add-dir`` (Claude Code's
+``--restricted`` does it in the CLI, :func:`inside` again in agentnb's own hook). The files the agent
+created or changed become artifacts named by their path, so that they go through the same checks as
+fenced blocks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+# Folders whose content is tooling, not the agent's work: never listed as changed files.
+SKIPPED_DIRS = {".git", "__pycache__", ".pytest_cache", "node_modules", ".venv", ".mypy_cache", ".ruff_cache",
+                ".claude"}
+MAX_ARTIFACT_BYTES = 512 * 1024     # bigger files are listed, not read into artifacts
+MAX_FILES = 5000                    # a snapshot stops there (a workspace holding a whole checkout)
+
+
+def resolve(folder: str | Path | None, base: Path | None = None) -> Path:
+    """The workspace folder, absolute, created if missing: ``folder`` (relative to ``base``, the notebook's
+    folder), else ``workspace/`` there."""
+    base = base or Path.cwd()
+    path = Path(folder).expanduser() if folder else Path("workspace")
+    if not path.is_absolute():
+        path = base / path
+    path = path.absolute()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def inside(path: str | Path, roots: list[Path], cwd: Path) -> bool:
+    """Whether ``path`` (relative paths taken from ``cwd``), with symlinks and ``..`` resolved, lies in
+    one of ``roots``."""
+    candidate = Path(os.path.expanduser(str(path)))
+    if not candidate.is_absolute():
+        candidate = cwd / candidate
+    try:
+        real = candidate.resolve()
+    except (OSError, RuntimeError):
+        return False
+    return any(real == r or r in real.parents for r in (Path(root).resolve() for root in roots))
+
+
+@dataclass(frozen=True)
+class FileState:
+    size: int
+    digest: str
+
+
+def snapshot(root: Path) -> dict[str, FileState]:
+    """Every file under ``root`` (relative POSIX path -> size and content hash), tooling folders left out."""
+    states: dict[str, FileState] = {}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+        for name in sorted(files):
+            path = Path(folder, name)
+            if path.is_symlink() or not path.is_file():
+                continue
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            states[path.relative_to(root).as_posix()] = FileState(len(data), hashlib.sha256(data).hexdigest())
+            if len(states) >= MAX_FILES:
+                return states
+    return states
+
+
+@dataclass
+class Change:
+    path: str              # relative to the workspace, POSIX
+    status: str            # "created" or "changed"
+    size: int
+
+
+def changes(before: dict[str, FileState], after: dict[str, FileState]) -> list[Change]:
+    out = []
+    for path, state in sorted(after.items()):
+        old = before.get(path)
+        if old is None:
+            out.append(Change(path, "created", state.size))
+        elif old != state:
+            out.append(Change(path, "changed", state.size))
+    return out
+
+
+def file_artifacts(root: Path, changed: list[Change]):
+    """The changed text files as typed artifacts named by their path (binary and big files left out)."""
+    from agentnb.artifacts import Artifact
+    from agentnb.artifacts.fences import lang_from_filename
+    from agentnb.artifacts.kinds import classify, guess_language
+
+    artifacts = []
+    for index, change in enumerate(changed):
+        if change.size > MAX_ARTIFACT_BYTES:
+            continue
+        try:
+            code = (root / change.path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        language = lang_from_filename(change.path) or guess_language(code)
+        artifact = Artifact("other", language, code, None, change.path, 10_000 + index, 1)
+        classify(artifact)
+        artifacts.append(artifact)
+    return artifacts
