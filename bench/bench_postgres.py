@@ -13,7 +13,8 @@ import argparse
 import statistics
 import time
 
-from agentnb.checks import postgres
+from agentnb.checks import pgreflect, pgserver, postgres
+from agentnb.checks.schema import schema_summary
 
 
 def make_schema(n_tables: int = 30) -> str:
@@ -47,8 +48,8 @@ def timed(fn, runs: int) -> tuple[float, object]:
 
 
 def bench_start(runs: int) -> None:
-    for label, starter in (("machine binaries", postgres._start_system),
-                           ("pgserver", postgres._start_pgserver)):
+    for label, starter in (("machine binaries", pgserver._start_system),
+                           ("pgserver", pgserver._start_pgserver)):
         times = []
         for _ in range(runs):
             reasons: list[str] = []
@@ -82,10 +83,10 @@ def main() -> None:
     secs, (result, _) = timed(lambda: postgres.check_schema(ddl, server=server), args.runs * 3)
     print(f"check_schema 30 tables: {secs * 1000:.0f} ms — {result.message}")
     with postgres.scratch(server) as s:        # reflection alone (SQLAlchemy's Inspector, get_multi_*)
-        base = postgres._baseline(s)
+        base = pgreflect.baseline(s)
         s.run_script(ddl)
-        secs, schema = timed(lambda: postgres.reflect_schema(s, base), args.runs * 5)
-    print(f"reflect_schema 30 tables: {secs * 1000:.1f} ms — {postgres.schema_summary(schema)}")
+        secs, schema = timed(lambda: pgreflect.reflect_schema(s, base), args.runs * 5)
+    print(f"reflect_schema 30 tables: {secs * 1000:.1f} ms — {schema_summary(schema)}")
     secs, result = timed(lambda: postgres.check_migration(ddl, UP, DOWN, "bench", server=server), args.runs * 3)
     print(f"check_migration 30 tables: {secs * 1000:.0f} ms — {result.status}: {result.message}")
     new = ddl.replace("CREATE TABLE t7 (", "CREATE TABLE t7 (\n    extra_col int,") + UP.split("\n")[1]

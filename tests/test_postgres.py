@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from agentnb.checks import postgres
+from agentnb.checks import pgserver, postgres
 from agentnb.checks.postgres import NoPostgresError, check_migration, check_schema, diff_schemas
 
 pytestmark = pytest.mark.postgres
@@ -288,9 +288,9 @@ def test_no_server_message_says_what_to_do(monkeypatch):
 
 def test_get_server_without_any_postgres_says_why(monkeypatch):
     monkeypatch.delenv("AGENTNB_POSTGRES_URL", raising=False)
-    monkeypatch.setattr(postgres, "_server", None)
-    monkeypatch.setattr(postgres, "_failure", None)      # and restored after: the failure is remembered
-    monkeypatch.setattr(postgres, "find_bindirs", lambda: [])
+    monkeypatch.setattr(pgserver, "_server", None)
+    monkeypatch.setattr(pgserver, "_failure", None)      # and restored after: the failure is remembered
+    monkeypatch.setattr(pgserver, "find_bindirs", lambda: [])
     monkeypatch.setitem(__import__("sys").modules, "pgserver", None)    # import fails
     with pytest.raises(NoPostgresError) as info:
         postgres.get_server()
@@ -304,7 +304,7 @@ def test_get_server_without_any_postgres_says_why(monkeypatch):
 def test_pgserver_fallback_runs_checks():
     pytest.importorskip("pgserver")
     reasons: list[str] = []
-    server = postgres._start_pgserver(reasons)
+    server = pgserver._start_pgserver(reasons)
     assert server is not None, reasons
     try:
         assert server.kind == "pgserver"
