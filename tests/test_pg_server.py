@@ -171,7 +171,9 @@ def test_a_kernel_shut_down_with_sigkill_leaves_no_cluster(tmp_path):
     try:
         msg_id = kc.execute("from agentnb.checks import pgserver\nprint(pgserver.get_server().folder)")
         reply = kc.get_shell_msg(timeout=120)
-        assert reply["parent_header"]["msg_id"] == msg_id and reply["content"]["status"] == "ok", reply
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = kc.get_shell_msg(timeout=120)
+        assert reply["content"]["status"] == "ok", reply
         folder = ""
         while not folder:
             msg = kc.get_iopub_msg(timeout=30)

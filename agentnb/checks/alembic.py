@@ -13,16 +13,17 @@ import re
 __all__ = ["reflect_metadata", "implied_migration"]
 
 
-def reflect_metadata(sa_connection, schema: str):
-    """The schema ``schema`` as SQLAlchemy ``MetaData``, reflected on the check's own connection."""
+def reflect_metadata(sa_connection):
+    """The default schema (the check database's ``public``) as SQLAlchemy ``MetaData``, reflected on the
+    check's own connection: names come unqualified, as the migration must write them."""
     from sqlalchemy import MetaData
     metadata = MetaData()
-    metadata.reflect(sa_connection, schema=schema)
+    metadata.reflect(sa_connection)
     return metadata
 
 
-def implied_migration(sa_connection, schema: str, new_metadata, changes: list[dict]) -> dict:
-    """Alembic's autogenerate (database: the old schema, as ``sa_connection`` sees it in ``schema``;
+def implied_migration(sa_connection, new_metadata, changes: list[dict]) -> dict:
+    """Alembic's autogenerate (database: the old schema, in ``sa_connection``'s default schema;
     metadata: the new), as SQL (``upgrade_sql``, ``downgrade_sql``) and as ops (``alembic_upgrade``...)."""
     import io
 
@@ -30,22 +31,15 @@ def implied_migration(sa_connection, schema: str, new_metadata, changes: list[di
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
 
-    space = schema
-
-    def include_name(name, type_, parent_names):
-        return name == space if type_ == "schema" else True
-
-    ctx = MigrationContext.configure(sa_connection, opts={
-        "compare_type": True, "compare_server_default": True, "include_schemas": True,
-        "include_name": include_name})
+    ctx = MigrationContext.configure(sa_connection, opts={"compare_type": True, "compare_server_default": True})
     script = produce_migrations(ctx, new_metadata)
     up_ops, down_ops = script.upgrade_ops, script.downgrade_ops
     _no_enum_creation(up_ops)
     _no_enum_creation(down_ops)
     enum_sql = _enum_sql(changes)
     result = {
-        "alembic_upgrade": _clean_python(render_python_code(up_ops), space),
-        "alembic_downgrade": _clean_python(render_python_code(down_ops), space),
+        "alembic_upgrade": render_python_code(up_ops),
+        "alembic_downgrade": render_python_code(down_ops),
     }
     for key, ops in (("upgrade_sql", up_ops), ("downgrade_sql", down_ops)):
         buf = io.StringIO()
@@ -55,7 +49,7 @@ def implied_migration(sa_connection, schema: str, new_metadata, changes: list[di
         for op in ops.ops:
             _invoke(operations, op)
         pre, post = enum_sql[key]
-        result[key] = "\n".join(x for x in (*pre, _clean_sql(buf.getvalue(), space), *post) if x)
+        result[key] = "\n".join(x for x in (*pre, _no_blank_lines(buf.getvalue()), *post) if x)
     return result
 
 
@@ -138,12 +132,5 @@ def _invoke(operations, op) -> None:
         operations.invoke(op)
 
 
-def _clean_python(code: str, space: str) -> str:
-    code = re.sub(r",\s*schema='" + re.escape(space) + "'", "", code)
-    return code.replace(f"'{space}.", "'")
-
-
-def _clean_sql(sql: str, space: str) -> str:
-    sql = sql.replace(f'"{space}".', "").replace(f"{space}.", "")
-    lines = [ln for ln in sql.splitlines() if ln.strip()]
-    return "\n".join(lines).strip()
+def _no_blank_lines(sql: str) -> str:
+    return "\n".join(ln for ln in sql.splitlines() if ln.strip()).strip()

@@ -117,7 +117,7 @@ def reflect_schema(s, baseline: Baseline, home: str | None = None) -> Schema:
     for space, name in sorted(new_enums, key=lambda k: (k[0] != home, k)):
         if (space, name) in enums:
             schema.enums[name if space == home else f"{space}.{name}"] = list(enums[space, name])
-    s.set_path(home)
+    s.reset_path()        # as the next script would find it: a new session's search path
     return schema
 
 

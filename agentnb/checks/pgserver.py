@@ -73,7 +73,7 @@ class ConnectionFailed(AgentnbError):
     """A server was named (or started) but a connection to it failed."""
 
     def __init__(self, server: "PostgresServer", error: Exception):
-        where = f"{ENV_URL} ({hide_password(server.url)})" if server.kind == "url" else server.description
+        where = f"{ENV_URL} ({server.description})" if server.kind == "url" else server.description
         detail = " ".join(str(getattr(error, "orig", None) or error).split())[:300]
         fix = (f"check {ENV_URL}, or unset it to let agentnb start its own server" if server.kind == "url"
                else "the embedded server stopped; restart the kernel to start a new one")
@@ -96,7 +96,7 @@ class PostgresServer:
 
     url: str
     kind: str                       # "url" (AGENTNB_POSTGRES_URL), "system", "pgserver"
-    description: str = ""
+    description: str = ""           # for "url": the URL as the user wrote it, password hidden
     start_seconds: float = 0.0
     folder: str | None = None       # the throwaway cluster's folder (agentnb-pg-*)
     _stop: Any = field(default=None, repr=False)
@@ -154,7 +154,7 @@ def get_server() -> PostgresServer:
     if url:
         with _server_lock:
             if url not in _url_servers:
-                _url_servers[url] = PostgresServer(_url_from_env(url), "url", ENV_URL)
+                _url_servers[url] = PostgresServer(_url_from_env(url), "url", hide_password(url))
             return _url_servers[url]
     with _server_lock:
         if _server is not None and _server._stop is not None:
@@ -177,17 +177,22 @@ def get_server() -> PostgresServer:
 
 
 def warm_up() -> threading.Thread | None:
-    """Start the embedded server in the background (a live answer streams for seconds, a replay
-    imports the SDK meanwhile), so that the first check finds it ready. Failures are not lost: the
-    check that needs the server calls get_server() again and reports why in its row."""
-    if os.environ.get(ENV_URL, "").strip() or (_server is not None and _server._stop is not None):
+    """Get PostgreSQL ready in the background (a live answer streams for seconds, a replay imports the
+    SDK meanwhile), so that the first check finds it ready: agentnb's own cluster started (or the one
+    shared through AGENTNB_POSTGRES_URL reached), and this process's scratch database made on it.
+    Nothing to do when that is done. Failures are not lost: the check that needs the server tries again
+    and reports why in its row."""
+    url = os.environ.get(ENV_URL, "").strip()
+    server = _url_servers.get(url) if url else _server
+    if server is not None and server.sandbox is not None and (url or server._stop is not None):
         return None
 
     def start():
+        from agentnb.checks import pgsandbox
         try:
-            get_server()
-        except NoPostgresError:
-            pass    # reported by the check itself, with the reasons
+            pgsandbox.prepare(get_server())
+        except Exception:  # noqa: BLE001 - the check that needs it tries again and reports why in its row
+            pass
 
     thread = threading.Thread(target=start, name="agentnb-postgres-warm-up", daemon=True)
     thread.start()
