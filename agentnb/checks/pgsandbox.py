@@ -37,7 +37,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from agentnb.checks.pgserver import ENV_URL, ConnectionFailed, NoPostgresError, PostgresServer, hide_password
+from agentnb.checks.pgserver import (
+    ENV_URL, ConnectionFailed, NoPostgresError, PostgresServer, hide_password, load_drivers)
 
 __all__ = ["Sandbox", "SandboxUnavailable", "sandbox", "prepare", "STATEMENT_SECONDS", "TEMP_FILE_LIMIT"]
 
@@ -73,6 +74,7 @@ class Sandbox:
 
     def engine(self):
         if self._engine is None:
+            load_drivers()
             from sqlalchemy import create_engine
             from sqlalchemy.pool import NullPool
             self._engine = create_engine(self.url, poolclass=NullPool)
@@ -80,6 +82,7 @@ class Sandbox:
 
     def connect(self, **kwargs):
         """A new psycopg connection as the sandbox role (a monitor's, beside the check's)."""
+        load_drivers()
         import psycopg
         from sqlalchemy.engine import make_url
 
@@ -98,6 +101,7 @@ _prepare_lock = threading.Lock()
 
 def prepare(server: PostgresServer) -> Sandbox | None:
     """The process's kept sandbox on agentnb's own cluster, made on first use; None on a user's server."""
+    load_drivers()
     if server.sandbox is None:
         with _prepare_lock:
             if server.sandbox is None:

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from agentnb.checks.pgserver import ConnectionFailed, PostgresServer, get_server
+from agentnb.checks.pgserver import ConnectionFailed, PostgresServer, get_server, load_drivers
 
 __all__ = ["SQLFailure", "Scratch", "scratch", "TIME_LIMIT_SECONDS", "DISK_LIMIT_MB"]
 
@@ -321,6 +321,7 @@ def scratch(server: PostgresServer | None = None, *, sqlalchemy: bool = True) ->
     from agentnb.checks import pgsandbox
 
     server = server or get_server()
+    load_drivers()
     import sqlalchemy.exc
 
     with pgsandbox.sandbox(server) as box:

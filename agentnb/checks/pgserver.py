@@ -88,6 +88,24 @@ def hide_password(url: str) -> str:
 
 
 
+_import_lock = threading.Lock()
+
+
+def load_drivers() -> None:
+    """Import psycopg and SQLAlchemy (with its PostgreSQL dialect) once, one thread at a time.
+
+    The warm-up thread and the checks' thread may both reach them first: SQLAlchemy imported from two
+    threads at once can hand one a partly initialised module ("partially initialized module
+    'sqlalchemy.util' has no attribute 'MemoizedSlots'"), seen in a notebook replay.
+    """
+    with _import_lock:
+        import psycopg  # noqa: F401
+        import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
+        import sqlalchemy.engine  # noqa: F401
+        import sqlalchemy.exc  # noqa: F401
+        import sqlalchemy.pool  # noqa: F401
+
+
 @dataclass
 class PostgresServer:
     """A server the checks can use. ``url`` is for SQLAlchemy (``postgresql+psycopg://...``), with the
@@ -111,18 +129,21 @@ class PostgresServer:
     @property
     def conninfo(self) -> str:
         """The URL as libpq / psycopg take it."""
+        load_drivers()
         from sqlalchemy.engine import make_url
         return make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
 
     def connect(self, **kwargs):
         """A new psycopg connection (not autocommit); the caller closes it."""
+        conninfo = self.conninfo
         import psycopg
         kwargs.setdefault("connect_timeout", 10)
-        return psycopg.connect(self.conninfo, **kwargs)
+        return psycopg.connect(conninfo, **kwargs)
 
     def engine(self):
         """A SQLAlchemy engine on this server (NullPool: every connection is closed after use)."""
         if self._engine is None:
+            load_drivers()
             from sqlalchemy import create_engine
             from sqlalchemy.pool import NullPool
             self._engine = create_engine(self.url, poolclass=NullPool)
@@ -201,6 +222,7 @@ def warm_up() -> threading.Thread | None:
 
 def _url_from_env(url: str) -> str:
     """``AGENTNB_POSTGRES_URL`` as a SQLAlchemy URL for psycopg; NoPostgresError if it is none."""
+    load_drivers()
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 

@@ -20,7 +20,7 @@ import time
 from agentnb.checks.pgreflect import Baseline, baseline, reflect_schema
 from agentnb.checks.pgscratch import Scratch, SQLFailure, scratch
 from agentnb.checks.pgserver import (
-    ENV_URL, ConnectionFailed, NoPostgresError, PostgresServer, get_server, warm_up)
+    ENV_URL, ConnectionFailed, NoPostgresError, PostgresServer, get_server, load_drivers, warm_up)
 from agentnb.checks.result import FAILED, PASSED, CheckResult
 from agentnb.checks.schema import Schema, compare_schemas, plural, schema_summary
 
@@ -60,6 +60,7 @@ def _run(name: str, server: PostgresServer | None, body):
     server, skipped = _server_or_skipped(name, server)
     if skipped is not None:
         return skipped
+    load_drivers()
     import psycopg
     import sqlalchemy.exc
 
