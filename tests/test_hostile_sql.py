@@ -148,6 +148,17 @@ def test_a_huge_insert_is_stopped(server, monkeypatch):
     assert row["message"].startswith("temporary file size exceeds temp_file_limit")
 
 
+def test_memory_is_bounded(server):
+    with server.connect() as conn:
+        if conn.execute("SELECT current_setting('agentnb.cluster', true)").fetchone()[0] != "throwaway":
+            pytest.skip("not agentnb's own cluster: its memory limit is the user's business")
+    t0 = time.monotonic()
+    row = failed("SET work_mem = '2GB';\n"
+                 "SELECT count(*) FROM (SELECT g FROM generate_series(1, 400000000) g ORDER BY g DESC) s;", server)
+    assert row["message"] == "out of memory" and row["details"]["line"] == 2
+    assert time.monotonic() - t0 < pgscratch.TIME_LIMIT_SECONDS
+
+
 @pytest.fixture
 def customers_db(server):
     """A database the test owns, with a customers table, reached by a role that is no superuser."""

@@ -340,5 +340,7 @@ def scratch(server: PostgresServer | None = None, *, sqlalchemy: bool = True) ->
             guard.close()
             try:
                 conn.rollback()
+            except Exception:  # noqa: BLE001 - a late cancel can hit the rollback: closing rolls back too
+                pass
             finally:
                 sa_conn.close()

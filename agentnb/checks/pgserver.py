@@ -52,6 +52,7 @@ __all__ = ["ENV_URL", "NoPostgresError", "ConnectionFailed", "PostgresServer", "
            "find_bindirs"]
 
 ENV_URL = "AGENTNB_POSTGRES_URL"
+MEMORY_LIMIT_KB = 1 << 20          # per server process, private memory (see _launch)
 
 
 class NoPostgresError(AgentnbError):
@@ -400,8 +401,13 @@ def _launch(bindir: str, kind: str, label: str, reasons: list[str]) -> PostgresS
         # agentnb.cluster marks the cluster as agentnb's own for processes it is shared with.
         opts = (f"-p 5432 -k {data} -c listen_addresses= -c fsync=off -c synchronous_commit=off "
                 "-c full_page_writes=off -c agentnb.cluster=throwaway")
-        r = run([pg_ctl, "-D", data, "-l", os.path.join(data, "server.log"), "-o", opts, "-w", "-t", "30",
-                 "start"], 60)
+        # each server process may allocate MEMORY_LIMIT_KB of private memory (RLIMIT_DATA, inherited by
+        # every backend): an answer's `SET work_mem = '2GB'` and a huge sort get "out of memory", not the
+        # machine's RAM (shared buffers are not counted). Set by a shell before exec: a limit can only
+        # be lowered, and no thread-unsafe preexec_fn is needed
+        limited = ["/bin/sh", "-c", f'ulimit -d {MEMORY_LIMIT_KB} 2>/dev/null; exec "$@"', "agentnb-pg"]
+        r = run(limited + [pg_ctl, "-D", data, "-l", os.path.join(data, "server.log"), "-o", opts, "-w", "-t",
+                           "30", "start"], 60)
         if r.returncode != 0:
             log = ""
             try:
@@ -419,3 +425,4 @@ def _launch(bindir: str, kind: str, label: str, reasons: list[str]) -> PostgresS
 
     return PostgresServer(f"postgresql+psycopg://postgres@/postgres?host={data}&port=5432", kind,
                           f"{label}, throwaway cluster in {top}", time.perf_counter() - t0, top, stop)
+
