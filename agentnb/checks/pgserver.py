@@ -13,7 +13,8 @@ The throwaway cluster: ``initdb -A trust --no-sync``, started with ``fsync=off``
 port, only on a Unix socket inside its data folder (mode 0700: only its owner, or root, can connect; a
 trusting TCP port on 127.0.0.1 would let any local user in as superuser). As root it runs as the
 ``postgres`` user (else ``pgserver``) through ``runuser``. It is started with a clean environment
-(``PATH``, ``LC_ALL``, ``TZ``: no API key, no secret of the kernel's reaches the server).
+(``PATH``, ``LC_ALL``, ``TZ``: no API key, no secret of the kernel's reaches the server), and each of
+its processes may allocate at most ``MEMORY_LIMIT_KB`` of private memory.
 
 It dies with the process that started it, however that process dies: a watchdog (``pgwatchdog``),
 started detached in a session of its own before ``initdb``, waits for the owner's exit and then stops
