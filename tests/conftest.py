@@ -1,5 +1,7 @@
 """Shared fixtures. ``api``: a local Messages API server, the real SDK pointed at it, and a fresh
-agentnb session working in its own folder (recordings, session log)."""
+agentnb session working in its own folder (recordings, session log). ``shared_postgres``: one
+PostgreSQL for the whole test session, its tests and the kernels they start (``AGENTNB_POSTGRES_URL``
+in the environment they inherit), stopped at the end."""
 
 from __future__ import annotations
 
@@ -12,6 +14,28 @@ REPO = Path(__file__).resolve().parents[1]
 TEST_KEY = "sk-ant-test-0123456789abcdef"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_postgres():
+    """The URL of the session's PostgreSQL (agentnb's own throwaway cluster, or the one named from
+    outside), or None when none can be had (the PostgreSQL tests then skip, saying why)."""
+    if os.environ.get("AGENTNB_POSTGRES_URL", "").strip():
+        yield os.environ["AGENTNB_POSTGRES_URL"]
+        return
+    from agentnb.checks import pgserver
+
+    try:
+        server = pgserver.get_server()
+    except pgserver.NoPostgresError:
+        yield None
+        return
+    os.environ["AGENTNB_POSTGRES_URL"] = server.url
+    try:
+        yield server.url
+    finally:
+        os.environ.pop("AGENTNB_POSTGRES_URL", None)
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def messages_server():
     from agentnb.testing.server import MessagesServer
@@ -22,9 +46,10 @@ def messages_server():
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
-    """A fresh working folder and environment: no credentials, no agentnb settings from outside."""
+    """A fresh working folder and environment: no credentials, no agentnb settings from outside (but
+    the session's shared PostgreSQL)."""
     for name in list(os.environ):
-        if name.startswith(("AGENTNB_", "ANTHROPIC_")):
+        if name.startswith(("AGENTNB_", "ANTHROPIC_")) and name != "AGENTNB_POSTGRES_URL":
             monkeypatch.delenv(name)
     (tmp_path / "home").mkdir()
     monkeypatch.setenv("HOME", str(tmp_path / "home"))   # no ~/.claude/agents, no SDK credential files

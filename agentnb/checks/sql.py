@@ -51,6 +51,7 @@ def statement_spans(sql: str) -> list[Statement]:
     first = last = None
     atomic_depth = 0
     previous = None
+    routine = False       # in CREATE [OR REPLACE] FUNCTION / PROCEDURE: the only place a body can be
 
     def close() -> None:
         if first is not None:
@@ -64,12 +65,17 @@ def statement_spans(sql: str) -> list[Statement]:
             close()
             first = last = None
             previous = None
+            routine = False
             continue
         if first is None:
             first = token.start
+            routine = name == "CREATE"
+        elif routine and previous in ("CREATE", "REPLACE"):
+            routine = name in ("OR", "REPLACE", "FUNCTION", "PROCEDURE")
         last = token.end
         # CREATE FUNCTION ... BEGIN ATOMIC ...; ...; END: semicolons inside the body do not end it
-        if name == "ATOMIC" and previous == "BEGIN_P":
+        # ("SELECT begin atomic FROM ..." is a column and its alias: no body, the ';' ends it)
+        if name == "ATOMIC" and previous == "BEGIN_P" and routine:
             atomic_depth += 1
         elif atomic_depth and name == "CASE":
             atomic_depth += 1
