@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from agentnb.llm import recording
-from agentnb.redact import redact_all
+from agentnb.redact import redact_data
 
 WORKSPACE_MARK = "${AGENTNB_WORKSPACE}"
 # Headers of the CLI's request that the endpoint does not pass on (its own auth, hop-by-hop ones).
@@ -134,7 +134,7 @@ def normalise(body: dict, roots: list[tuple[str, str]]) -> dict:
 
 def canonical(body: dict, roots) -> dict:
     """The recording's request: the normalised body, redacted (as ``recording`` hashes it)."""
-    return redact_all({"method": "POST", "path": recording.MESSAGES_PATH, "body": normalise(body, roots)})
+    return redact_data({"method": "POST", "path": recording.MESSAGES_PATH, "body": normalise(body, roots)})
 
 
 # -- what the engine learns from each request -----------------------------------------------------------
@@ -391,7 +391,7 @@ class Endpoint:
                 "duration_s": round(exchange.duration_s, 3),
             }
             try:
-                recording.write_atomic(path, redact_all(to_marks(document, self.roots)))
+                recording.write_atomic(path, redact_data(to_marks(document, self.roots)))
             except OSError as err:
                 exchange.error = (f"the answer arrived but its recording could not be written to {path} "
                                   f"({err.strerror or err})")
