@@ -95,7 +95,7 @@ class AgentMagics(Magics):
         from agentnb.attach import context_blocks
         from agentnb.render.live import NotebookRenderer
 
-        context = context_blocks(args.with_, self.shell.user_ns)
+        context = context_blocks(args.with_, self.shell.user_ns, getattr(self.shell, "user_ns_hidden", None))
         kwargs = dict(model=args.model, thread=args.thread, new=args.new, max_tokens=args.max_tokens,
                       context=context)
         if args.dry_run:

@@ -136,6 +136,7 @@ class Session:
                                              conversation=conversation, prompt=blocks, max_tokens=tokens)
         if choice.warning:
             notes.insert(0, choice.warning)
+        notes += getattr(context, "notes", [])       # attach.Attached: what --with cut
         return body, blocks, conversation, notes, dropped
 
     def dry_run(self, agent: str | Agent, prompt: str, *, model: str | None = None, thread: str | None = None,

@@ -131,3 +131,27 @@ def test_an_agent_never_replaces_an_existing_magic(workdir, capsys):
     shell.run_line_magic("reload_ext", "agentnb")
     assert "%%agent NAME" in capsys.readouterr().err
     assert not getattr(shell.magics_manager.magics["cell"]["bash"], "_agentnb", False)
+
+
+def test_with_says_in_the_cell_what_it_cut_and_how_to_send_more(ip, api):
+    from agentnb.attach import MAX_CHARS
+
+    ip.user_ns["big"] = "y" * (MAX_CHARS + 25_000)
+    response = ip.run_cell_magic("backend_dev", "--with big", "Summarise it.")
+    sent = api.message_requests[-1].body["messages"][-1]["content"][0]["text"]
+    assert sent.count("y") == MAX_CHARS and "25,000 more characters cut" in sent
+    [note] = [w for w in response.warnings if "big" in w]
+    assert "\n" not in note and "45,000" in note and "20,000" in note and "--with" in note
+    assert note in response._repr_markdown_()
+    dry = ip.run_cell_magic("backend_dev", "--dry-run --with big", "Summarise it.")
+    assert note in dry.notes and "big" in dry._repr_markdown_()
+
+
+def test_with_a_missing_variable_lists_the_users_variables_only(ip, api):
+    ip.run_cell("books = 3\nmembers_df = 'x'\nimport json")
+    with pytest.raises(Exception) as err:
+        ip.run_cell_magic("backend_dev", "--with bookz", "x")
+    message = str(err.value)
+    assert "books" in message and "members_df" in message
+    for internal in ("In", "Out", "exit", "quit", "get_ipython", "_i1", "_ih"):
+        assert f" {internal}," not in message + "," and f" {internal})" not in message, internal
