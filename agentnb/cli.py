@@ -59,8 +59,34 @@ def cmd_agents() -> int:
     return 1 if catalog.errors else 0
 
 
-def cmd_ask(args) -> int:
+def checks_text(response) -> str:
+    """The artifacts and checks for a terminal: each check's whole message, its first line after the
+    check's name and its other lines indented below it (DuckDB's failing statements, hints)."""
+    from agentnb.render import panel
+    from agentnb.text import indent_rest
+
+    kinds: dict[str, int] = {}
+    for artifact in response.artifacts:
+        kinds[artifact.kind] = kinds.get(artifact.kind, 0) + 1
+    lines = ["artifacts: " + (", ".join(f"{n} {kind}" for kind, n in kinds.items()) or "none"),
+             panel.checks_summary(response)]
+    lines += [f"  {panel.STATUS_ICON.get(r.status, r.status)} {r.name}: {indent_rest(r.message, ' ' * 6)}"
+              for r in response.checks]
+    return "\n".join(lines)
+
+
+def _terminal_renderer(stream: bool):
     from agentnb.render.live import TerminalRenderer
+
+    class Terminal(TerminalRenderer):
+        def checked(self, response) -> None:
+            if len(response.artifacts):
+                print(checks_text(response), file=sys.stderr)
+
+    return Terminal(stream=stream)
+
+
+def cmd_ask(args) -> int:
     from agentnb.session import current
 
     session = current()
@@ -71,7 +97,7 @@ def cmd_ask(args) -> int:
         print(session.dry_run(args.agent, prompt, model=args.model, max_tokens=args.max_tokens)._repr_markdown_())
         return 0
     response = session.ask(args.agent, prompt, model=args.model, max_tokens=args.max_tokens,
-                           renderer=TerminalRenderer(stream=not args.no_stream), check=not args.no_check)
+                           renderer=_terminal_renderer(not args.no_stream), check=not args.no_check)
     return 1 if any(c.status == "failed" for c in response.checks) else 0
 
 
