@@ -155,3 +155,38 @@ def test_with_a_missing_variable_lists_the_users_variables_only(ip, api):
     assert "books" in message and "members_df" in message
     for internal in ("In", "Out", "exit", "quit", "get_ipython", "_i1", "_ih"):
         assert f" {internal}," not in message + "," and f" {internal})" not in message, internal
+
+
+def _capture_outputs(ip, monkeypatch, interrupt_on: str | None = None):
+    """Every output the cell publishes (displays and display updates); with ``interrupt_on``, the first
+    publish whose Markdown holds that text raises KeyboardInterrupt, as the stop button does."""
+    outputs = []
+
+    def publish(data, metadata=None, **kwargs):
+        outputs.append((data, metadata or {}))
+        if interrupt_on and interrupt_on in data.get("text/markdown", "") and len(outputs) == 1:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(ip.display_pub, "publish", publish)
+    return outputs
+
+
+@pytest.mark.parametrize("how", ["cut", "interrupted"])
+def test_a_cut_or_interrupted_answer_keeps_a_text_form_and_agentnb_metadata(ip, api, monkeypatch, how):
+    from agentnb.testing.server import cut, slow
+
+    if how == "cut":
+        api.enqueue(cut(after_chunks=2))
+        outputs = _capture_outputs(ip, monkeypatch)
+        with pytest.raises(Exception, match="ended before"):
+            ip.run_cell_magic("backend_dev", "", "x")
+    else:
+        api.enqueue(slow("mot0 mot1 mot2 mot3 mot4 mot5 mot6 mot7", delay=0.02, chunk_size=5))
+        outputs = _capture_outputs(ip, monkeypatch, interrupt_on="mot0")
+        with pytest.raises(KeyboardInterrupt):
+            ip.run_cell_magic("backend_dev", "", "x")
+    assert outputs
+    for data, metadata in outputs:
+        assert not data["text/plain"].startswith("<IPython"), data
+        assert "agentnb" in metadata, data
+    last, _ = outputs[-1]
+    assert ("interrupted" if how == "interrupted" else "incomplete") in last["text/plain"]
