@@ -179,7 +179,8 @@ class AgentMagics(Magics):
         if command == "usage":
             return report.usage(self.session)
         if command == "reload":
-            register_agents(self.shell, self.session.reload())
+            catalog = self.session.reload()
+            print(reloaded(catalog, register_agents(self.shell, catalog)))
             return None
         if command == "reset":
             self.session.forget()
@@ -187,6 +188,18 @@ class AgentMagics(Magics):
             return None
         raise UsageError(f"%agentnb {command}: unknown command. Try: status, record, recordings, model, usage, "
                          "reload, reset.")
+
+
+def reloaded(catalog, magics: list[str]) -> str:
+    """What ``%agentnb reload`` found: the agents, their magics, the files skipped."""
+    from agentnb.text import plural
+
+    line = f"agent files read again: {plural(len(catalog.agents), 'agent')}"
+    if magics:
+        line += ", magics " + ", ".join(f"%%{m}" for m in magics)
+    if catalog.errors:
+        line += f"; {plural(len(catalog.errors), 'file')} skipped (%agents says why)"
+    return line
 
 
 def register_agents(shell, catalog) -> list[str]:

@@ -190,3 +190,14 @@ def test_a_cut_or_interrupted_answer_keeps_a_text_form_and_agentnb_metadata(ip, 
         assert "agentnb" in metadata, data
     last, _ = outputs[-1]
     assert ("interrupted" if how == "interrupted" else "incomplete") in last["text/plain"]
+
+
+def test_reload_says_what_it_loaded(ip, workdir, capsys):
+    (workdir / "agents").mkdir()
+    (workdir / "agents" / "modeler.md").write_text("---\nname: data-modeler\ndescription: d\n---\nbody\n")
+    (workdir / "agents" / "broken.md").write_text("no front matter here\n")
+    capsys.readouterr()
+    ip.run_line_magic("agentnb", "reload")
+    out = capsys.readouterr().out
+    assert "2 agents" in out and "%%backend_dev" in out and "%%data_modeler" in out and "1 file skipped" in out
+    assert "data_modeler" in ip.magics_manager.magics["cell"]
