@@ -14,14 +14,22 @@ def build_parser() -> argparse.ArgumentParser:
                                      "and the terminal.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("agents", help="list and validate the agents found (exit 1 if a file is bad)")
-    ask = sub.add_parser("ask", help="ask an agent; the answer streams to the terminal")
-    ask.add_argument("agent")
+    ask = sub.add_parser(
+        "ask", help="ask an agent; the answer streams to the terminal (exit 1 when a check failed)",
+        description="Ask an agent. The answer streams to standard output; warnings, the footer (tokens, "
+                    "cost) and the checks of its artifacts go to standard error.",
+        epilog="Exit status: 0 when the answer came and no check failed, 1 when a check failed, 2 for a "
+               "usage, settings or API error, 130 when interrupted.")
+    ask.add_argument("agent", help="the agent's name (agentnb agents lists them)")
     ask.add_argument("prompt", help="the prompt ('-' reads standard input)")
-    ask.add_argument("--model")
-    ask.add_argument("--max-tokens", type=int)
-    ask.add_argument("--no-stream", action="store_true")
-    ask.add_argument("--dry-run", action="store_true")
-    ask.add_argument("--record-mode", choices=RECORD_MODES)
+    ask.add_argument("--model", metavar="MODEL", help="model id or alias (sonnet, opus, haiku) for this call")
+    ask.add_argument("--max-tokens", type=int, metavar="N", help="most tokens the answer may use")
+    ask.add_argument("--no-stream", action="store_true", help="print the answer only once it is complete")
+    ask.add_argument("--dry-run", action="store_true",
+                     help="print the exact request and an estimate of its tokens and cost; send nothing")
+    ask.add_argument("--record-mode", choices=RECORD_MODES,
+                     help="once: replay, else call and record (default); none: replay only; all: call and "
+                          "overwrite (default: AGENTNB_RECORD_MODE)")
     ask.add_argument("--no-check", action="store_true", help="skip the checks of the answer's artifacts")
     add_tools_arguments(ask)
     from agentnb.batch import plan   # cheap: papermill and nbformat are imported when a batch runs
@@ -65,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return runner.main(args)
     except AgentnbError as err:
-        print(f"agentnb: {err}", file=sys.stderr)
+        print(f"agentnb: {terminal_words(str(err)) if args.command == 'ask' else err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\nagentnb: interrupted", file=sys.stderr)
@@ -82,8 +90,69 @@ def cmd_agents() -> int:
     return 1 if catalog.errors else 0
 
 
-def cmd_ask(args) -> int:
+# The session's messages are written for a notebook; in a terminal they name the command and its options.
+_TERMINAL_WORDS = (
+    (r"\b([Rr]un) the cell again", r"\1 the command again"),
+    (r"in the environment the kernel starts from", "in the environment"),
+    (r"\bcell starting ", "prompt starting "),
+    (r"the cell text, agent and model", "the prompt, agent and model"),
+    (r"AGENTNB_RECORD_MODE=once or %agentnb record once", "--record-mode once, or AGENTNB_RECORD_MODE=once"),
+    (r" \(or %agentnb recordings DIR\)", ""),
+    (r"--model MODEL on the cell, `%agentnb model [^`]*`, or", "--model MODEL, or"),
+)
+
+
+def terminal_words(message: str) -> str:
+    import re
+
+    for pattern, replacement in _TERMINAL_WORDS:
+        message = re.sub(pattern, replacement, message)
+    return message
+
+
+_COUNTABLE = {"schema": "schemas", "migration": "migrations", "query": "queries", "example": "examples"}
+
+
+def checks_text(response) -> str:
+    """The artifacts and checks for a terminal: each check's whole message, its first line after the
+    check's name and its other lines indented below it (DuckDB's failing statements, hints)."""
+    from agentnb.render import panel
+    from agentnb.text import indent_rest
+
+    kinds: dict[str, int] = {}
+    for artifact in response.artifacts:
+        kinds[artifact.kind] = kinds.get(artifact.kind, 0) + 1
+    counted = [f"{n} {_COUNTABLE.get(kind, kind) if n > 1 else kind}" for kind, n in kinds.items()]
+    lines = ["artifacts: " + (", ".join(counted) or "none"), panel.checks_summary(response)]
+    lines += [f"  {panel.STATUS_ICON.get(r.status, r.status)} {r.name}: {indent_rest(r.message, ' ' * 6)}"
+              for r in response.checks]
+    return "\n".join(lines)
+
+
+def _terminal_renderer(stream: bool):
     from agentnb.render.live import TerminalRenderer
+
+    class Terminal(TerminalRenderer):
+        def finish(self, response) -> None:
+            response.warnings[:] = [terminal_words(w) for w in response.warnings]
+            super().finish(response)
+
+        def checked(self, response) -> None:
+            if len(response.artifacts):
+                print(checks_text(response), file=sys.stderr)
+
+        def fail(self, error: BaseException, partial: str) -> None:
+            # end the line the partial answer (or the terminal's ^C) left open; no blank line otherwise
+            if partial and not self.stream:
+                self.out.write(partial)
+            if partial or isinstance(error, KeyboardInterrupt):
+                self.out.write("\n")
+            self.out.flush()
+
+    return Terminal(stream=stream)
+
+
+def cmd_ask(args) -> int:
     from agentnb.session import current
 
     session = current()
@@ -93,10 +162,15 @@ def cmd_ask(args) -> int:
     if args.tools is not None and not args.dry_run:
         return ask_with_tools(args, session, prompt)
     if args.dry_run:
-        print(session.dry_run(args.agent, prompt, model=args.model, max_tokens=args.max_tokens)._repr_markdown_())
+        dry = session.dry_run(args.agent, prompt, model=args.model, max_tokens=args.max_tokens)
+        print(terminal_words(dry.text()))
         return 0
-    response = session.ask(args.agent, prompt, model=args.model, max_tokens=args.max_tokens,
-                           renderer=TerminalRenderer(stream=not args.no_stream), check=not args.no_check)
+    try:
+        response = session.ask(args.agent, prompt, model=args.model, max_tokens=args.max_tokens,
+                               renderer=_terminal_renderer(not args.no_stream), check=not args.no_check)
+    except KeyboardInterrupt:
+        print("agentnb: interrupted", file=sys.stderr)     # the renderer ended the open line
+        return 130
     return 1 if any(c.status == "failed" for c in response.checks) else 0
 
 

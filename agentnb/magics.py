@@ -129,7 +129,7 @@ class AgentMagics(Magics):
         from agentnb.attach import context_blocks
         from agentnb.render.live import NotebookRenderer
 
-        context = context_blocks(args.with_, self.shell.user_ns)
+        context = context_blocks(args.with_, self.shell.user_ns, getattr(self.shell, "user_ns_hidden", None))
         kwargs = dict(model=args.model, thread=args.thread, new=args.new, max_tokens=args.max_tokens,
                       context=context)
         if args.dry_run:
@@ -222,7 +222,8 @@ class AgentMagics(Magics):
         if command in ("tools", "workspace"):
             return _tools_command(settings, command, words[1:])
         if command == "reload":
-            register_agents(self.shell, self.session.reload())
+            catalog = self.session.reload()
+            print(reloaded(catalog, register_agents(self.shell, catalog)))
             return None
         if command == "reset":
             self.session.forget()
@@ -244,6 +245,18 @@ def _tools_command(settings, command: str, words: list[str]):
     settings.workspace = Path(words[0])
     print(f"workspace: {words[0]}")
     return None
+
+
+def reloaded(catalog, magics: list[str]) -> str:
+    """What ``%agentnb reload`` found: the agents, their magics, the files skipped."""
+    from agentnb.text import plural
+
+    line = f"agent files read again: {plural(len(catalog.agents), 'agent')}"
+    if magics:
+        line += ", magics " + ", ".join(f"%%{m}" for m in magics)
+    if catalog.errors:
+        line += f"; {plural(len(catalog.errors), 'file')} skipped (%agents says why)"
+    return line
 
 
 def register_agents(shell, catalog) -> list[str]:

@@ -45,18 +45,29 @@ class DryRun:
     input_cost_usd: float | None
     notes: list[str] = field(default_factory=list)
 
-    def _repr_markdown_(self) -> str:
-        import json
-
-        cost = ("unknown (model without a price)" if self.input_cost_usd is None else
+    def _cost(self) -> str:
+        return ("unknown (model without a price)" if self.input_cost_usd is None else
                 f"input ~${self.input_cost_usd:.4f}; at most ${self.max_cost_usd:.4f} if the answer uses all "
                 f"{self.request['max_tokens']:,} output tokens")
+
+    def _body(self) -> str:
+        import json
+
+        return json.dumps(self.request, indent=2, ensure_ascii=False)
+
+    def _repr_markdown_(self) -> str:
         notes = "".join(f"> ⚠️ {n}\n\n" for n in self.notes)
-        body = json.dumps(self.request, indent=2, ensure_ascii=False)
+        body = self._body()
         fence = "````" if "```" in body else "```"
         return (f"{notes}**Dry run: nothing sent.** `POST {self.endpoint}` · model `{self.request['model']}` · "
-                f"~{self.input_tokens_estimate:,} input tokens (estimate) · {cost}\n\n"
+                f"~{self.input_tokens_estimate:,} input tokens (estimate) · {self._cost()}\n\n"
                 f"{fence}json\n{body}\n{fence}\n")
+
+    def text(self) -> str:
+        """The same as plain text, for a terminal: the summary line, the notes, then the request."""
+        notes = "".join(f"warning: {n}\n" for n in self.notes)
+        return (f"Dry run: nothing sent. POST {self.endpoint} · model {self.request['model']} · "
+                f"~{self.input_tokens_estimate:,} input tokens (estimate) · {self._cost()}\n{notes}\n{self._body()}")
 
     def __repr__(self) -> str:
         return (f"<DryRun {self.request['model']} ~{self.input_tokens_estimate:,} input tokens, "
@@ -136,6 +147,7 @@ class Session:
                                              conversation=conversation, prompt=blocks, max_tokens=tokens)
         if choice.warning:
             notes.insert(0, choice.warning)
+        notes += getattr(context, "notes", [])       # attach.Attached: what --with cut
         return body, blocks, conversation, notes, dropped
 
     def dry_run(self, agent: str | Agent, prompt: str, *, model: str | None = None, thread: str | None = None,

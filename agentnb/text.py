@@ -31,3 +31,22 @@ def without_surrogates(text: str) -> str:
         return text
     except UnicodeEncodeError:
         return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+
+
+def indent_rest(text: str | None, indent: str = "    ") -> str:
+    """``text``'s first line, then each of its other lines indented by ``indent``: a multi-line message
+    shown after a label (``name: first line``) in a terminal or a text/plain output."""
+    lines = (text or "").strip().splitlines()
+    return "\n".join(lines[:1] + [indent + line for line in lines[1:] if line.strip()])
+
+
+def one_line(text: str | None, limit: int = 200) -> str:
+    """A multi-line message on one line, for a table cell or a summary: its lines joined ("a:" and the
+    next line by a space, others by " · "), at most ``limit`` characters. Never just a heading that
+    ends at a colon."""
+    out = ""
+    for line in (text or "").strip().splitlines():
+        line = " ".join(line.split())
+        if line:
+            out += (line if not out else (" " if out.endswith(":") else " · ") + line)
+    return out if len(out) <= limit else out[:limit - 1] + "…"

@@ -558,3 +558,31 @@ def test_under_a_budget_a_call_that_cannot_be_logged_is_not_sent(api, workdir, m
         agentnb.ask("backend-dev", "x")
     assert "session log" in str(info.value) and "AGENTNB_HOME" in str(info.value)
     assert api.message_requests == []          # it could not have been counted, had it been killed
+
+
+@pytest.mark.parametrize("written, retired, today, replacement", [
+    ("claude-3-opus-20240229", "2026-01-05", "2026-11-26", "claude-opus-5-5"),    # via claude-opus-4-1,
+    ("claude-3-opus-20240229", "2026-01-05", "2026-01-06", "claude-opus-4-1"),    # retired on 2026-08-05
+    ("claude-3-7-sonnet-20250219", "2026-02-19", "2026-12-01", "claude-sonnet-5-5"),
+    ("claude-3-5-haiku-20241022", "2026-02-19", "2026-11-26", "claude-haiku-4-5"),
+    ("claude-sonnet-4-20250514", "2026-06-15", "2026-11-26", "claude-sonnet-4-6"),
+    ("claude-2.1", "2025-07-21", "2026-11-26", "claude-sonnet-5-5"),
+    ("claude-instant-1.2", "2024-11-06", "2026-11-26", "claude-haiku-5-5"),
+])
+def test_every_retired_model_of_the_dated_list_is_replaced_with_a_warning(written, retired, today, replacement):
+    choice = models.resolve("data-modeler", written, today=dt.date.fromisoformat(today), env={})
+    assert choice.model == replacement and choice.known == (models.family(replacement) is not None)
+    assert f"{written} (from agent file) was retired on {retired}; using {replacement} instead" in choice.warning
+    assert "--model" in choice.warning and "AGENTNB_MODEL_DATA_MODELER" in choice.warning
+    before = models.resolve("data-modeler", written, today=dt.date.fromisoformat(retired) - dt.timedelta(days=2),
+                            env={})
+    assert before.model == written and f"retires on {retired} (2 days left)" in before.warning
+    chosen = models.resolve("data-modeler", written, override="haiku", today=dt.date.fromisoformat(today), env={})
+    assert chosen.model == "claude-haiku-5-5" and chosen.warning is None        # the override wins, quietly
+
+
+def test_a_retired_model_in_a_cell_is_sent_as_its_replacement(api):
+    agentnb.current_session().clock = lambda: dt.date(2026, 11, 26)
+    r = agentnb.ask("backend-dev", "hi", model="claude-3-opus-20240229")
+    assert api.message_requests[-1].body["model"] == "claude-opus-5-5" and r.cost_usd is not None
+    assert any("was retired on 2026-01-05" in w for w in r.warnings)

@@ -131,3 +131,73 @@ def test_an_agent_never_replaces_an_existing_magic(workdir, capsys):
     shell.run_line_magic("reload_ext", "agentnb")
     assert "%%agent NAME" in capsys.readouterr().err
     assert not getattr(shell.magics_manager.magics["cell"]["bash"], "_agentnb", False)
+
+
+def test_with_says_in_the_cell_what_it_cut_and_how_to_send_more(ip, api):
+    from agentnb.attach import MAX_CHARS
+
+    ip.user_ns["big"] = "y" * (MAX_CHARS + 25_000)
+    response = ip.run_cell_magic("backend_dev", "--with big", "Summarise it.")
+    sent = api.message_requests[-1].body["messages"][-1]["content"][0]["text"]
+    assert sent.count("y") == MAX_CHARS and "25,000 more characters cut" in sent
+    [note] = [w for w in response.warnings if "big" in w]
+    assert "\n" not in note and "45,000" in note and "20,000" in note and "--with" in note
+    assert note in response._repr_markdown_()
+    dry = ip.run_cell_magic("backend_dev", "--dry-run --with big", "Summarise it.")
+    assert note in dry.notes and "big" in dry._repr_markdown_()
+
+
+def test_with_a_missing_variable_lists_the_users_variables_only(ip, api):
+    ip.run_cell("books = 3\nmembers_df = 'x'\nimport json")
+    with pytest.raises(Exception) as err:
+        ip.run_cell_magic("backend_dev", "--with bookz", "x")
+    message = str(err.value)
+    assert "books" in message and "members_df" in message
+    for internal in ("In", "Out", "exit", "quit", "get_ipython", "_i1", "_ih"):
+        assert f" {internal}," not in message + "," and f" {internal})" not in message, internal
+
+
+def _capture_outputs(ip, monkeypatch, interrupt_on: str | None = None):
+    """Every output the cell publishes (displays and display updates); with ``interrupt_on``, the first
+    publish whose Markdown holds that text raises KeyboardInterrupt, as the stop button does."""
+    outputs = []
+
+    def publish(data, metadata=None, **kwargs):
+        outputs.append((data, metadata or {}))
+        if interrupt_on and interrupt_on in data.get("text/markdown", "") and len(outputs) == 1:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(ip.display_pub, "publish", publish)
+    return outputs
+
+
+@pytest.mark.parametrize("how", ["cut", "interrupted"])
+def test_a_cut_or_interrupted_answer_keeps_a_text_form_and_agentnb_metadata(ip, api, monkeypatch, how):
+    from agentnb.testing.server import cut, slow
+
+    if how == "cut":
+        api.enqueue(cut(after_chunks=2))
+        outputs = _capture_outputs(ip, monkeypatch)
+        with pytest.raises(Exception, match="ended before"):
+            ip.run_cell_magic("backend_dev", "", "x")
+    else:
+        api.enqueue(slow("mot0 mot1 mot2 mot3 mot4 mot5 mot6 mot7", delay=0.02, chunk_size=5))
+        outputs = _capture_outputs(ip, monkeypatch, interrupt_on="mot0")
+        with pytest.raises(KeyboardInterrupt):
+            ip.run_cell_magic("backend_dev", "", "x")
+    assert outputs
+    for data, metadata in outputs:
+        assert not data["text/plain"].startswith("<IPython"), data
+        assert "agentnb" in metadata, data
+    last, _ = outputs[-1]
+    assert ("interrupted" if how == "interrupted" else "incomplete") in last["text/plain"]
+
+
+def test_reload_says_what_it_loaded(ip, workdir, capsys):
+    (workdir / "agents").mkdir()
+    (workdir / "agents" / "modeler.md").write_text("---\nname: data-modeler\ndescription: d\n---\nbody\n")
+    (workdir / "agents" / "broken.md").write_text("no front matter here\n")
+    capsys.readouterr()
+    ip.run_line_magic("agentnb", "reload")
+    out = capsys.readouterr().out
+    assert "2 agents" in out and "%%backend_dev" in out and "%%data_modeler" in out and "1 file skipped" in out
+    assert "data_modeler" in ip.magics_manager.magics["cell"]

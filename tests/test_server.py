@@ -434,3 +434,13 @@ def test_enqueue_rejects_non_replies(server):
     with pytest.raises(TypeError):
         server.enqueue("hello")
     assert isinstance(text("x"), Reply)
+
+
+def test_running_the_server_module_prints_no_runpy_warning():
+    import subprocess
+    import sys
+
+    for module in ("agentnb.testing.server", "agentnb.testing"):
+        done = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and "--port" in done.stdout, done.stderr
+        assert "Warning" not in done.stderr, done.stderr

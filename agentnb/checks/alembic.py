@@ -31,9 +31,10 @@ def implied_migration(sa_connection, new_metadata, changes: list[dict]) -> dict:
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
 
+    from agentnb.checks.migration_order import stable
+
     ctx = MigrationContext.configure(sa_connection, opts={"compare_type": True, "compare_server_default": True})
-    script = produce_migrations(ctx, new_metadata)
-    up_ops, down_ops = script.upgrade_ops, script.downgrade_ops
+    up_ops, down_ops = stable(produce_migrations(ctx, new_metadata).upgrade_ops)   # hash-seed free order
     _no_enum_creation(up_ops)
     _no_enum_creation(down_ops)
     enum_sql = _enum_sql(changes)

@@ -104,9 +104,9 @@ def compare_schemas(old: Schema, new: Schema) -> list[dict]:
             d["old"], d["new"] = old_value, new_value
         out.append(d)
 
-    for name in old.enums.keys() - new.enums.keys():
+    for name in [n for n in old.enums if n not in new.enums]:
         add("enum", "removed", f"enum {name} removed ({', '.join(old.enums[name])})", name=name)
-    for name in new.enums.keys() - old.enums.keys():
+    for name in [n for n in new.enums if n not in old.enums]:
         add("enum", "added", f"enum {name} added ({', '.join(new.enums[name])})", name=name)
     for name in sorted(old.enums.keys() & new.enums.keys()):
         if old.enums[name] != new.enums[name]:
@@ -152,9 +152,9 @@ def compare_schemas(old: Schema, new: Schema) -> list[dict]:
             return tuple(fk.columns), fk.ref_table, tuple(fk.ref_columns), fk.on_delete
 
         afk, bfk = {fk_key(f): f for f in a.foreign_keys}, {fk_key(f): f for f in b.foreign_keys}
-        for k in afk.keys() - bfk.keys():
+        for k in [k for k in afk if k not in bfk]:
             add("foreign key", "removed", f"{pre}{_fk_text(afk[k])} removed", name, afk[k].name)
-        for k in bfk.keys() - afk.keys():
+        for k in [k for k in bfk if k not in afk]:
             add("foreign key", "added", f"{pre}{_fk_text(bfk[k])} added", name, bfk[k].name)
         au, bu = {tuple(u) for u in a.unique}, {tuple(u) for u in b.unique}
         for u in sorted(au - bu):
@@ -162,9 +162,9 @@ def compare_schemas(old: Schema, new: Schema) -> list[dict]:
         for u in sorted(bu - au):
             add("unique", "added", f"{pre}unique ({', '.join(u)}) added", name)
         ai, bi = {i.name: i for i in a.indexes}, {i.name: i for i in b.indexes}
-        for n in ai.keys() - bi.keys():
+        for n in [n for n in ai if n not in bi]:
             add("index", "removed", f"{pre}index {n} removed {_index_text(ai[n])}", name, n)
-        for n in bi.keys() - ai.keys():
+        for n in [n for n in bi if n not in ai]:
             add("index", "added", f"{pre}index {n} added {_index_text(bi[n])}", name, n)
         for n in sorted(ai.keys() & bi.keys()):
             if (ai[n].columns, ai[n].unique, ai[n].where) != (bi[n].columns, bi[n].unique, bi[n].where):

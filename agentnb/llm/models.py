@@ -1,8 +1,8 @@
 """Models: aliases, retirements, context windows and prices.
 
-Models come and go, so everything dated lives here, in one table. A retired model is answered with a
-warning and its replacement, never a crash; an unknown id is sent as written (the API decides) with a
-note that its cost is unknown.
+Models come and go, so everything dated lives here: the families with their prices, and the dated list
+of retired ids. A retired model is answered with a warning and its replacement, never a crash; an
+unknown id is sent as written (the API decides) with a note that its cost is unknown.
 """
 
 from __future__ import annotations
@@ -68,12 +68,66 @@ FAMILIES: tuple[Family, ...] = (
 FALLBACK_CONTEXT_WINDOW = 200_000
 
 
-def family(model: str) -> Family | None:
+@dataclass(frozen=True)
+class Retired:
+    """A model no longer in ``FAMILIES``: its ids (a prefix, as for a family), the day it stopped
+    answering and the replacement Anthropic recommended (followed on when that one retired too)."""
+
+    prefix: str
+    retires: dt.date
+    replacement: str
+
+
+# Anthropic's model deprecations page (platform.claude.com/docs/en/about-claude/model-deprecations, its
+# stored copies and the release notes it cites), read on 2026-11-26. A retired id is replaced the day
+# it retires, like a family's; the model then sent is priced by its own family.
+RETIREMENTS_AS_OF = dt.date(2026, 11, 26)
+RETIRED: tuple[Retired, ...] = (
+    *(Retired(f"claude-{v}", dt.date(2024, 11, 6), "claude-sonnet-5-5") for v in ("1.0", "1.1", "1.2", "1.3")),
+    *(Retired(f"claude-instant-{v}", dt.date(2024, 11, 6), "claude-haiku-5-5") for v in ("1.0", "1.1", "1.2")),
+    Retired("claude-2.0", dt.date(2025, 7, 21), "claude-sonnet-5-5"),
+    Retired("claude-2.1", dt.date(2025, 7, 21), "claude-sonnet-5-5"),
+    Retired("claude-3-sonnet", dt.date(2025, 7, 21), "claude-sonnet-5-5"),
+    Retired("claude-3-5-sonnet", dt.date(2025, 10, 22), "claude-sonnet-4-5"),
+    Retired("claude-3-opus", dt.date(2026, 1, 5), "claude-opus-4-1"),
+    Retired("claude-3-7-sonnet", dt.date(2026, 2, 19), "claude-sonnet-4-5"),
+    Retired("claude-3-5-haiku", dt.date(2026, 2, 19), "claude-haiku-4-5"),
+    Retired("claude-sonnet-4-20250514", dt.date(2026, 6, 15), "claude-sonnet-4-6"),
+    Retired("claude-sonnet-4-0", dt.date(2026, 6, 15), "claude-sonnet-4-6"),
+    Retired("claude-opus-4-20250514", dt.date(2026, 6, 15), "claude-opus-4-8"),
+    Retired("claude-opus-4-0", dt.date(2026, 6, 15), "claude-opus-4-8"),
+    Retired("claude-opus-4-1", dt.date(2026, 8, 5), "claude-opus-5-5"),
+)
+
+
+def _match(model: str, entries):
     # longest prefix first so that "claude-opus-4-5" never matches "claude-opus-4-50..."
-    for fam in sorted(FAMILIES, key=lambda f: -len(f.prefix)):
-        if model == fam.prefix or model.startswith(fam.prefix + "-"):
-            return fam
+    for entry in sorted(entries, key=lambda e: -len(e.prefix)):
+        if model == entry.prefix or model.startswith(entry.prefix + "-"):
+            return entry
     return None
+
+
+def family(model: str) -> Family | None:
+    return _match(model, FAMILIES)
+
+
+def retirement(model: str) -> Family | Retired | None:
+    """The dated entry that retires ``model`` (a family with a retirement date, or a retired id)."""
+    fam = family(model)
+    if fam is not None:
+        return fam if fam.retires else None
+    return _match(model, RETIRED)
+
+
+def _successor(model: str, today: dt.date) -> str:
+    """``model``'s recommended replacement, followed on while that one is retired as well."""
+    for _ in range(len(FAMILIES) + len(RETIRED)):
+        entry = retirement(model)
+        if entry is None or today < entry.retires:
+            return model
+        model = entry.replacement or DEFAULT_MODEL
+    return DEFAULT_MODEL
 
 
 @dataclass(frozen=True)
@@ -117,18 +171,20 @@ def resolve(agent_name: str, agent_model: str | None, *, override: str | None = 
     today = today or clock()
     how = (f"override with --model MODEL on the cell, `%agentnb model {agent_name} MODEL`, "
            f"or the environment variable {per_agent}")
-    if fam and fam.retires:
-        replacement = fam.replacement or DEFAULT_MODEL
-        if today >= fam.retires:
+    gone = retirement(model)
+    if gone is not None:
+        if today >= gone.retires:
+            replacement = _successor(model, today)
             return ModelChoice(
                 replacement, source,
-                f"{model} (from {source}) was retired on {fam.retires:%Y-%m-%d}; using {replacement} "
-                f"instead. To choose another model, {how}.")
-        days = (fam.retires - today).days
+                f"{model} (from {source}) was retired on {gone.retires:%Y-%m-%d}; using {replacement} "
+                f"instead. To choose another model, {how}.", known=family(replacement) is not None)
+        days = (gone.retires - today).days
+        replacement = _successor(gone.replacement or DEFAULT_MODEL, gone.retires)
         return ModelChoice(
             model, source,
-            f"{model} (from {source}) retires on {fam.retires:%Y-%m-%d} ({plural(days, 'day')} left); "
-            f"{replacement} replaces it: {how}.")
+            f"{model} (from {source}) retires on {gone.retires:%Y-%m-%d} ({plural(days, 'day')} left); "
+            f"{replacement} replaces it: {how}.", known=fam is not None)
     if fam is None:
         return ModelChoice(model, source,
                            f"unknown model {model!r} (from {source}): sent as written, cost not "

@@ -115,13 +115,16 @@ class NotebookRenderer:
             self.last = now
             self.updates += 1
 
-    def _show(self, text: str) -> None:
-        from IPython.display import Markdown, display
+    def _show(self, text: str, state: str = "streaming") -> None:
+        from IPython.display import display
 
+        # a raw bundle: a Markdown object would be saved with text/plain "<...Markdown object>"
+        data = {"text/markdown": text, "text/plain": text}
+        meta = metadata.for_result(f"partial answer ({state})")
         if self.handle is None:
-            self.handle = display(Markdown(text), display_id=True)
+            self.handle = display(data, metadata=meta, raw=True, display_id=True)
         else:
-            self.handle.update(Markdown(text))
+            self.handle.update(data, metadata=meta, raw=True)
 
     def finish(self, response: Response) -> None:
         """The whole answer replaces the streamed text (or appears, for a replay), before checks run."""
@@ -140,7 +143,7 @@ class NotebookRenderer:
     def fail(self, error: BaseException, partial: str) -> None:
         if partial:
             note = "interrupted" if isinstance(error, KeyboardInterrupt) else "incomplete"
-            self._show(f"{partial}\n\n> ⚠️ {note}: the answer above is partial.")
+            self._show(f"{partial}\n\n> ⚠️ {note}: the answer above is partial.", note)
 
 
 class TerminalRenderer:
