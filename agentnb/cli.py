@@ -110,25 +110,6 @@ def terminal_words(message: str) -> str:
     return message
 
 
-_COUNTABLE = {"schema": "schemas", "migration": "migrations", "query": "queries", "example": "examples"}
-
-
-def checks_text(response) -> str:
-    """The artifacts and checks for a terminal: each check's whole message, its first line after the
-    check's name and its other lines indented below it (DuckDB's failing statements, hints)."""
-    from agentnb.render import panel
-    from agentnb.text import indent_rest
-
-    kinds: dict[str, int] = {}
-    for artifact in response.artifacts:
-        kinds[artifact.kind] = kinds.get(artifact.kind, 0) + 1
-    counted = [f"{n} {_COUNTABLE.get(kind, kind) if n > 1 else kind}" for kind, n in kinds.items()]
-    lines = ["artifacts: " + (", ".join(counted) or "none"), panel.checks_summary(response)]
-    lines += [f"  {panel.STATUS_ICON.get(r.status, r.status)} {r.name}: {indent_rest(r.message, ' ' * 6)}"
-              for r in response.checks]
-    return "\n".join(lines)
-
-
 def _terminal_renderer(stream: bool):
     from agentnb.render.live import TerminalRenderer
 
@@ -139,7 +120,9 @@ def _terminal_renderer(stream: bool):
 
         def checked(self, response) -> None:
             if len(response.artifacts):
-                print(checks_text(response), file=sys.stderr)
+                from agentnb.render.panel import panel_text
+
+                print(panel_text(response), file=sys.stderr)
 
         def fail(self, error: BaseException, partial: str) -> None:
             # end the line the partial answer (or the terminal's ^C) left open; no blank line otherwise

@@ -9,8 +9,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable
 
-from agentnb.batch.results import Batch, RunResult, money, shorten, total
-from agentnb.render.metadata import USAGE_KEYS
+from agentnb.batch.results import Batch, RunResult, money, total
+from agentnb.llm.models import USAGE_KEYS
+from agentnb.text import one_line
 
 SUMMARY_NAMES = ("summary.md", "summary.html", "summary.json")
 
@@ -95,7 +96,7 @@ def summary_markdown(batch: Batch) -> str:
         if r.error:
             failures.append(f"- **{_md(r.name)}** failed at {_md(r.error_text())}")
         failures += [f"- **{_md(r.name)}** check *{_md(c['name'])}* failed"
-                     + (f": {_md(shorten(c['message']))}" if c["message"] else "")
+                     + (f": {_md(one_line(c['message']))}" if c["message"] else "")
                      for c in r.checks if c["status"] == "failed"]
     if failures:
         lines += ["", "## Failures", ""] + failures
@@ -124,7 +125,7 @@ def summary_html(batch: Batch) -> str:
         for c in r.checks:
             if c["status"] == "failed":
                 details.append(f"<div class='failed'>check <b>{esc(c['name'])}</b> failed"
-                               + (f": {esc(shorten(c['message']))}" if c["message"] else "") + "</div>")
+                               + (f": {esc(one_line(c['message']))}" if c["message"] else "") + "</div>")
         details += [f"<div class='note'>{esc(n)}</div>" for n in r.notes]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
         if details:

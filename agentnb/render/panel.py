@@ -85,7 +85,7 @@ def _pre(text: str) -> str:
 
 
 def _table(columns: list[str], rows: list[list[str]], row_styles: list[str] | None = None) -> str:
-    cell = f"text-align:left;vertical-align:top;padding:2px 8px;word-break:normal;overflow-wrap:break-word"
+    cell = "text-align:left;vertical-align:top;padding:2px 8px;word-break:normal;overflow-wrap:break-word"
     head = "".join(f"<th style='{cell}'>{html.escape(c)}</th>" for c in columns)
     styles = row_styles or [""] * len(rows)
     body = "".join((f"<tr style='{style}'>" if style else "<tr>")
@@ -231,13 +231,20 @@ def checks_summary(response) -> str:
     return f"checks: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped"
 
 
+_PLURALS = {"schema": "schemas", "migration": "migrations", "query": "queries", "example": "examples"}
+
+
 def panel_text(response) -> str:
+    """The artifacts and checks as text (a terminal, a ``text/plain`` output): each check's whole message,
+    its first line after the check's name and its other lines indented below it."""
+    from agentnb.text import indent_rest
+
     kinds: dict[str, int] = {}
     for a in response.artifacts:
         kinds[a.kind] = kinds.get(a.kind, 0) + 1
-    lines = ["artifacts: " + (", ".join(f"{n} {k}" for k, n in kinds.items()) or "none"),
-             checks_summary(response)]
-    lines += [f"  {STATUS_ICON.get(r.status, r.status)} {r.name}: {r.message.splitlines()[0] if r.message else ''}"
+    counted = [f"{n} {_PLURALS.get(kind, kind) if n > 1 else kind}" for kind, n in kinds.items()]
+    lines = ["artifacts: " + (", ".join(counted) or "none"), checks_summary(response)]
+    lines += [f"  {STATUS_ICON.get(r.status, r.status)} {r.name}: {indent_rest(r.message, ' ' * 6)}"
               for r in response.checks]
     return "\n".join(lines)
 
