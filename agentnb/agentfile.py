@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentnb.text import magic_name
+
 
 @dataclass(frozen=True)
 class Agent:
@@ -25,14 +27,6 @@ class Agent:
     @property
     def magic_name(self) -> str:
         return magic_name(self.name)
-
-
-def magic_name(agent_name: str) -> str:
-    """``backend-dev`` -> ``backend_dev``: lower case, anything not valid in an identifier -> ``_``."""
-    name = re.sub(r"\W", "_", agent_name.strip().lower(), flags=re.ASCII)
-    if not name or name[0].isdigit():
-        name = "_" + name
-    return name
 
 
 # --- parsing -------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def plural(n: int, word: str, plural_form: str | None = None) -> str:
     """``1 table``, ``2 tables``, ``3 indexes`` (with ``plural_form``)."""
@@ -12,6 +14,15 @@ def first_line(text: str | None) -> str:
     """The first line of ``text`` once the whole is stripped ("" for blank text)."""
     text = (text or "").strip()
     return text.splitlines()[0] if text else ""
+
+
+def magic_name(agent_name: str) -> str:
+    """``backend-dev`` -> ``backend_dev``: lower case, anything not valid in an identifier -> ``_`` (an
+    agent's cell magic, and the suffix of its ``AGENTNB_MODEL_<AGENT>`` variable)."""
+    name = re.sub(r"\W", "_", agent_name.strip().lower(), flags=re.ASCII)
+    if not name or name[0].isdigit():
+        name = "_" + name
+    return name
 
 
 def sql_literal(text: str) -> str:

@@ -139,7 +139,7 @@ class ModelChoice:
 
 
 def override_env_var(agent_name: str) -> str:
-    from agentnb.agentfile import magic_name
+    from agentnb.text import magic_name
 
     return f"AGENTNB_MODEL_{magic_name(agent_name).upper().strip('_')}"
 

@@ -24,24 +24,31 @@ Run in the foreground with ``python -m agentnb.testing.server --port 8765 [--api
 the factory functions' arguments).
 
 Stdlib only: importing this module does not import the SDK.
+
+One job, which stays one module: speaking HTTP and SSE as the API does (the handler and the server
+that owns the queue); the scripted replies are in ``replies``, what it knows of requests in ``protocol``.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import itertools
 import json
-import math
 import socket
 import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable
+
+from agentnb.testing.protocol import (
+    ApiError, PromptCache, RecordedRequest, count_input_tokens, default_reply_text, estimate_tokens, validate,
+)
+from agentnb.testing.replies import (
+    ERROR_STATUS, Reply, cut, error, max_tokens, reply_from_dict, slow, stream_error, text, text_block, tool_use,
+)
 
 __all__ = [
     "MessagesServer",
@@ -60,448 +67,6 @@ __all__ = [
     "ERROR_STATUS",
     "count_input_tokens",
 ]
-
-#: Anthropic error type for each HTTP status (the body's ``error.type``).
-ERROR_TYPES: dict[int, str] = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    402: "billing_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    504: "timeout_error",
-    529: "overloaded_error",
-}
-#: HTTP status for each Anthropic error type (used for ``stream_error`` on a non-streamed call).
-ERROR_STATUS: dict[str, int] = {v: k for k, v in ERROR_TYPES.items()}
-
-_DEFAULT_MESSAGES = {
-    "invalid_request_error": "Invalid request",
-    "authentication_error": "invalid x-api-key",
-    "permission_error": "Your API key does not have permission to use the specified resource.",
-    "not_found_error": "Not found",
-    "rate_limit_error": "Number of request tokens has exceeded your per-minute rate limit",
-    "api_error": "Internal server error",
-    "overloaded_error": "Overloaded",
-}
-
-# The API looks for earlier cache entries up to this many blocks before a breakpoint.
-CACHE_LOOKBACK_BLOCKS = 20
-MAX_CACHE_BREAKPOINTS = 4
-
-
-def estimate_tokens(s: str) -> int:
-    """The fake's token estimate for a piece of text: about four characters a token, at least one."""
-    return max(1, math.ceil(len(s) / 4))
-
-
-# --------------------------------------------------------------------------------------------------
-# Replies
-
-
-@dataclass
-class Reply:
-    """One scripted answer. Build it with the factory functions (:func:`text`, :func:`error`, ...).
-
-    ``kind`` is one of ``message`` (content blocks, streamed or not), ``error`` (an HTTP error),
-    ``stream_error`` (a 200 stream that carries ``event: error`` after ``after_chunks`` deltas) and
-    ``cut`` (the body ends after ``after_chunks`` deltas, without ``message_stop``).
-    ``times`` is how many requests the reply answers before it leaves the queue (``None``: forever).
-    """
-
-    kind: str = "message"
-    blocks: list[dict[str, Any]] = field(default_factory=list)
-    stop_reason: str = "end_turn"
-    chunk_size: int = 16
-    delay: float = 0.0
-    status: int = 200
-    error_type: str = ""
-    message: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    after_chunks: int = 2
-    abrupt: bool = False
-    times: int | None = 1
-
-
-def _text_block(s: str) -> dict[str, Any]:
-    return {"type": "text", "text": s}
-
-
-def text(
-    s: str,
-    stop_reason: str = "end_turn",
-    chunk_size: int = 16,
-    *,
-    delay: float = 0.0,
-    times: int | None = 1,
-) -> Reply:
-    """A text answer, streamed in ``chunk_size``-character ``text_delta`` events."""
-    return Reply(blocks=[_text_block(s)], stop_reason=stop_reason, chunk_size=chunk_size, delay=delay, times=times)
-
-
-def tool_use(
-    name: str,
-    input: dict[str, Any],
-    text_before: str = "",
-    *,
-    id: str | None = None,
-    chunk_size: int = 16,
-    times: int | None = 1,
-) -> Reply:
-    """A ``tool_use`` block (after an optional text block), its input streamed as ``input_json_delta``."""
-    blocks: list[dict[str, Any]] = []
-    if text_before:
-        blocks.append(_text_block(text_before))
-    blocks.append({"type": "tool_use", "id": id, "name": name, "input": dict(input)})
-    return Reply(blocks=blocks, stop_reason="tool_use", chunk_size=chunk_size, times=times)
-
-
-def error(
-    status: int,
-    type: str | None = None,
-    message: str | None = None,
-    headers: dict[str, str] | None = None,
-    *,
-    times: int | None = 1,
-    repeat: bool = False,
-    retry_after: float | None = 0.001,
-) -> Reply:
-    """An HTTP error with Anthropic's body ``{"type": "error", "error": {"type", "message"}}``.
-
-    The SDK retries 408, 409, 429 and >= 500 (twice by default) and every attempt takes one reply:
-    pass ``times=3`` (or ``repeat=True``) to fail all of them. Those statuses carry
-    ``retry-after-ms`` = ``retry_after`` seconds (plus ``retry-after`` in whole seconds on a 429),
-    so the SDK's retries in tests are immediate; ``retry_after=None`` leaves the SDK to its own
-    backoff (0.5 s, 1 s, ...). Headers given in ``headers`` win.
-    """
-    etype = type or ERROR_TYPES.get(status, "api_error")
-    hdrs: dict[str, str] = {}
-    if retry_after is not None and (status in (408, 409, 429) or status >= 500):
-        hdrs["retry-after-ms"] = f"{retry_after * 1000:g}"
-        if status == 429:
-            hdrs["retry-after"] = str(int(retry_after))
-    hdrs.update(headers or {})
-    return Reply(
-        kind="error",
-        status=status,
-        error_type=etype,
-        message=message or _DEFAULT_MESSAGES.get(etype, etype),
-        headers=hdrs,
-        times=None if repeat else times,
-    )
-
-
-def stream_error(
-    type: str = "overloaded_error",
-    after_chunks: int = 2,
-    message: str | None = None,
-    *,
-    text: str = "This answer will be interrupted by a server error before it ends.",
-    chunk_size: int = 16,
-    times: int | None = 1,
-) -> Reply:
-    """A 200 stream that sends ``event: error`` after ``after_chunks`` text deltas.
-
-    On a non-streamed call it is an HTTP error with the status that goes with ``type`` (529 for
-    ``overloaded_error``).
-    """
-    return Reply(
-        kind="stream_error",
-        blocks=[_text_block(text)],
-        chunk_size=chunk_size,
-        error_type=type,
-        message=message or _DEFAULT_MESSAGES.get(type, type),
-        after_chunks=after_chunks,
-        status=ERROR_STATUS.get(type, 500),
-        times=times,
-    )
-
-
-def cut(
-    after_chunks: int = 2,
-    *,
-    text: str = "This answer is cut off in the middle and never reaches its",
-    chunk_size: int = 16,
-    abrupt: bool = False,
-    times: int | None = 1,
-) -> Reply:
-    """A stream whose body ends after ``after_chunks`` deltas: no ``content_block_stop``,
-    ``message_delta`` or ``message_stop``. The connection is then closed.
-
-    By default the chunked body is terminated properly, so the SDK sees a clean end of stream and
-    ends silently. ``abrupt=True`` closes the socket mid-body instead (what a dropped connection
-    looks like). On a non-streamed call the connection is closed without any response.
-    """
-    return Reply(
-        kind="cut", blocks=[_text_block(text)], chunk_size=chunk_size, after_chunks=after_chunks,
-        abrupt=abrupt, times=times,
-    )
-
-
-def slow(s: str, delay: float = 0.05, chunk_size: int = 8, *, times: int | None = 1) -> Reply:
-    """A text answer that waits ``delay`` seconds before each chunk (a non-streamed call waits for
-    all of them)."""
-    return Reply(blocks=[_text_block(s)], chunk_size=chunk_size, delay=delay, times=times)
-
-
-def max_tokens(s: str, chunk_size: int = 16, *, times: int | None = 1) -> Reply:
-    """A text answer that stops with ``stop_reason="max_tokens"``."""
-    return Reply(blocks=[_text_block(s)], stop_reason="max_tokens", chunk_size=chunk_size, times=times)
-
-
-_FACTORIES: dict[str, Callable[..., Reply]] = {
-    "text": text,
-    "tool_use": tool_use,
-    "error": error,
-    "stream_error": stream_error,
-    "cut": cut,
-    "slow": slow,
-    "max_tokens": max_tokens,
-}
-
-
-def reply_from_dict(d: dict[str, Any]) -> Reply:
-    """Build a reply from JSON: ``{"kind": "text", "s": "Hi"}``; the other keys are the factory's
-    arguments (``text`` also accepted for the text of ``text``, ``slow`` and ``max_tokens``)."""
-    d = dict(d)
-    kind = d.pop("kind", None) or d.pop("type", None)
-    if kind not in _FACTORIES:
-        raise ValueError(f"unknown reply kind {kind!r}; expected one of {sorted(_FACTORIES)}")
-    if kind in ("text", "slow", "max_tokens") and "text" in d:
-        d["s"] = d.pop("text")
-    if kind == "error" and "error_type" in d:
-        d["type"] = d.pop("error_type")
-    return _FACTORIES[kind](**d)
-
-
-# --------------------------------------------------------------------------------------------------
-# Recorded requests
-
-
-@dataclass
-class RecordedRequest:
-    """What the server received. ``headers`` has lower-case names; ``body`` is the parsed JSON (or
-    ``None``). ``status`` is the HTTP status sent back and ``outcome`` how the answer ended:
-    ``complete``, ``error``, ``stream_error``, ``cut`` or ``disconnected`` (the client went away
-    mid-stream, e.g. an interrupted cell)."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    time: float
-    status: int | None = None
-    outcome: str | None = None
-    request_id: str = ""
-    client_address: tuple[str, int] | None = None  # tells whether calls shared a keep-alive connection
-
-    @property
-    def model(self) -> str | None:
-        return self.body.get("model") if isinstance(self.body, dict) else None
-
-    @property
-    def stream(self) -> bool:
-        return bool(isinstance(self.body, dict) and self.body.get("stream"))
-
-    @property
-    def api_key(self) -> str | None:
-        """The credential sent, from ``Authorization: Bearer`` or ``x-api-key``."""
-        auth = self.headers.get("authorization", "")
-        if auth.lower().startswith("bearer "):
-            return auth[7:].strip()
-        return self.headers.get("x-api-key")
-
-
-# --------------------------------------------------------------------------------------------------
-# Prompt analysis: token estimates and the prompt cache
-
-
-def _strip_cache_control(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _strip_cache_control(v) for k, v in obj.items() if k != "cache_control"}
-    if isinstance(obj, list):
-        return [_strip_cache_control(v) for v in obj]
-    return obj
-
-
-def _canonical(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _text_of(obj: Any) -> str:
-    """All the strings inside a block, for a token estimate that ignores JSON punctuation."""
-    if isinstance(obj, str):
-        return obj
-    if isinstance(obj, dict):
-        return " ".join(_text_of(v) for k, v in obj.items() if k not in ("cache_control", "type", "id"))
-    if isinstance(obj, list):
-        return " ".join(_text_of(v) for v in obj)
-    if obj is None or isinstance(obj, bool):
-        return ""
-    return str(obj)
-
-
-def _prompt_blocks(body: dict[str, Any]) -> list[tuple[Any, int, bool]]:
-    """The request as the cache sees it, in cache order (tools, system, messages):
-    ``(identity, tokens, is_breakpoint)`` for each block."""
-    out: list[tuple[Any, int, bool]] = []
-    for tool in body.get("tools") or []:
-        out.append((("tool", _strip_cache_control(tool)), estimate_tokens(_text_of(tool)) + 8, bool(
-            isinstance(tool, dict) and tool.get("cache_control"))))
-    system = body.get("system")
-    if isinstance(system, str) and system:
-        out.append((("system", system), estimate_tokens(system), False))
-    elif isinstance(system, list):
-        for b in system:
-            out.append((("system", _strip_cache_control(b)), estimate_tokens(_text_of(b)),
-                        bool(isinstance(b, dict) and b.get("cache_control"))))
-    for m in body.get("messages") or []:
-        if not isinstance(m, dict):
-            continue
-        role, content = m.get("role"), m.get("content")
-        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else (content or [])
-        for i, b in enumerate(blocks):
-            # Every message costs a few tokens of framing, counted on its first block.
-            overhead = 4 if i == 0 else 0
-            out.append(((role, _strip_cache_control(b)), estimate_tokens(_text_of(b)) + overhead,
-                        bool(isinstance(b, dict) and b.get("cache_control"))))
-    return out
-
-
-def count_input_tokens(body: dict[str, Any]) -> int:
-    return sum(t for _, t, _ in _prompt_blocks(body))
-
-
-def _last_user_text(body: dict[str, Any]) -> str:
-    for m in reversed(body.get("messages") or []):
-        if not isinstance(m, dict) or m.get("role") != "user":
-            continue
-        content = m.get("content")
-        if isinstance(content, str):
-            return content
-        texts = [b.get("text", "") for b in content or [] if isinstance(b, dict) and b.get("type") == "text"]
-        if texts:
-            return "\n".join(texts)
-        if any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content or []):
-            return "(tool result received)"
-        return ""
-    return ""
-
-
-def default_reply_text(body: dict[str, Any]) -> str:
-    """The answer given when the queue is empty: deterministic, echoing the model and the first
-    non-empty line of the last user message, with a fenced Python block that runs."""
-    model = body.get("model", "?")
-    first = next((ln.strip() for ln in _last_user_text(body).splitlines() if ln.strip()), "")
-    return (
-        f"Fake answer from {model} to: {first}\n\n"
-        "```python\n"
-        f"print({first!r})\n"
-        "```\n"
-    )
-
-
-class _Cache:
-    """Deterministic prompt-cache simulation, keyed by the hash of the prefix up to a breakpoint."""
-
-    def __init__(self, min_tokens: int) -> None:
-        self.min_tokens = min_tokens
-        self.entries: set[str] = set()
-        self.lock = threading.Lock()
-
-    def usage(self, body: dict[str, Any]) -> dict[str, int]:
-        blocks = _prompt_blocks(body)
-        model = body.get("model", "")
-        hashes: list[str] = []
-        cum: list[int] = []
-        h = hashlib.sha256(_canonical(["model", model]).encode())
-        total = 0
-        for ident, tokens, _ in blocks:
-            h.update(_canonical(ident).encode())
-            hashes.append(h.copy().hexdigest())
-            total += tokens
-            cum.append(total)
-        breakpoints = [i for i, (_, _, bp) in enumerate(blocks) if bp]
-        read_end = -1  # index of the last block served from the cache
-        with self.lock:
-            for bp in breakpoints:
-                for i in range(bp, max(-1, bp - CACHE_LOOKBACK_BLOCKS), -1):
-                    if i > read_end and hashes[i] in self.entries:
-                        read_end = i
-                        break
-            cached = cum[read_end] if read_end >= 0 else 0
-            written_end = read_end
-            for bp in breakpoints:
-                if bp > read_end and cum[bp] >= self.min_tokens:
-                    self.entries.add(hashes[bp])
-                    written_end = max(written_end, bp)
-        created = (cum[written_end] if written_end >= 0 else 0) - cached
-        return {
-            "input_tokens": total - cached - created,
-            "cache_creation_input_tokens": created,
-            "cache_read_input_tokens": cached,
-        }
-
-    def clear(self) -> None:
-        with self.lock:
-            self.entries.clear()
-
-
-# --------------------------------------------------------------------------------------------------
-# Request validation (the checks of the real API that most often catch client bugs)
-
-
-class _ApiError(Exception):
-    def __init__(self, status: int, etype: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.etype, self.message = status, etype, message
-
-
-def _validate(body: Any) -> None:
-    def bad(msg: str) -> _ApiError:
-        return _ApiError(400, "invalid_request_error", msg)
-
-    if not isinstance(body, dict):
-        raise bad("Request body must be a JSON object")
-    for key in ("model", "max_tokens", "messages"):
-        if key not in body:
-            raise bad(f"{key}: Field required")
-    if not isinstance(body["max_tokens"], int) or body["max_tokens"] < 1:
-        raise bad("max_tokens: must be a positive integer")
-    msgs = body["messages"]
-    if not isinstance(msgs, list) or not msgs:
-        raise bad("messages: at least one message is required")
-    n_bp = sum(1 for _, _, bp in _prompt_blocks(body) if bp)
-    if n_bp > MAX_CACHE_BREAKPOINTS:
-        raise bad(f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. Found {n_bp}.")
-    pending: set[str] = set()
-    for i, m in enumerate(msgs):
-        if isinstance(m, dict) and m.get("role") == "system":
-            continue     # per-turn system messages (Claude Code's per-turn-control beta): context only
-        if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
-            raise bad(f"messages.{i}.role: Input should be 'user' or 'assistant'")
-        content = m.get("content")
-        blocks = content if isinstance(content, list) else []
-        if m["role"] == "user":
-            results = {b.get("tool_use_id") for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"}
-            if pending - results:
-                raise bad(
-                    f"messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately after: "
-                    + ", ".join(sorted(pending - results))
-                )
-            if results - pending:
-                raise bad(
-                    f"messages.{i}.content: unexpected `tool_use_id` found in `tool_result` blocks: "
-                    + ", ".join(sorted(str(r) for r in results - pending))
-                )
-            pending = set()
-        else:
-            if pending:
-                raise bad(f"messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately after")
-            pending = {b.get("id") for b in blocks if isinstance(b, dict) and b.get("type") == "tool_use"}
-
 
 # --------------------------------------------------------------------------------------------------
 # HTTP
@@ -595,7 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._count_tokens(body)
             else:
                 self._send_error(404, "not_found_error", f"Not found: {self.command} {path}")
-        except _ApiError as e:
+        except ApiError as e:
             self._send_error(e.status, e.etype, e.message)
         except _Cut:
             self.close_connection = True
@@ -608,21 +173,21 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         key = self._rec.api_key if self._rec else None
         if key is None:
-            raise _ApiError(401, "authentication_error", "x-api-key header is required")
+            raise ApiError(401, "authentication_error", "x-api-key header is required")
         if owner.api_key is not None and key != owner.api_key:
-            raise _ApiError(401, "authentication_error", "invalid x-api-key")
+            raise ApiError(401, "authentication_error", "invalid x-api-key")
         if "anthropic-version" not in self._rec.headers:
-            raise _ApiError(400, "invalid_request_error", "anthropic-version: header is required")
+            raise ApiError(400, "invalid_request_error", "anthropic-version: header is required")
 
     def _check_model(self, body: dict[str, Any]) -> None:
         model = body.get("model")
         if self.server.owner._is_unknown_model(model):
-            raise _ApiError(404, "not_found_error", f"model: {model}")
+            raise ApiError(404, "not_found_error", f"model: {model}")
 
     def _count_tokens(self, body: Any) -> None:
         self._check_auth()
         if not isinstance(body, dict) or "model" not in body or not body.get("messages"):
-            raise _ApiError(400, "invalid_request_error", "model and messages are required")
+            raise ApiError(400, "invalid_request_error", "model and messages are required")
         self._check_model(body)
         self._send_json(200, {"input_tokens": count_input_tokens(body)})
 
@@ -630,9 +195,9 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         self._check_auth()
         if owner.validate:
-            _validate(body)
+            validate(body)
         elif not isinstance(body, dict):
-            raise _ApiError(400, "invalid_request_error", "Request body must be a JSON object")
+            raise ApiError(400, "invalid_request_error", "Request body must be a JSON object")
         self._check_model(body)
         reply = owner._next_reply(self._rec)
         if reply.kind == "error":
@@ -648,7 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._abort()
         usage = owner._cache.usage(body)
         msg_id = owner._next_id("msg_")
-        blocks = [dict(b) for b in (reply.blocks or [_text_block(default_reply_text(body))])]
+        blocks = [dict(b) for b in (reply.blocks or [text_block(default_reply_text(body))])]
         for b in blocks:
             if b["type"] == "tool_use" and not b.get("id"):
                 b["id"] = owner._next_id("toolu_")
@@ -864,7 +429,7 @@ class MessagesServer:
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._cache = _Cache(min_cache_tokens)
+        self._cache = PromptCache(min_cache_tokens)
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._httpd: _HTTPServer | None = None
