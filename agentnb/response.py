@@ -62,21 +62,10 @@ class Response:
         """The answer's SQL DDL (its schema blocks joined), or None."""
         return self.artifacts.schema
 
-    @property
-    def migrations(self):
-        return self.artifacts.migrations
-
-    @property
-    def examples(self):
-        return self.artifacts.examples
-
-    @property
-    def env(self):
-        return self.artifacts.env
-
-    @property
-    def code(self):
-        return self.artifacts.code
+    migrations = property(lambda self: self.artifacts.migrations, doc="The migrations, up and down paired.")
+    examples = property(lambda self: self.artifacts.examples, doc="The request examples (curl, HTTPie, HTTP).")
+    env = property(lambda self: self.artifacts.env, doc="The environment variables the answer documents.")
+    code = property(lambda self: self.artifacts.code, doc="The Python, TypeScript and JavaScript blocks.")
 
     @cached_property
     def openapi(self) -> dict | None:

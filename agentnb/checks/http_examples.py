@@ -66,53 +66,54 @@ _HTTPIE_ARG = {"-a", "--auth", "-A", "--auth-type", "-o", "--output", "--session
 
 
 
-def _parse_curl(args: list[str]) -> tuple[str, str] | None:
-    method, url, data, head, get = None, None, False, False, False
+_CURL_SAME = {"-X": "--request", "-T": "--upload-file", "-I": "--head", "-G": "--get"}
+
+
+def _curl_options(args: list[str]):
+    """curl's arguments as ``(option, value)`` pairs (bundled short flags apart, values taken from the
+    next argument where curl takes them), and ``(None, argument)`` for a positional one."""
     i = 0
     while i < len(args):
         tok = args[i]
         if tok.startswith("--"):
             name, eq, value = tok.partition("=")
-            if name in _CURL_ARG_LONG:
-                if not eq:
+            if name in _CURL_ARG_LONG and not eq:
+                i += 1
+                value = args[i] if i < len(args) else ""
+            yield name, value
+        elif tok.startswith("-") and len(tok) > 1:
+            for k in range(1, len(tok)):
+                if tok[k] not in _CURL_ARG_SHORT:
+                    yield "-" + tok[k], ""
+                    continue
+                value = tok[k + 1:]
+                if not value:
                     i += 1
                     value = args[i] if i < len(args) else ""
-                if name == "--request":
-                    method = value.upper()
-                elif name == "--url":
-                    url = value
-                elif name == "--upload-file":
-                    method = method or "PUT"
-                if name in _CURL_DATA:
-                    data = True
-            elif name == "--head":
-                head = True
-            elif name == "--get":
-                get = True
-        elif tok.startswith("-") and len(tok) > 1:
-            k = 1
-            while k < len(tok):
-                ch = tok[k]
-                if ch == "I":
-                    head = True
-                elif ch == "G":
-                    get = True
-                elif ch in _CURL_ARG_SHORT:
-                    value = tok[k + 1:]
-                    if not value:
-                        i += 1
-                        value = args[i] if i < len(args) else ""
-                    if ch == "X":
-                        method = value.upper()
-                    elif ch == "T":
-                        method = method or "PUT"
-                    if "-" + ch in _CURL_DATA:
-                        data = True
-                    break
-                k += 1
-        elif url is None:
-            url = tok
+                yield "-" + tok[k], value
+                break
+        else:
+            yield None, tok
         i += 1
+
+
+def _parse_curl(args: list[str]) -> tuple[str, str] | None:
+    method, url, data, head, get = None, None, False, False, False
+    for name, value in _curl_options(args):
+        name = _CURL_SAME.get(name, name)
+        if name is None:
+            url = url or value
+        elif name == "--request":
+            method = value.upper()
+        elif name == "--url":
+            url = value
+        elif name == "--upload-file":
+            method = method or "PUT"
+        elif name == "--head":
+            head = True
+        elif name == "--get":
+            get = True
+        data = data or name in _CURL_DATA
     if url is None:
         return None
     if method is None:

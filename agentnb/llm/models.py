@@ -82,22 +82,30 @@ class Retired:
 # stored copies and the release notes it cites), read on 2026-11-26. A retired id is replaced the day
 # it retires, like a family's; the model then sent is priced by its own family.
 RETIREMENTS_AS_OF = dt.date(2026, 11, 26)
-RETIRED: tuple[Retired, ...] = (
-    *(Retired(f"claude-{v}", dt.date(2024, 11, 6), "claude-sonnet-5-5") for v in ("1.0", "1.1", "1.2", "1.3")),
-    *(Retired(f"claude-instant-{v}", dt.date(2024, 11, 6), "claude-haiku-5-5") for v in ("1.0", "1.1", "1.2")),
-    Retired("claude-2.0", dt.date(2025, 7, 21), "claude-sonnet-5-5"),
-    Retired("claude-2.1", dt.date(2025, 7, 21), "claude-sonnet-5-5"),
-    Retired("claude-3-sonnet", dt.date(2025, 7, 21), "claude-sonnet-5-5"),
-    Retired("claude-3-5-sonnet", dt.date(2025, 10, 22), "claude-sonnet-4-5"),
-    Retired("claude-3-opus", dt.date(2026, 1, 5), "claude-opus-4-1"),
-    Retired("claude-3-7-sonnet", dt.date(2026, 2, 19), "claude-sonnet-4-5"),
-    Retired("claude-3-5-haiku", dt.date(2026, 2, 19), "claude-haiku-4-5"),
-    Retired("claude-sonnet-4-20250514", dt.date(2026, 6, 15), "claude-sonnet-4-6"),
-    Retired("claude-sonnet-4-0", dt.date(2026, 6, 15), "claude-sonnet-4-6"),
-    Retired("claude-opus-4-20250514", dt.date(2026, 6, 15), "claude-opus-4-8"),
-    Retired("claude-opus-4-0", dt.date(2026, 6, 15), "claude-opus-4-8"),
-    Retired("claude-opus-4-1", dt.date(2026, 8, 5), "claude-opus-5-5"),
-)
+_RETIRED_TABLE = """
+claude-1.0                  2024-11-06  claude-sonnet-5-5
+claude-1.1                  2024-11-06  claude-sonnet-5-5
+claude-1.2                  2024-11-06  claude-sonnet-5-5
+claude-1.3                  2024-11-06  claude-sonnet-5-5
+claude-instant-1.0          2024-11-06  claude-haiku-5-5
+claude-instant-1.1          2024-11-06  claude-haiku-5-5
+claude-instant-1.2          2024-11-06  claude-haiku-5-5
+claude-2.0                  2025-07-21  claude-sonnet-5-5
+claude-2.1                  2025-07-21  claude-sonnet-5-5
+claude-3-sonnet             2025-07-21  claude-sonnet-5-5
+claude-3-5-sonnet           2025-10-22  claude-sonnet-4-5
+claude-3-opus               2026-01-05  claude-opus-4-1
+claude-3-7-sonnet           2026-02-19  claude-sonnet-4-5
+claude-3-5-haiku            2026-02-19  claude-haiku-4-5
+claude-sonnet-4-20250514    2026-06-15  claude-sonnet-4-6
+claude-sonnet-4-0           2026-06-15  claude-sonnet-4-6
+claude-opus-4-20250514      2026-06-15  claude-opus-4-8
+claude-opus-4-0             2026-06-15  claude-opus-4-8
+claude-opus-4-1             2026-08-05  claude-opus-5-5
+"""   # id prefix, retirement day, recommended replacement
+RETIRED: tuple[Retired, ...] = tuple(
+    Retired(prefix, dt.date.fromisoformat(day), replacement)
+    for prefix, day, replacement in (line.split() for line in _RETIRED_TABLE.strip().splitlines()))
 
 
 def _match(model: str, entries):

@@ -5,34 +5,42 @@ from __future__ import annotations
 
 import re
 
-_SKIP_STATEMENTS = {
-    "CreateExtensionStmt": ("extension", "CREATE EXTENSION skipped (DuckDB has no PostgreSQL extensions)"),
-    "CreateFunctionStmt": ("function", "function skipped (DuckDB runs no plpgsql)"),
-    "CreateTrigStmt": ("trigger", "trigger skipped (DuckDB has no triggers)"),
-    "CreateEventTrigStmt": ("trigger", "event trigger skipped"),
-    "DoStmt": ("DO block", "DO block skipped"),
-    "GrantStmt": ("grant", "GRANT/REVOKE skipped (no roles in DuckDB)"),
-    "GrantRoleStmt": ("grant", "GRANT role skipped"),
-    "CreateRoleStmt": ("role", "CREATE ROLE skipped"),
-    "AlterRoleStmt": ("role", "ALTER ROLE skipped"),
-    "AlterOwnerStmt": ("owner", "ALTER ... OWNER skipped"),
-    "AlterDefaultPrivilegesStmt": ("grant", "ALTER DEFAULT PRIVILEGES skipped"),
-    "CreatePolicyStmt": ("policy", "row-level security policy skipped"),
-    "VariableSetStmt": ("SET", "SET skipped"),
-    "TransactionStmt": ("transaction", "transaction control skipped (each statement runs on its own)"),
-    "SelectStmt": ("query", "query skipped (not DDL)"),
-    "CreateRangeStmt": ("range type", "range type skipped (DuckDB has no range types)"),
-    "RuleStmt": ("rule", "rule skipped"),
-    "CreateCastStmt": ("cast", "CREATE CAST skipped"),
-    "CreateOpClassStmt": ("operator class", "operator class skipped"),
-    "DefineStmt": ("definition", "CREATE AGGREGATE/OPERATOR skipped"),
-    "AlterSeqStmt": ("sequence", "ALTER SEQUENCE skipped"),
-    "CreateStatsStmt": ("statistics", "CREATE STATISTICS skipped"),
-    "AlterExtensionStmt": ("extension", "ALTER EXTENSION skipped"),
-    "CreatePublicationStmt": ("publication", "publication skipped"),
-    "ClusterStmt": ("cluster", "CLUSTER skipped"),
-    "VacuumStmt": ("vacuum", "VACUUM/ANALYZE skipped"),
-}
+
+def _table(text: str) -> dict[str, tuple[str, str]]:
+    """``node type | label | text`` lines as ``{node type: (label, text)}``."""
+    rows = (line.split("|", 2) for line in text.strip().splitlines())
+    return {node.strip(): (label.strip(), note.strip()) for node, label, note in rows}
+
+
+# node type | label | the note the row shows
+_SKIP_STATEMENTS = _table("""
+CreateExtensionStmt        | extension      | CREATE EXTENSION skipped (DuckDB has no PostgreSQL extensions)
+CreateFunctionStmt         | function       | function skipped (DuckDB runs no plpgsql)
+CreateTrigStmt             | trigger        | trigger skipped (DuckDB has no triggers)
+CreateEventTrigStmt        | trigger        | event trigger skipped
+DoStmt                     | DO block       | DO block skipped
+GrantStmt                  | grant          | GRANT/REVOKE skipped (no roles in DuckDB)
+GrantRoleStmt              | grant          | GRANT role skipped
+CreateRoleStmt             | role           | CREATE ROLE skipped
+AlterRoleStmt              | role           | ALTER ROLE skipped
+AlterOwnerStmt             | owner          | ALTER ... OWNER skipped
+AlterDefaultPrivilegesStmt | grant          | ALTER DEFAULT PRIVILEGES skipped
+CreatePolicyStmt           | policy         | row-level security policy skipped
+VariableSetStmt            | SET            | SET skipped
+TransactionStmt            | transaction    | transaction control skipped (each statement runs on its own)
+SelectStmt                 | query          | query skipped (not DDL)
+CreateRangeStmt            | range type     | range type skipped (DuckDB has no range types)
+RuleStmt                   | rule           | rule skipped
+CreateCastStmt             | cast           | CREATE CAST skipped
+CreateOpClassStmt          | operator class | operator class skipped
+DefineStmt                 | definition     | CREATE AGGREGATE/OPERATOR skipped
+AlterSeqStmt               | sequence       | ALTER SEQUENCE skipped
+CreateStatsStmt            | statistics     | CREATE STATISTICS skipped
+AlterExtensionStmt         | extension      | ALTER EXTENSION skipped
+CreatePublicationStmt      | publication    | publication skipped
+ClusterStmt                | cluster        | CLUSTER skipped
+VacuumStmt                 | vacuum         | VACUUM/ANALYZE skipped
+""")
 
 # Containment: only these statement kinds reach DuckDB, as the lowering writes them; anything else is
 # left out and listed. What the answer wrote runs in the kernel's process: COPY, ATTACH, INSTALL,
@@ -43,16 +51,17 @@ _SCHEMA_STATEMENTS = frozenset((
     "DropStmt"))
 _DROPPABLE = frozenset(("OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_INDEX", "OBJECT_SEQUENCE",
                         "OBJECT_TYPE", "OBJECT_DOMAIN", "OBJECT_SCHEMA"))
-_LEFT_OUT = {   # node type -> (label, why)
-    "CopyStmt": ("COPY", "it reads or writes files"),
-    "InsertStmt": ("INSERT", "data, not schema"),
-    "UpdateStmt": ("UPDATE", "data, not schema"),
-    "DeleteStmt": ("DELETE", "data, not schema"),
-    "MergeStmt": ("MERGE", "data, not schema"),
-    "LoadStmt": ("LOAD", "it loads a library"),
-    "CreatedbStmt": ("CREATE DATABASE", "the copy is one database"),
-    "DropdbStmt": ("DROP DATABASE", "the copy is one database"),
-}
+# node type | label | why it is left out
+_LEFT_OUT = _table("""
+CopyStmt     | COPY            | it reads or writes files
+InsertStmt   | INSERT          | data, not schema
+UpdateStmt   | UPDATE          | data, not schema
+DeleteStmt   | DELETE          | data, not schema
+MergeStmt    | MERGE           | data, not schema
+LoadStmt     | LOAD            | it loads a library
+CreatedbStmt | CREATE DATABASE | the copy is one database
+DropdbStmt   | DROP DATABASE   | the copy is one database
+""")
 # DuckDB functions that reach outside the database (files, the network, the environment, SQL text):
 # DuckDB's enable_external_access=false refuses the file ones anyway; these are named so the row says
 # why the statement was left out instead of showing DuckDB's permission error.
