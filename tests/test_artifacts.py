@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -473,13 +472,9 @@ def big_answer() -> str:
     return load("library.md").replace("-- db/schema.sql\n", "-- db/schema.sql\n" + tables)
 
 
-def test_speed():
+def test_a_long_answer_is_taken_apart_whole():
+    """1,400 lines and 35 tables (its speed is bench/bench_checks.py's business: extraction included)."""
     answer = big_answer()
     assert len(answer.splitlines()) > 1400
-    extract(answer)
-    start = time.perf_counter()
-    for _ in range(10):
-        arts = extract(answer)
-    per_call = (time.perf_counter() - start) / 10
+    arts = extract(answer)
     assert arts.schema.count("CREATE TABLE") == 35
-    assert per_call < 0.05, f"{per_call * 1000:.1f} ms per extraction"   # a few ms in practice
