@@ -199,5 +199,9 @@ def test_reload_says_what_it_loaded(ip, workdir, capsys):
     capsys.readouterr()
     ip.run_line_magic("agentnb", "reload")
     out = capsys.readouterr().out
-    assert "2 agents" in out and "%%backend_dev" in out and "%%data_modeler" in out and "1 file skipped" in out
+    from agentnb.catalog import bundled_folder
+
+    bundled = len(list(bundled_folder().glob("*.md")))
+    assert f"{bundled + 1} agents" in out and "%%backend_dev" in out and "%%data_modeler" in out
+    assert "1 file skipped" in out
     assert "data_modeler" in ip.magics_manager.magics["cell"]
