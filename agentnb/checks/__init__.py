@@ -92,6 +92,7 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
 
     Never raises for an answer: a check that raises, overruns its limit or never gets its turn gives one
     failed row of its own, and the other rows stand."""
+    from agentnb.checks import where
     from agentnb.checks.limits import CHECK_LIMIT, Job, run_lanes
 
     report = CheckReport()
@@ -107,10 +108,11 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
     if sql:
         from agentnb.checks import sql as sqlcheck
 
+        checked = [a for a in artifacts if a.kind in SQL_KINDS and a.language in ("sql", "")]   # every dialect is "sql"
         syntax_jobs = [Job(f"SQL syntax: {_label(a)}", partial(sqlcheck.check_syntax, a.code,
                                                                 name=f"SQL syntax: {_label(a)}"), CHECK_LIMIT)
-                       for a in artifacts
-                       if a.kind in SQL_KINDS and a.language in ("sql", "")]   # every SQL dialect is "sql"
+                       for a in checked]
+        syntax_blocks = dict(zip(map(id, syntax_jobs), checked))
         main += syntax_jobs
         if ddl:
             duck_job = Job(DUCKDB_CHECK, partial(_load_duckdb, ddl), CHECK_LIMIT)
@@ -129,6 +131,7 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
     for job in syntax_jobs or ():
         row = outcomes[id(job)].row or outcomes[id(job)].value
         if row.status != SKIPPED:
+            where.locate(row, [(1, syntax_blocks[id(job)])])
             report.rows.append(row)
     pg_row, schema, migration_rows, diff = None, None, [], None
     if pg_job is not None:
@@ -140,6 +143,7 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
         else:
             migration_rows = [done.row]
     if pg_row is not None:
+        where.locate(pg_row, where.schema_pieces(artifacts))
         report.rows.append(pg_row)
         report.schema = schema
     if duck_job is not None:
@@ -237,7 +241,7 @@ def _postgres_rows(artifacts, ddl: str | None, previous_ddl: str | None):
 
 
 def _check_migrations(artifacts, ddl: str | None, previous_ddl: str | None) -> list[CheckResult]:
-    from agentnb.checks import postgres
+    from agentnb.checks import postgres, where
 
     rows: list[CheckResult] = []
 
@@ -260,6 +264,11 @@ def _check_migrations(artifacts, ddl: str | None, previous_ddl: str | None) -> l
         if row is not None:
             if row.status != SKIPPED:
                 row.message = f"{row.message} (applied on: {row.details['base']})"
+            script = {"up": pair.up, "down": pair.down}.get(row.details.get("phase"))
+            if script is not None:
+                where.locate(row, [(1, script)])
+            elif row.details.get("phase") == "schema" and row.details.get("base") == "this answer's schema":
+                where.locate(row, where.schema_pieces(artifacts))
             rows.append(row)
     for pair in artifacts.migrations:
         if pair.up is None or pair.down is None:
