@@ -413,3 +413,15 @@ def test_a_partial_copy_says_which_tables_it_lacks_and_why():
     assert set(result.missing_tables()) == {"b"} and "zz" in result.missing_tables()["b"]
     row = result.check()
     assert "missing from it: b" in row.message and row.details["missing_tables"] == result.missing_tables()
+
+
+def test_a_duckdb_failure_does_not_quote_lines_of_the_rewritten_statement():
+    """DuckDB's "LINE n:" counts lines of the lowered statement, which the reader never sees: the row
+    names the answer's statement by its number and keeps DuckDB's message; details keep all of it."""
+    from agentnb.checks import duckdb as duck
+
+    ddl = "CREATE TYPE mood AS ENUM ('a');\n\n\nCREATE TABLE b (\n  id int,\n  m moodx\n);\n"
+    row = duck.load(ddl).check()
+    assert row.status == "failed" and "statement 2 (" in row.message and "moodx does not exist" in row.message
+    assert "LINE " not in row.message
+    assert any("LINE 1" in f["message"] for f in row.details["failures"])

@@ -32,14 +32,15 @@ What runs here was written by a model, in the kernel's own process, so DuckDB ge
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
-from agentnb.checks.lowering import Lowered, LoweredStatement, Lowering, lower
 from agentnb.checks.duckdb_catalog import read_schema
+from agentnb.checks.lowering import Lowered, LoweredStatement, Lowering, lower
+from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 from agentnb.checks.schema import Schema
 
 __all__ = ["Failure", "LoadResult", "Lowered", "LoweredStatement", "Lowering", "connect", "execute", "load",
@@ -134,7 +135,7 @@ class LoadResult:
                      f"({summary}):"]
             for f in self.failures:
                 first = " ".join(f.sql.split())[:80]
-                lines.append(f"statement {f.source} ({first}): {f.message}")
+                lines.append(f"statement {f.source} ({first}): {_without_duckdb_position(f.message)}")
             missing = self.missing_tables()
             if missing:
                 details["missing_tables"] = missing
@@ -361,3 +362,13 @@ class _Watchdog:
                     continue
                 self._deadline = None
                 self.con.interrupt()
+
+
+_POSITION = re.compile(r"\n*LINE \d+:[^\n]*(?:\n[ ^]*\^[ ^]*)?\s*$")
+
+
+def _without_duckdb_position(message: str) -> str:
+    """DuckDB's message without its ``LINE n:`` quote and caret: they point into the rewritten statement,
+    which the reader never sees (the row names the answer's statement by its number instead). The full
+    message stays in the row's details."""
+    return _POSITION.sub("", message).rstrip() or message
