@@ -67,3 +67,17 @@ def api(workdir, messages_server, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_BASE_URL", messages_server.url)
     monkeypatch.setenv("ANTHROPIC_API_KEY", TEST_KEY)
     return messages_server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shell_history_in_memory():
+    """The tests' IPython shell (a process-wide singleton) keeps its history in memory: its SQLite file
+    would otherwise sit under whichever temporary HOME the first test had, gone by the time the shell
+    writes to it at exit."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    InteractiveShell.instance(config=config)
+    yield
