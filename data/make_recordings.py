@@ -66,6 +66,8 @@ class Run:
     answers: list[str]              # relative to data/answers, in the order the notebook asks
     parameters: dict = field(default_factory=dict)   # papermill parameters; {} = the notebook's defaults
     save: bool = True               # save the replayed notebook in place (default parameters only)
+    workspace: str | None = None    # a --tools notebook: its workspace (relative to the notebook), whose
+                                    # path replaces ${AGENTNB_WORKSPACE} in the scripted tool steps
 
 
 # The workshop notebooks replay the design session's conversation up to their topic: the same prompts
@@ -78,7 +80,25 @@ RUNS = [
     Run("02_migrations", "notebooks/workshop/02_migrations.ipynb", LIBRARY[:2]),
     Run("03_api_contract", "notebooks/workshop/03_api_contract.ipynb", LIBRARY[:3]),
     Run("04_review", "notebooks/workshop/04_review.ipynb", LIBRARY),
+    # a --tools cell: each answer is the YAML list of its loop's replies (tool_use steps, then the text)
+    Run("05_tools", "notebooks/workshop/05_tools.ipynb", ["05_tools/01.yaml"], workspace="workspace"),
 ]
+
+
+def replies(answer: str, workspace: Path | None) -> list:
+    """The server replies for one answer: a Markdown file is one text reply; a YAML file is a tools cell's
+    loop, each step a tool_use (after an optional text) or a final text."""
+    from agentnb.testing.server import text, tool_use
+
+    raw = (ANSWERS / answer).read_text(encoding="utf-8")
+    if not answer.endswith(".yaml"):
+        return [text(raw)]
+    import yaml
+
+    if workspace is not None:
+        raw = raw.replace("${AGENTNB_WORKSPACE}", str(workspace))
+    return [tool_use(step["tool"], step["input"], step.get("text", "")) if "tool" in step else text(step["text"])
+            for step in yaml.safe_load(raw)]
 
 
 def recording_name(body: dict) -> str:
@@ -134,15 +154,17 @@ def _execute(notebook: Path, output: Path, parameters: dict | None) -> None:
 def do_run(run: Run) -> dict:
     """Record, check, replay (in a worker process: the environment is the run's own)."""
     sys.path.insert(0, str(REPO))
-    from agentnb.testing.server import MessagesServer, text
+    from agentnb.testing.server import MessagesServer
 
     notebook = REPO / run.notebook
-    texts = [(ANSWERS / a).read_text(encoding="utf-8") for a in run.answers]
+    workspace = (notebook.parent / run.workspace).absolute() if run.workspace else None
+    texts = [reply for a in run.answers for reply in replies(a, workspace)]
     started = time.monotonic()
+    wall_start = time.time()
     with tempfile.TemporaryDirectory(prefix="agentnb-recordings-") as tmp:
         _clean_env(os.path.join(tmp, "home"))
         with MessagesServer() as server:
-            server.enqueue(*(text(t) for t in texts))
+            server.enqueue(*texts)
             os.environ["ANTHROPIC_BASE_URL"] = server.url
             os.environ["ANTHROPIC_API_KEY"] = FAKE_KEY
             _execute(notebook, Path(tmp) / "live.ipynb", {**run.parameters, "record_mode": "all"})
@@ -151,7 +173,10 @@ def do_run(run: Run) -> dict:
             raise RuntimeError(
                 f"{run.name}: the notebook sent {len(requests)} request(s) for {len(texts)} answer(s) in "
                 f"{run.answers}: the notebook's agent cells and the answers disagree")
-        used = [recording_name(r.body) for r in requests]
+        if workspace is None:
+            used = [recording_name(r.body) for r in requests]
+        else:     # agentnb's tools endpoint names its recordings on the normalised request: those written now
+            used = [p.name for p in RECORDINGS.glob("*.json") if p.stat().st_mtime >= wall_start - 1]
         missing = [name for name in used if not (RECORDINGS / name).is_file()]
         if missing:
             raise RuntimeError(f"{run.name}: no recording written for {missing}")

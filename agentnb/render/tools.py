@@ -63,23 +63,38 @@ def describe_request(name: str, data: dict) -> str:
     return f"\n{name} wants to run:\n{_cut(input_text(name, data), INPUT_CHARS)}\n"
 
 
-def summary_line(call, live: bool) -> str:
+def local(text: str, workspace: Path | None) -> str:
+    """``text`` with the workspace's absolute path taken out (``/…/workspace/a.sql`` -> ``a.sql``): what
+    a cell shows is the same in every checkout, so saved outputs replay elsewhere unchanged."""
+    if workspace is None or not text:
+        return text
+    for form in dict.fromkeys([str(Path(workspace).absolute()), str(Path(workspace).resolve())]):
+        text = text.replace(form.rstrip("/") + "/", "").replace(form, ".")
+    return text
+
+
+def summary_line(call, live: bool, workspace: Path | None = None) -> str:
     status = STATUS.get(call.status, call.status)
-    parts = [call.name, short_input(call.name, call.input), status]
+    parts = [call.name, local(short_input(call.name, call.input), workspace), status]
     if call.result is not None:
-        parts.append(f"result {len(call.result):,} chars")
+        parts.append(f"result {len(local(call.result, workspace)):,} chars")
     if live and call.duration_s is not None:
         parts.append(f"{call.duration_s:.1f} s")
     return " · ".join(parts)
 
 
-def call_bundle(call, *, live: bool, depth: int = 0) -> tuple[dict, dict]:
-    """One tool call, collapsed: the summary line; open it for the input and the result."""
-    line = summary_line(call, live)
+def call_bundle(call, *, live: bool, depth: int = 0, workspace: Path | None = None,
+                shown_input: str | None = None) -> tuple[dict, dict]:
+    """One tool call, collapsed: the summary line; open it for the input and the result (paths in the
+    workspace shown relative to it). ``shown_input``: the input as shown when the call started (a Write's
+    diff must be taken before the file is written)."""
+    line = summary_line(call, live, workspace)
     icon = "🚫" if call.status == "denied" else "⚠️" if call.status == "error" else "🔧"
-    body = f"<pre>{html.escape(_cut(input_text(call.name, call.input), INPUT_CHARS))}</pre>"
+    if shown_input is None:
+        shown_input = input_text(call.name, call.input)
+    body = f"<pre>{html.escape(_cut(local(shown_input, workspace), INPUT_CHARS))}</pre>"
     if call.result is not None:
-        body += f"<pre>{html.escape(_cut(call.result, RESULT_CHARS))}</pre>"
+        body += f"<pre>{html.escape(_cut(local(call.result, workspace), RESULT_CHARS))}</pre>"
     margin = f' style="margin-left:{depth * 1.5}em"' if depth else ""
     markup = (f"<details{margin}><summary>{icon} <code>{html.escape(line)}</code></summary>{body}</details>")
     plain = ("    " * depth) + f"[tool] {line}"
@@ -100,41 +115,65 @@ def files_markdown(workspace: Path, changes) -> str:
 
 
 class ToolsNotebookRenderer(NotebookRenderer):
-    """The notebook renderer, plus tool calls shown as they start and updated when they end. The text
-    streamed while the loop runs is cleared at the end, when the whole answer appears once."""
+    """The notebook renderer, plus tool calls: live, each shown as it starts and updated when it ends; on
+    replay, each shown once, ended (a saved notebook keeps what nbval and other readers that ignore
+    display updates see). The text streamed while the loop runs is cleared at the end, when the whole
+    answer appears once."""
 
     def start(self, replayed: bool) -> None:
         super().start(replayed)
         self.calls: dict[str, object] = {}
+        self.pending: dict[str, object] = {}
+        self.inputs: dict[str, str] = {}
         self.depth: dict[str, int] = {}
         self.replayed = replayed
+        self.workspace = getattr(self, "workspace", None)     # set by the tools cell before the loop
 
-    def tool_call(self, call) -> None:
+    def _bundle(self, call):
+        return call_bundle(call, live=not self.replayed, depth=self.depth.get(call.id, 0), workspace=self.workspace,
+                           shown_input=self.inputs.get(call.id))
+
+    def _show_call(self, call):
         from IPython.display import display
 
-        depth = self.depth.get(call.parent, -1) + 1 if call.parent else 0
-        self.depth[call.id] = depth
-        data, meta = call_bundle(call, live=True, depth=depth)
-        self.calls[call.id] = display(data, metadata=meta, raw=True, display_id=True)
+        data, meta = self._bundle(call)
+        self.calls[call.id] = display(data, metadata=meta, raw=True, display_id=not self.replayed)
+
+    def tool_call(self, call) -> None:
+        self.depth[call.id] = self.depth.get(call.parent, -1) + 1 if call.parent else 0
+        self.inputs[call.id] = input_text(call.name, call.input)
+        if self.replayed:
+            self.pending[call.id] = call
+        else:
+            self._show_call(call)
 
     def tool_result(self, call) -> None:
+        if self.pending.pop(call.id, None) is not None:
+            self._show_call(call)
+            return
         handle = self.calls.get(call.id)
         if handle is not None:
-            data, meta = call_bundle(call, live=not self.replayed, depth=self.depth.get(call.id, 0))
+            data, meta = self._bundle(call)
             handle.update(data, metadata=meta, raw=True)
 
-    def files(self, workspace: Path, changes) -> None:
-        from IPython.display import Markdown, display
+    def _flush(self) -> None:
+        """Calls that never got a result (a turn limit, a stopped loop), shown as they are."""
+        for call in list(self.pending.values()):
+            self.pending.pop(call.id)
+            self._show_call(call)
 
+    def files(self, workspace: Path, changes) -> None:
+        from IPython.display import display
+
+        self._flush()
         text = files_markdown(workspace, changes)
-        if text:
-            display(Markdown(text))
+        if text:        # a raw bundle: a Markdown object would be saved as "<...Markdown object>"
+            display({"text/markdown": text, "text/plain": text}, raw=True)
 
     def finish(self, response) -> None:
+        self._flush()
         if self.handle is not None:
-            from IPython.display import Markdown
-
-            self.handle.update(Markdown(""))
+            self.handle.update({"text/markdown": "", "text/plain": ""}, raw=True)
             self.handle = None
         super().finish(response)
 

@@ -184,6 +184,8 @@ def ask(session, agent, prompt: str, *, model: str | None, thread: str | None, n
     interactive = permissions.front_end_can_answer() and mode != "bypassPermissions"
     allowed = session.__dict__.setdefault("tools_allowed", set())     # "always" answers, for this session
     before = workspaces.snapshot(folder)
+    if renderer is not None and hasattr(renderer, "tool_call"):
+        renderer.workspace = folder           # paths shown relative to it
     events = engine.Events(on_text=renderer.text if renderer else None,
                            on_call=getattr(renderer, "tool_call", None),
                            on_result=getattr(renderer, "tool_result", None),

@@ -235,7 +235,7 @@ def run(request: ToolsRequest, *, recordings: Path, mode: str, events: Events | 
     stderr_tail: list[str] = []
     refused: list[str] = []
     asker = permissions.Asker(inbox, allowed if allowed is not None else set()) if ask is not None else None
-    state = _Loop(events)
+    state = _Loop(events, replaying=mode == "none")
 
     def on_stderr(line: str) -> None:
         from agentnb.redact import redact
@@ -336,8 +336,9 @@ def _cli_error(err: BaseException, stderr_tail: list[str], exchanges: list[Excha
 class _Loop:
     """Follows the SDK's messages: streamed text, tool calls and their results, the final result."""
 
-    def __init__(self, events: Events):
+    def __init__(self, events: Events, replaying: bool = False):
         self.events = events
+        self.replaying = replaying         # replay only: no timings shown, so outputs repeat exactly
         self.calls: dict[str, ToolCall] = {}
         self.order: list[ToolCall] = []
         self.texts: list[str] = []
@@ -353,7 +354,7 @@ class _Loop:
         if not self.started and not isinstance(message, SystemMessage):
             self.started = True
             if self.events.on_start:
-                self.events.on_start(False)
+                self.events.on_start(self.replaying)
         if isinstance(message, SystemMessage):
             self.session_id = message.data.get("session_id", self.session_id)
         elif isinstance(message, StreamEvent):
