@@ -413,18 +413,28 @@ def svg(schema: Schema) -> str:
                 free.append((top, a))
             top = max(top, b)
         free.append((top, top + 10_000))
-        best = None
-        for a, b in free:
+        # the free height nearest the target (the first free span's on a tie): spans in order of how
+        # near they could be, stopping once none can be nearer than the best found
+        spans = []
+        for i, (a, b) in enumerate(free):
             lo, hi = a + 3, b - 3
-            if lo > hi:
-                continue
-            start = min(max(target, lo), hi)
+            if lo <= hi:
+                start = min(max(target, lo), hi)
+                spans.append((abs(start - target), i, lo, hi, start))
+        spans.sort()
+        best, best_key = None, None
+        for reach, i, lo, hi, start in spans:
+            if best_key is not None and reach > best_key[0]:
+                break
             for step in range(200):
+                if start + step * 7 > hi and start - step * 7 < lo:
+                    break                          # the span is searched through
                 cands = [c for c in (start + step * 7, start - step * 7) if lo <= c <= hi
                          and _clear(used_sorted, c, 6) and _clear(stub_y, c, 4)]
                 if cands:
-                    if best is None or abs(cands[0] - target) < abs(best - target):
-                        best = cands[0]
+                    key = (abs(cands[0] - target), i)
+                    if best_key is None or key < best_key:
+                        best, best_key = cands[0], key
                     break
         best = best if best is not None else bottom + 12
         used_y.append(best)
