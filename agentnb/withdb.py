@@ -166,10 +166,14 @@ def _from_postgres(url: str, sample: int, notes: list[str]) -> tuple[str, dict]:
     if dump:
         done = subprocess.run([dump, "--schema-only", "--no-owner", "--no-privileges", "--no-comments",
                                "--dbname", bare], env=env, capture_output=True, text=True, timeout=TIMEOUT)
-        if done.returncode != 0:
+        if done.returncode == 0:
+            ddl = _strip_dump(done.stdout)
+        elif "version mismatch" in done.stderr:     # a server newer than this pg_dump: its catalog, reflected
+            notes.append("pg_dump is older than the server: the schema was reflected through SQLAlchemy")
+            ddl = None
+        else:
             raise AgentnbError(redact(f"--with-db {display_source(url)}: pg_dump failed: "
                                       f"{done.stderr.strip()}"))
-        ddl = _strip_dump(done.stdout)
     else:
         notes.append("pg_dump not found: the schema was reflected through SQLAlchemy")
         ddl = None

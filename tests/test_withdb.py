@@ -120,3 +120,16 @@ def test_with_db_attaches_the_ddl_and_becomes_the_base_schema(workdir, api, shop
     assert not any("orders" in d for d in diff.details["differences"])
     with pytest.raises(Exception, match="--sample N goes with --with-db"):
         shell.run_cell_magic("backend_dev", "--sample 3", "x")
+
+
+def test_without_pg_dump_the_catalog_is_reflected(shop_url, monkeypatch):
+    from types import SimpleNamespace
+
+    from agentnb import withdb
+
+    monkeypatch.setattr(withdb, "PG_DUMP", "/nonexistent/pg_dump")
+    monkeypatch.setattr(withdb, "shutil", SimpleNamespace(which=lambda name: None))
+    existing = agentnb.schema_from(shop_url)
+    assert existing.notes == ["pg_dump not found: the schema was reflected through SQLAlchemy"]
+    assert sorted(t.name for t in existing.schema.tables) == ["customers", "orders"]
+    assert "REFERENCES customers" in existing.ddl and "row-only@example.org" not in existing.ddl
