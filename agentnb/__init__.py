@@ -19,6 +19,7 @@ __all__ = [
     "load_ipython_extension",
     "log",
     "schema_db",
+    "schema_from",
     "current_session",
 ]
 
@@ -38,13 +39,13 @@ def agents() -> dict:
 
 
 def ask(agent, prompt: str, *, model=None, thread=None, new=False, max_tokens=None, context=None,
-        renderer=None, check=True, fix=0):
+        renderer=None, check=True, fix=0, base_schema=None):
     """Ask an agent (a name or an Agent) and return the Response, its artifacts checked; continues the
     agent's conversation."""
     from agentnb.session import current
 
     return current().ask(agent, prompt, model=model, thread=thread, new=new, max_tokens=max_tokens,
-                         context=context, renderer=renderer, check=check, fix=fix)
+                         context=context, renderer=renderer, check=check, fix=fix, base_schema=base_schema)
 
 
 def extract(text: str):
@@ -67,6 +68,15 @@ def log(sql: str | None = None):
     from agentnb.session import current
 
     return sessionlog.query(sql, home=current().settings.resolved_home())
+
+
+def schema_from(source, *, sample: int = 0):
+    """An existing database's schema, read-only from its catalog (rows only with ``sample``): a
+    PostgreSQL, DuckDB or SQLite URL, or a .sql file. ``.ddl`` is PostgreSQL DDL, ``.schema`` its tables;
+    pass ``base_schema=result.ddl`` to ``ask`` to check later migrations against it."""
+    from agentnb.withdb import schema_from as _schema_from
+
+    return _schema_from(source, sample=sample)
 
 
 def schema_db(agent=None, thread=None):

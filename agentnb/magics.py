@@ -65,6 +65,11 @@ def _cell_options(func):
         argument("-o", "--output", metavar="VAR", help="also store the response in this variable"),
         argument("--with", dest="with_", metavar="NAME[,NAME]",
                  help="attach variables as context: text, data frames (schema and rows), earlier responses"),
+        argument("--with-db", metavar="URL",
+                 help="start from an existing database's schema (PostgreSQL, DuckDB or SQLite URL, or a .sql "
+                      "file), read-only: attached as DDL, and later migrations are checked against it"),
+        argument("--sample", type=int, default=0, metavar="N",
+                 help="with --with-db: also attach N rows of each table"),
         argument("--fix", type=int, default=0, metavar="N",
                  help="when schema or migration checks fail, send the errors back, up to N rounds"),
         argument("--apply", metavar="DIR", help="write the answer's named files under DIR"),
@@ -108,6 +113,8 @@ def parse_cell_options(line: str):
                           ("--with", args.with_)):
         if value is not None and not value.strip():
             raise UsageError(f"{option} is empty: give it a value, or leave the option out.")
+    if args.sample and not args.with_db:
+        raise UsageError("--sample N goes with --with-db URL.")
     if args.fix < 0:
         raise UsageError(f"--fix {args.fix}: N is a number of rounds, 0 or more.")
     if (args.overwrite or args.executable_scripts) and not args.apply:
@@ -132,6 +139,13 @@ class AgentMagics(Magics):
         context = context_blocks(args.with_, self.shell.user_ns, getattr(self.shell, "user_ns_hidden", None))
         kwargs = dict(model=args.model, thread=args.thread, new=args.new, max_tokens=args.max_tokens,
                       context=context)
+        base = None
+        if args.with_db:
+            from agentnb.withdb import schema_from
+
+            existing = schema_from(args.with_db, sample=args.sample)
+            context.insert(0, existing.prompt_block())
+            base = existing.ddl
         if args.dry_run:
             result = self.session.dry_run(agent_name, cell, **kwargs)
         elif (tools := tools_options(args, self.session.settings)) is not None:
@@ -142,7 +156,7 @@ class AgentMagics(Magics):
         else:
             renderer = NotebookRenderer(stream=not args.no_stream)
             result = self.session.ask(agent_name, cell, renderer=renderer, check=not args.no_check,
-                                      fix=args.fix, **kwargs)
+                                      fix=args.fix, base_schema=base, **kwargs)
         if args.output:
             self.shell.user_ns[args.output] = result
         if args.apply and not args.dry_run:

@@ -4,7 +4,8 @@ The secrets are the values agentnb knows of, read when asked (tests and users ch
 ``ANTHROPIC_API_KEY``, ``ANTHROPIC_AUTH_TOKEN`` and the password in ``AGENTNB_POSTGRES_URL`` (URL or
 ``key=value`` form), each as written and URL-decoded. Values shorter than 8 characters are left out:
 replacing a password such as ``app`` would mangle every message that says "app". Anything shaped like
-an Anthropic key (``sk-ant-...``) goes too, whoever's it is.
+an Anthropic key (``sk-ant-...``) goes too, whoever's it is. A password agentnb was handed in
+another way (``--with-db URL``) is registered with ``register_secret`` and redacted from then on.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import os
 import re
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["MIN_SECRET_LENGTH", "REDACTED", "known_secrets", "redact", "redact_data"]
+__all__ = ["MIN_SECRET_LENGTH", "REDACTED", "known_secrets", "redact", "redact_data", "register_secret"]
 
 REDACTED = "[redacted]"
 MIN_SECRET_LENGTH = 8      # shorter values would blank ordinary words
 _KEY_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 _KEY_RE = re.compile(r"sk-ant-[A-Za-z0-9_\-]+")
+_registered: set[str] = set()      # passwords of URLs given to agentnb (--with-db), for the process's life
 _CONNINFO_PASSWORD = re.compile(r"""(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)""")
 
 
@@ -42,12 +44,19 @@ def _postgres_passwords(url: str) -> list[str]:
     return found
 
 
+def register_secret(value: str) -> None:
+    """Redact ``value`` (as written and URL-decoded) from every text from now on."""
+    if value:
+        _registered.update({value, unquote(value)})
+
+
 def known_secrets() -> list[str]:
     """The credential values of this process, longest first (so that one containing another goes whole)."""
     from agentnb.settings import postgres_url
 
     values = [os.environ.get(var, "").strip() for var in _KEY_VARS]
     values += _postgres_passwords(postgres_url() or "")
+    values += _registered
     return sorted({v for v in values if len(v) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
 
 

@@ -164,15 +164,17 @@ class Session:
 
     def ask(self, agent: str | Agent, prompt: str, *, model: str | None = None, thread: str | None = None,
             new: bool = False, max_tokens: int | None = None, context: list[dict] | None = None,
-            renderer: Renderer | None = None, check: bool = True, fix: int = 0, tools=None) -> Response:
-        """Ask, stream, check. With ``fix=N``, failed schema and migration checks are sent back to the
+            renderer: Renderer | None = None, check: bool = True, fix: int = 0, tools=None,
+            base_schema: str | None = None) -> Response:
+        """Ask, stream, check. ``base_schema`` (DDL, from ``withdb.schema_from``) becomes the
+        conversation's schema before the call: the answer's migrations are checked against it. With ``fix=N``, failed schema and migration checks are sent back to the
         agent as the next turn, up to N rounds, stopping as soon as they pass. With ``tools`` (a
         ``tools.cell.ToolsOptions``, or tools on in the settings) the agent runs in Claude Code."""
         if tools is not None or self.settings.resolved_tools():
             return self._ask_tools(agent, prompt, model=model, thread=thread, new=new, context=context,
                                    renderer=renderer, check=check, tools=tools)
         response = self._ask_once(agent, prompt, model=model, thread=thread, new=new, max_tokens=max_tokens,
-                                  context=context, renderer=renderer, check=check)
+                                  context=context, renderer=renderer, check=check, base_schema=base_schema)
         rounds = 0
         while check and rounds < fix and response.check_report is not None:
             failures = response.check_report.failures(fixable_only=True)
@@ -197,12 +199,14 @@ class Session:
 
     def _ask_once(self, agent: str | Agent, prompt: str, *, model: str | None, thread: str | None, new: bool,
                   max_tokens: int | None, context: list[dict] | None, renderer: Renderer | None,
-                  check: bool) -> Response:
+                  check: bool, base_schema: str | None = None) -> Response:
         from agentnb.llm.client import Client
 
         agent = self.agent(agent)
         body, blocks, conversation, notes, dropped = self.prepare(
             agent, prompt, model=model, thread=thread, new=new, max_tokens=max_tokens, context=context)
+        if base_schema is not None:
+            conversation.schema = base_schema
         mode = self.settings.resolved_record_mode()
         recordings = self.settings.resolved_recordings()
         if self._client is None:

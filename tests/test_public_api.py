@@ -14,7 +14,7 @@ import agentnb.checks
 def test_exported_members():
     assert sorted(agentnb.__all__) == sorted([
         "AgentDefinitionError", "AgentnbError", "agents", "ask", "current_session", "extract", "load_agent",
-        "load_ipython_extension", "log", "schema_db"])
+        "load_ipython_extension", "log", "schema_db", "schema_from"])
     for name in agentnb.__all__:
         assert getattr(agentnb, name).__module__.startswith("agentnb")
 

@@ -81,6 +81,43 @@ _ROWS = {"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "E
          "VariableShowStmt", "FetchStmt", "ExecuteStmt", "CallStmt"}
 
 
+# DDL on tables that cannot hold rows yet runs in batches of up to BATCH statements, one round trip each:
+# every piece was read by PostgreSQL's own parser as exactly one statement of these kinds, and batching
+# ends for good at the first statement of any other kind (rows may exist from then on, and a setting
+# such as standard_conforming_strings or client_encoding could make the server cut the text elsewhere)
+BATCH = 200
+_BATCHABLE = {"CreateStmt", "IndexStmt", "AlterTableStmt", "CreateSeqStmt", "AlterSeqStmt", "CommentStmt",
+              "CreateEnumStmt", "CompositeTypeStmt", "CreateDomainStmt", "ViewStmt", "CreateSchemaStmt"}
+# settings a pg_dump header makes that change nothing about how the server reads the text
+_HARMLESS_SETTINGS = {"statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout",
+                      "client_min_messages", "check_function_bodies", "xmloption", "row_security",
+                      "default_tablespace", "default_table_access_method", "search_path", "default_with_oids",
+                      "transaction_timeout"}
+
+
+def _keeps_batching(node) -> bool:
+    """A statement that leaves the tables empty and the server's reading of the text as it was."""
+    kind = type(node).__name__
+    if kind == "VariableSetStmt":
+        name = (node.name or "").lower()
+        values = [str(getattr(getattr(a, "val", None), "sval", "")).lower() for a in (node.args or ())]
+        if name == "standard_conforming_strings":
+            return values == ["on"]
+        if name == "client_encoding":          # the connection's own: psycopg's text stays as it is
+            return values in (["utf8"], ["utf-8"])
+        return name in _HARMLESS_SETTINGS
+    if kind == "SelectStmt":           # pg_dump's SELECT pg_catalog.set_config('search_path', '', false)
+        try:
+            [target] = node.targetList
+            call = target.val
+            name = ".".join(n.sval for n in call.funcname)
+            return (name in ("set_config", "pg_catalog.set_config") and node.fromClause is None
+                    and getattr(call.args[0].val, "sval", None) == "search_path")
+        except (AttributeError, TypeError, ValueError, IndexError):
+            return False
+    return False
+
+
 class _Guard:
     """Cancels the check's running statement past its time, or when its database grows too big."""
 
@@ -170,6 +207,8 @@ class Scratch:
             raise SQLFailure(exc.args[0], sql.splitlines()[line - 1] if line else sql, line, col,
                              sqlstate="42601") from None
         count = 0
+        batch: list[tuple[str, Any, Any]] = []
+        batching = True
         for span, node in statements:
             if type(node).__name__ in _REFUSED:
                 raise SQLFailure(_REFUSED[type(node).__name__], span.text, span.line, sqlstate="42501")
@@ -182,9 +221,42 @@ class Scratch:
                 self.notes.append({"phase": phase, "line": span.line, "statement": _first_line(span.text),
                                    "action": "ran without CONCURRENTLY",
                                    "reason": "CONCURRENTLY cannot run inside a transaction"})
-            self._run(text, node, sql, span)
             count += 1
+            if batching and type(node).__name__ in _BATCHABLE:
+                batch.append((text, node, span))
+                if len(batch) >= BATCH:
+                    self._run_batch(batch, sql)
+                    batch = []
+                continue
+            if batch:
+                self._run_batch(batch, sql)
+                batch = []
+            batching = batching and node is not None and _keeps_batching(node)
+            self._run(text, node, sql, span)
+        if batch:
+            self._run_batch(batch, sql)
         return count
+
+    def _run_batch(self, batch: list[tuple[str, Any, Any]], sql: str) -> None:
+        """Several statements in one round trip, under a savepoint; when one fails, they run again one
+        by one from the savepoint, so the failure is the statement's own, with its own position."""
+        if len(batch) == 1:
+            self._run(batch[0][0], batch[0][1], sql, batch[0][2])
+            return
+        first = batch[0][2]
+        if self.guard is not None and self.guard.tripped:
+            raise SQLFailure(self.guard.message(), first.text, first.line, sqlstate="57014")
+        body = ";\n".join(text for text, _, _ in batch)
+        try:
+            self._text.execute(f"SAVEPOINT agentnb_batch;\n{body};\nRELEASE SAVEPOINT agentnb_batch")
+            return
+        except Exception as exc:
+            if self.guard is not None and self.guard.tripped:     # no rerun after the guard's cancel
+                raise self._failure(exc, sql, first) from None
+        self._text.execute("ROLLBACK TO SAVEPOINT agentnb_batch")
+        self._text.execute("RELEASE SAVEPOINT agentnb_batch")
+        for text, node, span in batch:
+            self._run(text, node, sql, span)
 
     def _run(self, text: str, node, sql: str, span) -> None:
         if self.guard is not None and self.guard.tripped:
@@ -231,9 +303,18 @@ def _statements(sql: str) -> list[tuple[Any, Any]]:
 
     from agentnb.checks.sql import Statement, line_col, statement_spans
 
+    import json
+
     out = []
     for span in statement_spans(sql):
         try:
+            # the kind first, from the parser's JSON (C only): a Python tree only where a field is read
+            stmts = json.loads(parser.parse_sql_json(span.text)).get("stmts", [])
+            if len(stmts) == 1 and len(stmts[0].get("stmt", {})) == 1:
+                [kind] = stmts[0]["stmt"]
+                if kind in _READ_BY_KIND:
+                    out.append((span, _by_kind(kind)))
+                    continue
             raws = parser.parse_sql(span.text)
         except parser.ParseError:
             out.append((span, None))      # the server will say what is wrong, with its position
@@ -249,6 +330,20 @@ def _statements(sql: str) -> list[tuple[Any, Any]]:
             text = piece.strip()
             out.append((Statement(text, start, start + len(text), line_col(sql, start)[0]), raw.stmt))
     return out
+
+
+# kinds nothing here reads a field of: their node stands for its kind alone (building pglast's Python
+# tree is most of the cost of reading a large schema)
+_READ_BY_KIND = {"CreateStmt", "AlterTableStmt", "CreateSeqStmt", "AlterSeqStmt", "CommentStmt",
+                 "CreateEnumStmt", "CompositeTypeStmt", "CreateDomainStmt", "ViewStmt"}
+_KIND_TYPES: dict[str, type] = {}
+
+
+def _by_kind(kind: str):
+    """A stand-in node whose type is named ``kind``."""
+    if kind not in _KIND_TYPES:
+        _KIND_TYPES[kind] = type(kind, (), {"__slots__": (), "__doc__": f"a {kind}, read by its kind only"})
+    return _KIND_TYPES[kind]()
 
 
 def _prepare(text: str, node) -> tuple[str, str | None]:

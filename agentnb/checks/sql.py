@@ -8,6 +8,7 @@ semicolons stay whole. pglast is imported on first use, never at import time.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
@@ -25,12 +26,39 @@ class Statement:
     line: int         # 1-based line of the first token
 
 
+class LineIndex:
+    """The offsets where the lines of a text start: line and column of any offset by bisection, so a
+    script of n statements is located in O(n log n), not by counting newlines from the start each time."""
+
+    def __init__(self, text: str):
+        self.length = len(text)
+        starts = [0]
+        find, at = text.find, text.find("\n")
+        while at != -1:
+            starts.append(at + 1)
+            at = find("\n", at + 1)
+        self.starts = starts
+
+    def line_col(self, index: int) -> tuple[int, int]:
+        index = max(0, min(index, self.length))
+        line = bisect_right(self.starts, index)
+        return line, index - self.starts[line - 1] + 1
+
+
+_last_index: tuple[str, LineIndex] | None = None     # the script being checked: located many times
+
+
+def line_index(sql: str) -> LineIndex:
+    global _last_index
+    cached = _last_index
+    if cached is None or cached[0] is not sql:
+        cached = _last_index = (sql, LineIndex(sql))
+    return cached[1]
+
+
 def line_col(sql: str, index: int) -> tuple[int, int]:
     """1-based line and column of character ``index`` in ``sql``."""
-    index = max(0, min(index, len(sql)))
-    line = sql.count("\n", 0, index) + 1
-    col = index - (sql.rfind("\n", 0, index) + 1) + 1
-    return line, col
+    return line_index(sql).line_col(index)
 
 
 _COMMENTS = {"SQL_COMMENT", "C_COMMENT"}
@@ -53,9 +81,11 @@ def statement_spans(sql: str) -> list[Statement]:
     previous = None
     routine = False       # in CREATE [OR REPLACE] FUNCTION / PROCEDURE: the only place a body can be
 
+    lines = LineIndex(sql)
+
     def close() -> None:
         if first is not None:
-            spans.append(Statement(sql[first:last + 1], first, last + 1, line_col(sql, first)[0]))
+            spans.append(Statement(sql[first:last + 1], first, last + 1, lines.line_col(first)[0]))
 
     for token in tokens:
         name = token.name

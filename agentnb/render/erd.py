@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
@@ -98,10 +99,18 @@ def _qualified(table: Table) -> str:
     return f"{table.schema}.{table.name}" if table.schema else table.name
 
 
-def _find(schema: Schema, name: str, own: Table) -> Table | None:
-    """The referenced table: same schema first, then any table of that name."""
-    same = [t for t in schema.tables if t.name == name and t.schema == own.schema]
-    return same[0] if same else next((t for t in schema.tables if t.name == name), None)
+def _by_name(schema: Schema) -> dict[str, list[Table]]:
+    by_name: dict[str, list[Table]] = {}
+    for t in schema.tables:
+        by_name.setdefault(t.name, []).append(t)
+    return by_name
+
+
+def _find(by_name: dict[str, list[Table]], name: str, own: Table) -> Table | None:
+    """The referenced table: same schema first, then any table of that name (``by_name``: the schema's
+    tables by name, in order)."""
+    named = by_name.get(name, ())
+    return next((t for t in named if t.schema == own.schema), named[0] if named else None)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -175,10 +184,11 @@ def mermaid(schema: Schema) -> str:
                 parts.append(_comment(", ".join(notes)))
             lines.append("        " + " ".join(parts))
         lines.append("    }")
+    by_name = _by_name(schema)
     for t in schema.tables:
         child = _entity_name(_qualified(t), used)
         for fk in t.foreign_keys:
-            ref = _find(schema, fk.ref_table, t)
+            ref = _find(by_name, fk.ref_table, t)
             parent = _entity_name(_qualified(ref) if ref else fk.ref_table, used)
             left = "|o" if _fk_nullable(t, fk) else "||"
             right = "o|" if _fk_unique(t, fk) else "o{"
@@ -279,6 +289,16 @@ def _layers(schema: Schema, boxes: dict[str, _Box], refs: dict[str, list[str]]) 
     return depth
 
 
+def _clear(sorted_ys: list[float], y: float, gap: float) -> bool:
+    """No height of ``sorted_ys`` closer to ``y`` than ``gap``."""
+    i = bisect_left(sorted_ys, y - gap - 1)
+    while i < len(sorted_ys) and sorted_ys[i] <= y + gap + 1:
+        if abs(y - sorted_ys[i]) < gap:
+            return False
+        i += 1
+    return True
+
+
 def svg(schema: Schema) -> str:
     """A standalone SVG ER diagram: one box per table (name; columns with PK/FK/UK marks and types),
     laid out in layers from the foreign-key graph (referenced tables on the left), with orthogonal
@@ -295,10 +315,11 @@ def svg(schema: Schema) -> str:
     key_of = {id(b.table): k for k, b in boxes.items()}
     refs: dict[str, list[str]] = {}
     edges = []   # (child key, fk, parent key)
+    by_name = _by_name(schema)
     for k, b in boxes.items():
         refs[k] = []
         for fk in b.table.foreign_keys:
-            ref = _find(schema, fk.ref_table, b.table)
+            ref = _find(by_name, fk.ref_table, b.table)
             if ref is not None:
                 pk = key_of[id(ref)]
                 refs[k].append(pk)
@@ -310,8 +331,11 @@ def svg(schema: Schema) -> str:
     cap = max(3, math.ceil(math.sqrt(len(boxes) * 1.2)))
     columns: list[list[str]] = []
     position: dict[str, float] = {}
+    by_layer: list[list[str]] = [[] for _ in range(n_layers)]
+    for k in keys:
+        by_layer[depth[k]].append(k)
     for layer in range(n_layers):
-        members = [k for k in keys if depth[k] == layer]
+        members = by_layer[layer]
 
         def weight(k: str) -> tuple:
             ps = [position[r] for r in refs[k] if r in position]
@@ -371,6 +395,7 @@ def svg(schema: Schema) -> str:
     # the last), long horizontals at a height free of boxes in the columns crossed
     lanes: list[int] = [0] * (n_cols + 1)
     used_y: list[float] = []
+    used_sorted: list[float] = []                 # the same heights, sorted: nearby ones by bisection
     stub_y = sorted(set(port_y.values()))          # long horizontals keep off the ports' heights
     bottom = max((b.y + b.height for b in boxes.values()), default=MARGIN)
     routes = []
@@ -388,21 +413,32 @@ def svg(schema: Schema) -> str:
                 free.append((top, a))
             top = max(top, b)
         free.append((top, top + 10_000))
-        best = None
-        for a, b in free:
+        # the free height nearest the target (the first free span's on a tie): spans in order of how
+        # near they could be, stopping once none can be nearer than the best found
+        spans = []
+        for i, (a, b) in enumerate(free):
             lo, hi = a + 3, b - 3
-            if lo > hi:
-                continue
-            start = min(max(target, lo), hi)
+            if lo <= hi:
+                start = min(max(target, lo), hi)
+                spans.append((abs(start - target), i, lo, hi, start))
+        spans.sort()
+        best, best_key = None, None
+        for reach, i, lo, hi, start in spans:
+            if best_key is not None and reach > best_key[0]:
+                break
             for step in range(200):
+                if start + step * 7 > hi and start - step * 7 < lo:
+                    break                          # the span is searched through
                 cands = [c for c in (start + step * 7, start - step * 7) if lo <= c <= hi
-                         and all(abs(c - u) >= 6 for u in used_y) and all(abs(c - u) >= 4 for u in stub_y)]
+                         and _clear(used_sorted, c, 6) and _clear(stub_y, c, 4)]
                 if cands:
-                    if best is None or abs(cands[0] - target) < abs(best - target):
-                        best = cands[0]
+                    key = (abs(cands[0] - target), i)
+                    if best_key is None or key < best_key:
+                        best, best_key = cands[0], key
                     break
         best = best if best is not None else bottom + 12
         used_y.append(best)
+        insort(used_sorted, best)
         return best
 
     for n, (ck, fk, pk) in enumerate(edges):
@@ -437,10 +473,26 @@ def svg(schema: Schema) -> str:
             stubs += [(first, False, yc), (last, True, yp)]
         else:
             stubs += [(first, True, yc), (last, False, yp)]
+    # stubs into the right column, by gap and by 4-pixel band of height: the clashes of a stub are among
+    # its gap's stubs of its own and the neighbouring bands, not among all of them
+    into_right: dict[tuple[int, int], list[tuple[int, tuple, float]]] = {}
+    for order, (b, to_right, yb) in enumerate(stubs):
+        if not to_right:
+            into_right.setdefault((b[0], math.floor(yb / 4)), []).append((order, b, yb))
+
+    def first_clash():
+        for a, from_left, ya in stubs:
+            if not from_left:
+                continue
+            band = math.floor(ya / 4)
+            near = [s for d in (-1, 0, 1) for s in into_right.get((a[0], band + d), ())]
+            for _, b, yb in sorted(near):      # in the stubs' order, as one scan of them all would meet them
+                if a != b and abs(ya - yb) < 4 and lane_order[b] < lane_order[a]:
+                    return a, b
+        return None
+
     for _ in range(4 * len(stubs)):
-        clash = next(((a, b) for a, from_left, ya in stubs if from_left for b, to_right, yb in stubs
-                      if not to_right and a[0] == b[0] and a != b and abs(ya - yb) < 4
-                      and lane_order[b] < lane_order[a]), None)
+        clash = first_clash()
         if clash is None:
             break
         a, b = clash

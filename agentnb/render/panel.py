@@ -100,7 +100,16 @@ def schema_tab(response) -> str:
     arts = response.artifacts
     parts = [_code_block(a) for a in arts.by_kind("schema")]
     parts += [_code_block(a) for a in arts.by_kind("prisma")]
-    if response.schema_model is not None and response.schema_model.tables:
+    from agentnb.render.schema_focus import READABLE, large_schema_html
+
+    if response.schema_model is not None and len(response.schema_model.tables) > READABLE:
+        from agentnb.render import erd
+
+        def diagram(schema):
+            return diagram_img(erd.svg(schema), len(schema.tables))
+
+        parts.append(large_schema_html(response.schema_model, response, diagram))
+    elif response.schema_model is not None and response.schema_model.tables:
         from agentnb.render import erd
 
         parts.append("<div style='margin-top:8px;font-weight:600'>ER diagram (as the database sees it)</div>"
