@@ -191,7 +191,7 @@ def test_the_transaction_escape_cannot_drop_a_users_table(customers_db, monkeypa
     answer = ("```sql\nSELECT begin atomic FROM (VALUES (1)) v(begin); COMMIT; DROP TABLE customers;\n```\n")
     report = checks.run(extract(answer), answer_text=answer)
     (row,) = [r for r in report.rows if r.name == "Schema on PostgreSQL"]
-    assert (row.status, row.message) == ("failed", 'table "customers" does not exist')
+    assert row.status == "failed" and row.message.startswith('table "customers" does not exist\nat line 2 of the answer')
     with psycopg.connect(customers_db) as conn:
         assert conn.execute("SELECT * FROM customers").fetchall() == [(1, "Ada")]
         names = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'agentnb%' UNION ALL "
