@@ -198,3 +198,15 @@ def test_the_transaction_escape_cannot_drop_a_users_table(customers_db, monkeypa
                              "SELECT datname FROM pg_database WHERE datname LIKE 'agentnb_scratch%' AND "
                              "pg_has_role('crm_owner', datdba, 'USAGE')").fetchall()
     assert names == []
+
+
+def test_an_answer_cannot_change_the_connections_encoding():
+    """SET client_encoding = 'SQL_ASCII' made the reflection crash inside SQLAlchemy: it is skipped and
+    noted, and the schema is judged as written."""
+    from agentnb.checks import postgres
+
+    row, schema = postgres.check_schema("SET client_encoding = 'SQL_ASCII';\nCREATE TABLE t (a text);\n")
+    if row.status == "skipped":
+        pytest.skip(f"no PostgreSQL: {row.message}")
+    assert row.status == "passed", row.message
+    assert [t.name for t in schema.tables] == ["t"]

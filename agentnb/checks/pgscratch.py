@@ -352,6 +352,8 @@ def _prepare(text: str, node) -> tuple[str, str | None]:
     kind = type(node).__name__
     if kind == "TransactionStmt":
         return text, "transaction control: the check runs the script in its own transaction, which it rolls back"
+    if kind == "VariableSetStmt" and (node.name or "").lower() == "client_encoding":
+        return text, "the connection's encoding is the check's (UTF8): an answer does not change how it reads replies"
     if kind in _NO_TRANSACTION:
         return text, _NO_TRANSACTION[kind]
     if kind == "VacuumStmt" and getattr(node, "is_vacuumcmd", True):
