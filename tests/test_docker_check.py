@@ -94,3 +94,12 @@ def test_the_rows_come_through_checks_run():
     text = BAD_DOCKERFILE + GOOD_COMPOSE
     names = [r.name for r in checks.run(extract(text), answer_text=text, sql=False).rows]
     assert "Dockerfile: Dockerfile" in names and "Compose file: compose.yaml" in names
+
+
+def test_a_compose_file_of_expanding_aliases_is_refused():
+    lines = ["```yaml", "# compose.yaml", 'a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]"
+              for i in range(1, 9)]
+    lines += ["services:", "  api:", "    image: x:1", "```", ""]
+    row = rows_of("\n".join(lines), check_compose)["Compose file: compose.yaml"]
+    assert row.status == "failed" and "refused" in row.message

@@ -75,3 +75,17 @@ def test_operations_without_a_schema_are_skipped_with_the_reason():
 def test_the_rows_come_through_checks_run():
     report = checks.run(extract(SDL), answer_text=SDL, sql=False)
     assert [r.status for r in report.rows if r.name == "GraphQL schema"] == ["passed"]
+
+
+def test_a_document_past_the_token_budget_is_refused_not_parsed():
+    fields = " ".join(f"f{i}: Int" for i in range(30_000))
+    row = rows_of(f"```graphql\ntype Query {{ {fields} }}\n```\n")["GraphQL schema"]
+    assert row.status == "failed" and "more than 50000 tokens" in row.message
+
+
+def test_deeply_nested_operations_cost_one_row():
+    query = "query { " + "book(id: 1) { " * 3000 + "id" + " }" * 3001
+    rows = rows_of(SDL + f"\n```graphql\n{query}\n```\n")
+    assert rows["GraphQL schema"].status == "passed"
+    assert rows["GraphQL operations: block 2 (graphql)"].message.endswith(
+        "Syntax Error: Document is nested too deeply. Parsing aborted.")

@@ -10,6 +10,7 @@ first use; the parser is bounded by ``MAX_TEXT`` characters and a token budget.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from agentnb.artifacts.model import Artifact
@@ -19,6 +20,8 @@ from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 __all__ = ["check_graphql"]
 
 SCHEMA_ROW = "GraphQL schema"
+# a block that opens with an operation (after comments): its parse error is not the schema's
+_OPERATIONS = re.compile(r"(?:\s|#[^\n]*\n)*(?:query|mutation|subscription|fragment)\b|(?:\s|#[^\n]*\n)*\{")
 _MAX_ERRORS = 20
 
 
@@ -81,11 +84,13 @@ def check_graphql(artifacts: Sequence[Artifact]) -> list[CheckResult]:
         owners[id(source)] = a
         try:
             doc = graphql.parse(source, no_location=False, max_tokens=MAX_NODES)
-        except graphql.GraphQLError as err:
-            parse_failures.append(_located(err, owners, a))
-            continue
-        except RecursionError:
-            parse_failures.append({"file": _place(a), "error": "nested too deeply for the GraphQL parser"})
+        except (graphql.GraphQLError, RecursionError) as err:
+            found = (_located(err, owners, a) if isinstance(err, graphql.GraphQLError)
+                     else {"file": _place(a), "error": "nested too deeply for the GraphQL parser"})
+            if _OPERATIONS.match(a.code):       # a block of operations: its own row, the schema stands
+                rows.append(_failed(f"GraphQL operations: {_place(a)}", [found]))
+            else:
+                parse_failures.append(found)
             continue
         executable = [d for d in doc.definitions if isinstance(d, graphql.ExecutableDefinitionNode)]
         sdl_defs += [d for d in doc.definitions if not isinstance(d, graphql.ExecutableDefinitionNode)]
