@@ -186,7 +186,6 @@ def _code_checks(answer_text: str, artifacts, required) -> list[tuple[str, Calla
     checks: list[tuple[str, Callable[[], list[CheckResult]]]] = []
     for contract in artifacts.by_kind("openapi"):
         checks.append(("OpenAPI contract", partial(openapi.check_openapi, contract, artifacts.examples)))
-    checks += _stack_checks(artifacts)
     for a in artifacts:
         if a.language == "python" and a.kind in ("python", "migration"):
             checks.append((f"Python syntax: {a.filename or f'block {a.index + 1} (python)'}",
@@ -196,6 +195,7 @@ def _code_checks(answer_text: str, artifacts, required) -> list[tuple[str, Calla
             lang = "TypeScript" if a.kind == "typescript" else "JavaScript"
             checks.append((f"{lang} syntax: {a.filename or f'block {a.index + 1} ({a.kind})'}",
                            _one(code.check_typescript, a)))
+    checks += _stack_checks(artifacts)
     checks.append(("No hard-coded secrets", _one(secrets.check_secrets, artifacts)))
     checks.append(("Environment variables listed", _one(secrets.check_env, artifacts)))
     if required:
