@@ -43,6 +43,7 @@ def test_library_answer_passes_every_check():
         ("Request examples match the contract", "passed"),
         ("Python syntax: app/models.py", "passed"),
         ("Python syntax: app/main.py", "passed"),
+        ("Security of the Python code (bandit)", "passed"),
         ("No hard-coded secrets", "passed"),
         ("Environment variables listed", "passed"),
         ("Answer format", "passed"),
@@ -51,8 +52,8 @@ def test_library_answer_passes_every_check():
     assert messages[0] == "openapi.yaml: valid OpenAPI 3.1.0"
     assert messages[1] == "7 operations, each with a summary or description and its responses"
     assert messages[2] == "6 requests match a declared path and method"
-    assert messages[6] == "2 variables read by the code, all in the answer's list"
-    assert rows[6].details["matched"] == ["DATABASE_URL", "LOAN_DURATION_DAYS"]
+    assert messages[7] == "2 variables read by the code, all in the answer's list"
+    assert rows[7].details["matched"] == ["DATABASE_URL", "LOAN_DURATION_DAYS"]
 
 
 def test_nest_prisma_answer_passes_and_typescript_is_parsed():
@@ -62,11 +63,18 @@ def test_nest_prisma_answer_passes_and_typescript_is_parsed():
     assert {r.name: r.status for r in rows} == {
         "TypeScript syntax: src/loans/loans.service.ts": "passed",
         "TypeScript syntax: src/main.ts": "passed",
+        "Dockerfile lint (hadolint): block 6 (dockerfile)": "passed",
+        "Dockerfile: block 6 (dockerfile)": "failed",   # no USER: the container runs as root
+        "Compose file: docker-compose.yml": "passed",
         "No hard-coded secrets": "passed",            # JWT_SECRET=change-me, POSTGRES_PASSWORD: library
         "Environment variables listed": "passed",     # process.env.X and Prisma env("DATABASE_URL")
         "Answer format": "passed",
     }
-    assert rows[3].details["matched"] == ["DATABASE_URL", "MAX_ACTIVE_LOANS", "PORT"]
+    by_name = {r.name: r for r in rows}
+    assert by_name["Environment variables listed"].details["matched"] == ["DATABASE_URL", "MAX_ACTIVE_LOANS", "PORT"]
+    assert by_name["Dockerfile: block 6 (dockerfile)"].message == (
+        "block 6 (dockerfile) line 7: the container runs as root: add a USER with an unprivileged account in "
+        "the final stage")
 
 
 def test_conversational_answer_is_skipped_not_failed():
@@ -83,7 +91,8 @@ def test_conversational_answer_is_skipped_not_failed():
 def test_code_checks_leave_out_the_format_row_when_the_agent_declares_none():
     text = fence("python", "# app/x.py\nx = 1")
     assert [r.name for r in code_rows(text)] == [
-        "Python syntax: app/x.py", "No hard-coded secrets", "Environment variables listed"]
+        "Python syntax: app/x.py", "Security of the Python code (bandit)", "No hard-coded secrets",
+        "Environment variables listed"]
 
 
 def test_run_accepts_a_plain_list_of_artifacts():

@@ -244,13 +244,13 @@ def test_known_credentials_are_redacted_from_every_row(monkeypatch):
     report = checks.run(extract(text), answer_text=text, sql=False,
                         extra_checks=[("Leaks", leaks), ("Raises", raises)])
     names = [r.name for r in report.rows]
-    assert names == ["Python syntax: app/main.py", "No hard-coded secrets", "Environment variables listed",
-                     "Leaks", "Raises"]
+    assert names == ["Python syntax: app/main.py", "Security of the Python code (bandit)", "No hard-coded secrets",
+                     "Environment variables listed", "Leaks", "Raises"]
     for row in report.rows:
         shown = str(row) + json.dumps(row.to_dict()) + repr(row.details)
         assert api_key not in shown and password not in shown, row.name
     assert report.rows[0].details["text"] == 'KEY = ("[redacted]"'
-    assert "[redacted]" in report.rows[3].message and "[redacted]" in report.rows[4].message
+    assert "[redacted]" in report.rows[4].message and "[redacted]" in report.rows[5].message
     assert api_key not in checks.fix_prompt(report.rows)
 
 

@@ -79,6 +79,7 @@ LANG_ALIASES = {
     "bash": "bash", "sh": "bash", "shell": "bash", "zsh": "bash",
     "console": "console", "shell-session": "console", "shellsession": "console", "terminal": "console",
     "prisma": "prisma", "graphql": "graphql", "gql": "graphql",
+    "proto": "proto", "protobuf": "proto", "proto3": "proto",
     "dockerfile": "dockerfile", "docker": "dockerfile", "containerfile": "dockerfile",
     "dotenv": "dotenv", "env": "dotenv", "ini": "ini", "toml": "toml",
     "http": "http", "https": "http", "httpie": "bash", "text": "text", "txt": "text",
@@ -87,7 +88,7 @@ LANG_ALIASES = {
 _EXT_LANG = {
     "py": "python", "ts": "typescript", "tsx": "tsx", "js": "javascript", "mjs": "javascript",
     "cjs": "javascript", "jsx": "jsx", "sql": "sql", "yml": "yaml", "yaml": "yaml", "json": "json",
-    "prisma": "prisma", "graphql": "graphql", "gql": "graphql", "sh": "bash", "bash": "bash",
+    "prisma": "prisma", "graphql": "graphql", "gql": "graphql", "proto": "proto", "sh": "bash", "bash": "bash",
     "env": "dotenv", "ini": "ini", "toml": "toml", "md": "markdown", "http": "http",
 }
 _KNOWN_EXT = set(_EXT_LANG) | {

@@ -52,6 +52,7 @@ _TS = re.compile(r"^(?:import .* from ['\"]|export |interface \w|type \w+ =|cons
 _PRISMA = re.compile(r"^(?:datasource|generator|model) \w+ \{", re.M)
 _GRAPHQL = re.compile(
     r"^(?:type|input|query|mutation|subscription|schema|extend type|interface)\b[^\n=]*\{", re.M)
+_PROTO = re.compile(r"^\s*syntax\s*=\s*[\"']proto[23][\"']\s*;", re.M)
 _YAML_TOP = re.compile(r"^[\w-]+:(?:[ \t]|\r?$)", re.M)
 _SHELL_HINT = re.compile(
     r"^\s*(?:\$ |#!|sudo |docker |npm |npx |pnpm |yarn |pip |uv |psql |export |cd |make "
@@ -77,6 +78,8 @@ def guess_language(code: str) -> str:
         return "dockerfile"
     if _PRISMA.search(code):
         return "prisma"
+    if _PROTO.search(code):
+        return "proto"
     if _SQL_START.search(code) and ";" in code:
         return "sql"
     if _PY.search(code):
@@ -209,6 +212,8 @@ def classify(a: Artifact) -> None:
         a.kind = "prisma"
     elif lang == "graphql":
         a.kind = "graphql"
+    elif lang in ("proto", "protobuf", "proto3") or base.endswith(".proto"):
+        a.kind = "proto"
     elif lang == "dockerfile":
         a.kind = "dockerfile"
     elif lang in ("yaml", "json"):

@@ -21,6 +21,7 @@ __all__ = [
     "CheckReport", "CheckResult", "run",
     "check_syntax", "check_schema", "check_migration", "diff_schemas",
     "check_openapi", "check_python", "check_typescript", "check_secrets", "check_env", "check_answer_format",
+    "check_graphql", "check_security", "check_dockerfile", "check_compose", "check_proto",
 ]
 
 # public name -> the module that defines it, imported on first use
@@ -35,6 +36,11 @@ _LAZY = {
     "check_secrets": "agentnb.checks.secrets",
     "check_env": "agentnb.checks.secrets",
     "check_answer_format": "agentnb.checks.answer_format",
+    "check_graphql": "agentnb.checks.graphql",
+    "check_security": "agentnb.checks.security",
+    "check_dockerfile": "agentnb.checks.docker",
+    "check_compose": "agentnb.checks.docker",
+    "check_proto": "agentnb.checks.proto",
 }
 
 
@@ -193,11 +199,37 @@ def _code_checks(answer_text: str, artifacts, required) -> list[tuple[str, Calla
             lang = "TypeScript" if a.kind == "typescript" else "JavaScript"
             checks.append((f"{lang} syntax: {a.filename or f'block {a.index + 1} ({a.kind})'}",
                            _one(code.check_typescript, a)))
+    checks += _stack_checks(artifacts)
     checks.append(("No hard-coded secrets", _one(secrets.check_secrets, artifacts)))
     checks.append(("Environment variables listed", _one(secrets.check_env, artifacts)))
     if required:
         checks.append(("Answer format", _one(answer_format.check_answer_format, answer_text, artifacts, required)))
     return checks
+
+
+def _stack_checks(artifacts) -> list[tuple[str, Callable[[], list[CheckResult]]]]:
+    """GraphQL, gRPC, Docker and the code's security: each family a check of its own, only when the
+    answer holds its kind (each returns its rows, none when there is nothing to check)."""
+    checks: list[tuple[str, Callable[[], list[CheckResult]]]] = []
+    kinds = {a.kind for a in artifacts}
+    if "graphql" in kinds:
+        checks.append(("GraphQL schema", partial(_family, "graphql", "check_graphql", artifacts)))
+    if "proto" in kinds:
+        checks.append(("Protocol Buffers", partial(_family, "proto", "check_proto", artifacts)))
+    if "dockerfile" in kinds:
+        checks.append(("Dockerfile", partial(_family, "docker", "check_dockerfile", artifacts)))
+    if "compose" in kinds:
+        checks.append(("Compose file", partial(_family, "docker", "check_compose", artifacts)))
+    if any(a.language == "python" and a.kind in ("python", "migration") for a in artifacts):
+        checks.append(("Security of the Python code", partial(_family, "security", "check_security", artifacts)))
+    return checks
+
+
+def _family(module: str, function: str, artifacts) -> list[CheckResult]:
+    from importlib import import_module
+
+    rows = getattr(import_module(f"agentnb.checks.{module}"), function)(artifacts)
+    return [rows] if isinstance(rows, CheckResult) else list(rows)
 
 
 def _one(check, *args) -> Callable[[], list[CheckResult]]:

