@@ -52,12 +52,15 @@ _TS = re.compile(r"^(?:import .* from ['\"]|export |interface \w|type \w+ =|cons
 _PRISMA = re.compile(r"^(?:datasource|generator|model) \w+ \{", re.M)
 _GRAPHQL = re.compile(
     r"^(?:type|input|query|mutation|subscription|schema|extend type|interface)\b[^\n=]*\{", re.M)
-_PROTO = re.compile(r"^\s*syntax\s*=\s*[\"']proto[23][\"']\s*;", re.M)
 _YAML_TOP = re.compile(r"^[\w-]+:(?:[ \t]|\r?$)", re.M)
 _SHELL_HINT = re.compile(
     r"^\s*(?:\$ |#!|sudo |docker |npm |npx |pnpm |yarn |pip |uv |psql |export |cd |make "
     r"|alembic |uvicorn |python )",
                          re.M)
+
+
+# a Protocol Buffers file declares its syntax first
+_PROTO = re.compile(r"^\s*syntax\s*=\s*[\"']proto[23][\"']\s*;", re.M)
 
 
 def guess_language(code: str) -> str:
