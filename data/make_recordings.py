@@ -82,6 +82,8 @@ RUNS = [
     Run("04_review", "notebooks/workshop/04_review.ipynb", LIBRARY),
     # a --tools cell: each answer is the YAML list of its loop's replies (tool_use steps, then the text)
     Run("05_tools", "notebooks/workshop/05_tools.ipynb", ["05_tools/01.yaml"], workspace="workspace"),
+    # its own conversation: an existing SQLite base (made by the notebook) given with --with-db
+    Run("06_existing_database", "notebooks/workshop/06_existing_database.ipynb", ["06_existing_database/01.md"]),
 ]
 
 
