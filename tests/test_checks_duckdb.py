@@ -425,3 +425,53 @@ def test_a_duckdb_failure_does_not_quote_lines_of_the_rewritten_statement():
     assert row.status == "failed" and "statement 2 (" in row.message and "moodx does not exist" in row.message
     assert "LINE " not in row.message
     assert any("LINE 1" in f["message"] for f in row.details["failures"])
+
+
+def test_create_schema_with_its_elements_runs_them_in_the_schema():
+    result = duckschema.load("CREATE SCHEMA shop\n"
+                             "  CREATE TABLE items (id int PRIMARY KEY, name text)\n"
+                             "  CREATE INDEX items_name ON items (name)\n"
+                             "  CREATE TABLE tags (item_id int REFERENCES items (id));")
+    assert result.failures == []
+    assert result.con.execute("SELECT table_schema, table_name FROM information_schema.tables "
+                              "ORDER BY 2").fetchall() == [("shop", "items"), ("shop", "tags")]
+    assert result.con.execute("SELECT index_name FROM duckdb_indexes() WHERE schema_name = 'shop'").fetchall() \
+        == [("items_name",)]
+    assert any("CREATE SCHEMA shop: its 3 element(s)" in c.message for c in result.lowered.changes)
+
+
+def test_a_check_calling_a_function_of_the_script_is_listed_and_its_table_loads():
+    result = duckschema.load("""
+CREATE FUNCTION is_sku(s text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT s ~ '^[A-Z]{3}$' $$;
+CREATE TABLE products (id int PRIMARY KEY, sku text CONSTRAINT products_sku_ok CHECK (public.is_sku(sku)),
+                       price int CHECK (price > 0));
+CREATE TABLE lines (product_id int REFERENCES products (id));
+""")
+    assert result.failures == [] and {t.name for t in result.schema.tables} == {"products", "lines"}
+    skipped = [c for c in result.lowered.changes if c.kind == "check"]
+    assert len(skipped) == 1 and skipped[0].skipped and "products_sku_ok" in skipped[0].message \
+        and "is_sku" in skipped[0].message
+    with pytest.raises(duckdb.ConstraintException):       # the other CHECK is kept
+        result.con.execute("INSERT INTO products VALUES (1, 'x', 0)")
+
+
+def test_comment_on_the_index_behind_a_unique_constraint_is_listed():
+    result = duckschema.load("CREATE TABLE u (id int, email text);\n"
+                             "ALTER TABLE ONLY u ADD CONSTRAINT u_email_key UNIQUE (email);\n"
+                             "COMMENT ON INDEX u_email_key IS 'one account per address';")
+    assert result.failures == [] and result.schema.table("u") is not None
+    assert any(c.skipped and "COMMENT ON INDEX u_email_key skipped" in c.message for c in result.lowered.changes)
+
+
+def test_an_index_on_a_skipped_partition_is_listed():
+    result = duckschema.load("""
+CREATE TABLE public.m (city int NOT NULL, day date NOT NULL) PARTITION BY RANGE (day);
+CREATE TABLE public.m_2024 PARTITION OF public.m FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE INDEX m_2024_city ON public.m_2024 USING btree (city);
+CREATE INDEX m_city ON ONLY public.m USING btree (city);
+ALTER INDEX public.m_city ATTACH PARTITION public.m_2024_city;
+""")
+    assert result.failures == [] and [ix.name for ix in result.schema.table("m").indexes] == ["m_city"]
+    messages = [c.message for c in result.lowered.changes if c.skipped]
+    assert any("index m_2024_city skipped" in m for m in messages)
+    assert any("ALTER INDEX m_city ATTACH PARTITION skipped" in m for m in messages)

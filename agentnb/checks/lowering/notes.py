@@ -62,6 +62,9 @@ class _Notes:
         self.tables: dict[str, Any] = {}                  # table key -> CREATE TABLE item
         self.col_arrays: dict[str, dict[str, bool]] = {}  # table key -> column -> an array?
         self.skipped_indexes: set[str] = set()
+        self.skipped_tables: set[str] = set()             # partitions and inheriting tables left out
+        self.user_functions: set[str] = set()             # functions the script creates (never copied)
+        self.constraint_indexes: set[str] = set()         # UNIQUE / PRIMARY KEY constraint names
         self.public_noted = False
         self.n = 0
 
@@ -100,6 +103,11 @@ class _Notes:
         if objtype == "OBJECT_INDEX" and names[-1:] and names[-1] in self.skipped_indexes:
             self.change("comment", "COMMENT ON INDEX skipped (index skipped)", skipped=True)
             return False
+        if objtype == "OBJECT_INDEX" and names[-1:] and names[-1] in self.constraint_indexes:
+            # PostgreSQL names the index behind a constraint after it; DuckDB's has no name to comment on
+            self.change("comment", f"COMMENT ON INDEX {names[-1]} skipped (the index behind a UNIQUE or "
+                        "PRIMARY KEY constraint has no name in DuckDB)", skipped=True)
+            return False
         return True
 
     # -- types ----------------------------------------------------------------------------------
@@ -125,6 +133,7 @@ class _Notes:
     # -- tables and columns ---------------------------------------------------------------------
     def inheritance_skipped(self, key: str, partition: bool):
         what = "partition" if partition else "inheriting table"
+        self.skipped_tables.add(key)
         self.change("partition", f"{what} {key} skipped (DuckDB has no table inheritance)",
                     table=key, skipped=True)
 

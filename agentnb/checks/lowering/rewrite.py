@@ -58,6 +58,8 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
                 self.left_out(_words_label(raw), f"PostgreSQL cannot parse it ({error})")
                 continue
             name = type(stmt).__name__
+            if name == "CreateFunctionStmt" and stmt.funcname:    # a CHECK calling it is left out
+                self.user_functions.add(_names(stmt.funcname)[-1].lower())
             if self.skip_statement(name):
                 continue
             if name not in _SCHEMA_STATEMENTS or (
@@ -193,11 +195,39 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
 
     # -- statements -----------------------------------------------------------------------------
     def do_CreateSchemaStmt(self, stmt):
-        if self.public_schema_skipped(stmt.schemaname):
-            return
-        item = _Item(self.n, "CreateSchemaStmt", node=stmt)
-        item.provides = "schema:" + stmt.schemaname
-        self.items.append(item)
+        elements, stmt.schemaElts = stmt.schemaElts or (), None
+        if not self.public_schema_skipped(stmt.schemaname):
+            item = _Item(self.n, "CreateSchemaStmt", node=stmt)
+            item.provides = "schema:" + stmt.schemaname
+            self.items.append(item)
+        if elements:
+            self.schema_elements(stmt.schemaname, elements)
+
+    def schema_elements(self, schema, elements):
+        """CREATE SCHEMA s CREATE TABLE ... (DuckDB takes no elements): each element becomes a statement
+        of its own, in s. PostgreSQL runs them with s first on the search path, so an unqualified name of
+        a relation they create (a sibling's REFERENCES) means s's."""
+        ast = self.ast
+        self.change("schema elements", f"CREATE SCHEMA {schema}: its {len(elements)} element(s) run as "
+                    "statements of their own")
+        created = {rv.relname for e in elements
+                   for rv in (getattr(e, "relation", None), getattr(e, "view", None), getattr(e, "sequence", None))
+                   if isinstance(rv, ast.RangeVar) and not isinstance(e, ast.IndexStmt)}
+        for elt in elements:
+            kind = type(elt).__name__
+            if self.skip_statement(kind):
+                continue
+            if kind not in _SCHEMA_STATEMENTS:
+                self.left_out(f"{_node_label(kind)} in CREATE SCHEMA {schema}", "not a statement that builds a schema")
+                continue
+            for node in _walk(elt):
+                if isinstance(node, ast.RangeVar) and node.schemaname is None and node.relname in created:
+                    node.schemaname = schema
+            handler = getattr(self, "do_" + kind, None)
+            if handler is not None:
+                handler(elt)
+            else:
+                self.items.append(_Item(self.n, kind, node=elt))
 
     def do_CreateEnumStmt(self, stmt):
         names = _names(stmt.typeName)

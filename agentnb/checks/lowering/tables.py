@@ -6,7 +6,7 @@ from __future__ import annotations
 from agentnb.checks.lowering.notes import (_ALTER_SKIPPED, _ARRAY_UNINDEXABLE_METHODS, _CONSTR_LABEL, _FK_ACTIONS,
                                             _SERIALS)
 from agentnb.checks.lowering.order import _Item
-from agentnb.checks.lowering.pgtree import _names
+from agentnb.checks.lowering.pgtree import _names, _walk
 
 
 class _TableRules:
@@ -97,6 +97,16 @@ class _TableRules:
             self.change("exclude", f"EXCLUDE constraint {c.conname or ''} skipped on {key} (no DuckDB "
                         "equivalent)".replace("  ", " "), table=key)
             return None
+        if c.contype == CT.CONSTR_CHECK and self.user_functions:
+            calls = {_names(n.funcname)[-1].lower() for n in _walk(c.raw_expr)
+                     if isinstance(n, self.ast.FuncCall) and n.funcname} & self.user_functions
+            if calls:
+                self.change("check", f"CHECK {c.conname or ''} skipped on {where}: it calls "
+                            f"{', '.join(sorted(calls))}, a function of the script (functions are not "
+                            "copied to DuckDB)".replace("  ", " "), table=key, skipped=True)
+                return None
+        if c.contype in (CT.CONSTR_UNIQUE, CT.CONSTR_PRIMARY) and c.conname:
+            self.constraint_indexes.add(c.conname)
         if c.contype in (CT.CONSTR_ATTR_DEFERRABLE, CT.CONSTR_ATTR_DEFERRED):
             self.change("deferrable", f"DEFERRABLE dropped on {where}", table=key)
             return None
@@ -145,6 +155,11 @@ class _TableRules:
             self.change("index name", f"unnamed index on {key} named {name} (DuckDB needs a name)",
                         table=key)
         self.index_names.add(name)
+        if key in self.skipped_tables:
+            self.skipped_indexes.add(name)
+            self.change("index skipped", f"index {name} skipped: its table {key} is skipped (DuckDB has no "
+                        "table inheritance)", table=key, skipped=True)
+            return
         method = (stmt.accessMethod or "btree").lower()
         if self.array_index_skipped(key, name, [p.name for p in stmt.indexParams or ()], method):
             return
@@ -177,6 +192,11 @@ class _TableRules:
         ast, enums = self.ast, self.enums
         AT = enums.AlterTableType
         CT = enums.ConstrType
+        if stmt.objtype.name == "OBJECT_INDEX" and stmt.cmds and all(
+                cmd.subtype == AT.AT_AttachPartition for cmd in stmt.cmds):
+            self.change("partition", f"ALTER INDEX {self.key(stmt.relation)} ATTACH PARTITION skipped (DuckDB "
+                        "has no partitions)", skipped=True)
+            return
         if stmt.objtype.name != "OBJECT_TABLE":
             self.items.append(_Item(self.n, "AlterTableStmt", node=stmt))
             return
