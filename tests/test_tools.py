@@ -301,3 +301,34 @@ def test_backend_dev_consults_architecte_as_a_claude_code_sub_agent(api, workdir
     assert consultation.name == "Agent" and consultation.status == "done"
     assert "une table pret" in consultation.result
     assert r.text.endswith("L'architecte recommande une table pret.")
+
+
+def test_a_consultation_shows_its_own_requests_usage_and_cost_and_the_cell_totals_them(api, workdir):
+    from agentnb import sessionlog
+    from agentnb.render.answer import footer
+    from agentnb.render.tools import summary_line
+
+    api.enqueue(tool_use("Agent", {"subagent_type": "architecte", "description": "choix du modèle",
+                                   "prompt": "Une table par prêt ou un historique ?", "run_in_background": False}),
+                tool_use("Read", {"file_path": str(workdir / "workspace" / "absent.sql")}),
+                text("Décision : une table pret."),
+                text("L'architecte recommande une table pret."))
+    r = ask("Conçois les prêts ; demande à l'architecte.", permission_mode="acceptEdits")
+    consultation = r.tool_calls[0]
+    # the teammate's two requests (its Read, then its answer) are the ones whose system prompt is its own
+    theirs = [req for req in api.message_requests if "Tu es l'ARCHITECTE" in json.dumps(req.body.get("system"),
+                                                                                       ensure_ascii=False)]
+    assert len(theirs) == 2 and consultation.requests == 2 and r.requests == 4
+    assert consultation.usage["output_tokens"] > 0
+    assert 0 < consultation.cost_usd < r.cost_usd
+    # the cell's footer totals every request: backend-dev's two and the teammate's two, as logged
+    logged = sessionlog.rows(home=workdir / ".agentnb", prompt="Conçois les prêts ; demande à l'architecte.")
+    assert len(logged) == 4 and r.cost_usd == pytest.approx(sum(row["cost_usd"] for row in logged))
+    assert f"${r.cost_usd:.4f}" in footer(r)
+    read = next(c for c in r.tool_calls if c.name == "Read")
+    assert read.parent == consultation.id and read.requests == 0
+    tokens_in = sum(consultation.usage[k] for k in ("input_tokens", "cache_creation_input_tokens",
+                                                     "cache_read_input_tokens"))
+    assert summary_line(consultation, live=False).endswith(
+        f" · 2 requests, in {tokens_in:,} out {consultation.usage['output_tokens']:,}, ${consultation.cost_usd:.4f}")
+

@@ -78,9 +78,21 @@ def summary_line(call, live: bool, workspace: Path | None = None) -> str:
     parts = [call.name, local(short_input(call.name, call.input), workspace), status]
     if call.result is not None:
         parts.append(f"result {len(local(call.result, workspace)):,} chars")
+    if getattr(call, "requests", 0):
+        parts.append(consultation_usage(call))
     if live and call.duration_s is not None:
         parts.append(f"{call.duration_s:.1f} s")
     return " · ".join(parts)
+
+
+def consultation_usage(call) -> str:
+    """A teammate's own requests under the call that consulted it: count, tokens in and out, cost."""
+    u = call.usage
+    tokens_in = sum(int(u.get(k) or 0) for k in ("input_tokens", "cache_creation_input_tokens",
+                                                  "cache_read_input_tokens"))
+    cost = "cost unknown" if call.cost_usd is None else f"${call.cost_usd:.4f}"
+    plural = "s" if call.requests != 1 else ""
+    return f"{call.requests} request{plural}, in {tokens_in:,} out {int(u.get('output_tokens') or 0):,}, {cost}"
 
 
 def call_bundle(call, *, live: bool, depth: int = 0, workspace: Path | None = None,
@@ -172,6 +184,12 @@ class ToolsNotebookRenderer(NotebookRenderer):
 
     def finish(self, response) -> None:
         self._flush()
+        for call in getattr(response, "tool_calls", []):
+            # live, a consultation's last request may end just after its line did: shown again, complete
+            handle = self.calls.get(call.id)
+            if call.requests and handle is not None and not self.replayed:
+                data, meta = self._bundle(call)
+                handle.update(data, metadata=meta, raw=True)
         if self.handle is not None:
             self.handle.update({"text/markdown": "", "text/plain": ""}, raw=True)
             self.handle = None
