@@ -332,3 +332,31 @@ def test_a_consultation_shows_its_own_requests_usage_and_cost_and_the_cell_total
     assert summary_line(consultation, live=False).endswith(
         f" · 2 requests, in {tokens_in:,} out {consultation.usage['output_tokens']:,}, ${consultation.cost_usd:.4f}")
 
+
+def test_every_tool_call_is_a_log_row_linked_to_its_request_and_not_counted_as_a_call(api, workdir):
+    from agentnb import sessionlog
+
+    workspace = workdir / "workspace"
+    leaked = "sk-ant-api03-" + "x" * 40
+    api.enqueue(tool_use("Write", {"file_path": str(workspace / "schema.sql"), "content": "CREATE TABLE t (id int);"}),
+                tool_use("Bash", {"command": f"echo {leaked}", "description": "echo"}),
+                tool_use("Read", {"file_path": str(workdir / "outside.txt")}),
+                tool_use("Read", {"file_path": str(workspace / "absent.sql")}),
+                text("Fait."))
+    r = ask("Écris schema.sql puis lis.", tools=["Write", "Read", "Bash"], permission_mode="bypassPermissions")
+    assert [c.status for c in r.tool_calls] == ["done", "done", "denied", "error"]
+    con = sessionlog.connect(workdir / ".agentnb")
+    tools = con.sql("select tool, tool_input, tool_status, duration_s, call_id, agent, replayed"
+                    " from tool_calls order by time").fetchall()
+    assert [(t[0], t[2]) for t in tools] == [("Write", "allowed"), ("Bash", "allowed"), ("Read", "denied"),
+                                             ("Read", "error")]
+    # a short input, relative to the workspace, redacted
+    assert tools[0][1] == "schema.sql" and tools[1][1] == "echo sk-ant-[redacted]"
+    assert leaked not in "".join(p.read_text() for p in (workdir / ".agentnb" / "log").glob("*.jsonl"))
+    assert all(t[3] is not None and t[3] >= 0 for t in tools) and {t[5] for t in tools} == {"backend-dev"}
+    # each links to the request whose answer asked for it; the five requests stay the only calls
+    calls = con.sql("select call_id, answer from exchanges order by time").fetchall()
+    assert len(calls) == 5 and sessionlog.totals(workdir / ".agentnb")["exchanges"] == 5
+    answers = dict(calls)
+    assert [answers[t[4]].split("[tools] ")[1].split("(")[0] for t in tools] == ["Write", "Bash", "Read", "Read"]
+    assert not any(t[6] for t in tools)
