@@ -73,11 +73,19 @@ def local(text: str, workspace: Path | None) -> str:
     return text
 
 
+def shown_result(call, workspace: Path | None) -> str:
+    """A call's result as shown: paths local, and a sub-agent's run id and duration masked, so that a
+    replayed consultation shows what it showed when it was recorded."""
+    from agentnb.tools.endpoint import steady
+
+    return steady(local(call.result, workspace))
+
+
 def summary_line(call, live: bool, workspace: Path | None = None) -> str:
     status = STATUS.get(call.status, call.status)
     parts = [call.name, local(short_input(call.name, call.input), workspace), status]
     if call.result is not None:
-        parts.append(f"result {len(local(call.result, workspace)):,} chars")
+        parts.append(f"result {len(shown_result(call, workspace)):,} chars")
     if getattr(call, "requests", 0):
         parts.append(consultation_usage(call))
     if live and call.duration_s is not None:
@@ -106,7 +114,7 @@ def call_bundle(call, *, live: bool, depth: int = 0, workspace: Path | None = No
         shown_input = input_text(call.name, call.input)
     body = f"<pre>{html.escape(_cut(local(shown_input, workspace), INPUT_CHARS))}</pre>"
     if call.result is not None:
-        body += f"<pre>{html.escape(_cut(local(call.result, workspace), RESULT_CHARS))}</pre>"
+        body += f"<pre>{html.escape(_cut(shown_result(call, workspace), RESULT_CHARS))}</pre>"
     margin = f' style="margin-left:{depth * 1.5}em"' if depth else ""
     markup = (f"<details{margin}><summary>{icon} <code>{html.escape(line)}</code></summary>{body}</details>")
     plain = ("    " * depth) + f"[tool] {line}"

@@ -4,7 +4,7 @@ It answers only ``POST /v1/messages`` (with or without ``?beta=true``) and only 
 for: the CLI holds a random token, never the user's key, which stays in this process and is added when a
 request is forwarded. Each request is matched against the recordings folder on what is stable between
 runs and machines (:func:`normalise`): no ids, dates, device or session ids, working folders, the CLI's
-version line or timings inside tool results. Modes as for plain cells: ``once`` replays or forwards and
+version line, timings inside tool results or a sub-agent's run id. Modes as for plain cells: ``once`` replays or forwards and
 records, ``none`` only replays, ``all`` always forwards and overwrites.
 
 The workspace's absolute path (and each ``--add-dir``) is stored as a placeholder, in the request that
@@ -34,9 +34,19 @@ DROPPED_HEADERS = {"host", "x-api-key", "authorization", "content-length", "conn
 _REMINDER = re.compile(r"\s*<system-reminder>.*?</system-reminder>\s*", re.S)
 _TIMING = re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|sec|secs|seconds)\b")
 _BILLING = "x-anthropic-billing-header"
+# A sub-agent's hand-back (the Agent call's result) names the run's agent id and how long it took
+_VOLATILE = [(re.compile(r"\bagentId: [0-9a-zA-Z_-]+"), "agentId: <id>"),
+             (re.compile(r"\bduration_ms: \d+"), "duration_ms: <t>")]
 
 
 # -- matching -------------------------------------------------------------------------------------------
+
+def steady(text: str) -> str:
+    """``text`` without what changes from one run of a sub-agent to the next (its id, its duration)."""
+    for pattern, mark in _VOLATILE:
+        text = pattern.sub(mark, text)
+    return text
+
 
 def roots_of(workspace: Path, add_dirs: list[Path] = ()) -> list[tuple[str, str]]:
     """(absolute path, placeholder) pairs, longest path first, for the workspace and each added folder
@@ -93,6 +103,9 @@ def normalise(body: dict, roots: list[tuple[str, str]]) -> dict:
     def text(value: str) -> str:
         return _REMINDER.sub("\n", value).strip()
 
+    def result_text(value: str) -> str:
+        return steady(_TIMING.sub("<t>", text(value)))
+
     def block(b):
         if not isinstance(b, dict):
             return b
@@ -106,9 +119,9 @@ def normalise(body: dict, roots: list[tuple[str, str]]) -> dict:
             b["tool_use_id"] = tool_id(b.get("tool_use_id"))
             content = b.get("content")
             if isinstance(content, str):
-                b["content"] = _TIMING.sub("<t>", text(content))
+                b["content"] = result_text(content)
             elif isinstance(content, list):
-                b["content"] = [({**c, "text": _TIMING.sub("<t>", text(c.get("text", "")))}
+                b["content"] = [({**c, "text": result_text(c.get("text", ""))}
                                  if isinstance(c, dict) and c.get("type") == "text" else block(c)) for c in content]
         return b
 
