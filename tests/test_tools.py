@@ -325,6 +325,10 @@ def test_a_consultation_shows_its_own_requests_usage_and_cost_and_the_cell_total
     logged = sessionlog.rows(home=workdir / ".agentnb", prompt="Conçois les prêts ; demande à l'architecte.")
     assert len(logged) == 4 and r.cost_usd == pytest.approx(sum(row["cost_usd"] for row in logged))
     assert f"${r.cost_usd:.4f}" in footer(r)
+    # the teammate's requests and tool calls are logged under its name
+    assert sorted(row["agent"] for row in logged) == ["architecte", "architecte", "backend-dev", "backend-dev"]
+    assert sessionlog.query("select agent, tool from tool_calls order by time", home=workdir / ".agentnb"
+                            ).fetchall() == [("architecte", "Read"), ("backend-dev", "Agent")]
     read = next(c for c in r.tool_calls if c.name == "Read")
     assert read.parent == consultation.id and read.requests == 0
     tokens_in = sum(consultation.usage[k] for k in ("input_tokens", "cache_creation_input_tokens",

@@ -8,6 +8,7 @@ import difflib
 import html
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -15,7 +16,17 @@ from agentnb.render.live import NotebookRenderer, TerminalRenderer
 
 RESULT_CHARS = 1500
 INPUT_CHARS = 2000
+# A sub-agent's hand-back (the Agent call's result) names the run's agent id and how long it took
+_VOLATILE = [(re.compile(r"\bagentId: [0-9a-zA-Z_-]+"), "agentId: <id>"),
+             (re.compile(r"\bduration_ms: \d+"), "duration_ms: <t>")]
 STATUS = {"running": "…", "done": "allowed", "error": "allowed, failed", "denied": "denied"}
+
+
+def steady(text: str) -> str:
+    """``text`` without what changes from one run of a sub-agent to the next (its id, its duration)."""
+    for pattern, mark in _VOLATILE:
+        text = pattern.sub(mark, text)
+    return text
 
 
 def _cut(text: str, limit: int) -> str:
@@ -76,8 +87,6 @@ def local(text: str, workspace: Path | None) -> str:
 def shown_result(call, workspace: Path | None) -> str:
     """A call's result as shown: paths local, and a sub-agent's run id and duration masked, so that a
     replayed consultation shows what it showed when it was recorded."""
-    from agentnb.tools.endpoint import steady
-
     return steady(local(call.result, workspace))
 
 

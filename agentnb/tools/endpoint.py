@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from agentnb.llm import recording
+from agentnb.render.tools import steady
 from agentnb.redact import redact_data
 
 WORKSPACE_MARK = "${AGENTNB_WORKSPACE}"
@@ -34,19 +35,9 @@ DROPPED_HEADERS = {"host", "x-api-key", "authorization", "content-length", "conn
 _REMINDER = re.compile(r"\s*<system-reminder>.*?</system-reminder>\s*", re.S)
 _TIMING = re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|sec|secs|seconds)\b")
 _BILLING = "x-anthropic-billing-header"
-# A sub-agent's hand-back (the Agent call's result) names the run's agent id and how long it took
-_VOLATILE = [(re.compile(r"\bagentId: [0-9a-zA-Z_-]+"), "agentId: <id>"),
-             (re.compile(r"\bduration_ms: \d+"), "duration_ms: <t>")]
 
 
 # -- matching -------------------------------------------------------------------------------------------
-
-def steady(text: str) -> str:
-    """``text`` without what changes from one run of a sub-agent to the next (its id, its duration)."""
-    for pattern, mark in _VOLATILE:
-        text = pattern.sub(mark, text)
-    return text
-
 
 def roots_of(workspace: Path, add_dirs: list[Path] = ()) -> list[tuple[str, str]]:
     """(absolute path, placeholder) pairs, longest path first, for the workspace and each added folder
