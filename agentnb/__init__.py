@@ -63,7 +63,8 @@ def current_session():
 
 
 def log(sql: str | None = None):
-    """The session log as a DuckDB relation over the table ``exchanges`` (or the result of ``sql``)."""
+    """The session log as a DuckDB relation over the view ``exchanges`` (or the result of ``sql``, which
+    may also read the view ``tool_calls``: a tools cell's tool calls)."""
     from agentnb import sessionlog
     from agentnb.session import current
 

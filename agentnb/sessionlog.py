@@ -37,6 +37,13 @@ answer's checks have run, a ``checked`` row with the same ``call_id`` carries th
 (``checks_passed``, ``checks_failed``); the view folds them into the call's row. Every row carries
 ``run_id`` when ``agentnb run`` started the process, so a batch totals what each run really called.
 
+Tool calls. A tools cell (``--tools``) logs each request of its loop as a call of its own, and each tool
+call as a ``tool`` row: ``tool`` (its name), ``tool_input`` (a short line of its input, redacted),
+``tool_status`` (``allowed``, ``denied``, ``error``, or ``unanswered`` when the loop ended first),
+``latency_s`` (how long it ran) and ``call_id``, the request whose answer asked for it. These rows are not
+calls: ``exchanges`` leaves them out, and the view ``tool_calls`` shows them (``latency_s`` named
+``duration_s``): ``query("select tool, tool_status, count(*) from tool_calls group by all")``.
+
 Reading, for a notebook user (``agentnb.log()`` is meant to call :func:`query`):
 
 - ``query()`` gives a DuckDB relation over every exchange, oldest first: it shows as a table, and
@@ -113,6 +120,10 @@ COLUMNS: dict[str, str] = {
     "run_id": "VARCHAR",
     "checks_passed": "INTEGER",
     "checks_failed": "INTEGER",
+    # a tools cell's tool call, in a "tool" row of its own (call_id: the request that asked for it)
+    "tool": "VARCHAR",
+    "tool_input": "VARCHAR",
+    "tool_status": "VARCHAR",
 }
 
 Migration = Callable[[str], str]
@@ -179,6 +190,15 @@ class Exchange:
     run_id: str | None = field(default_factory=settings.run_id)   # the agentnb run's id, in a batch
     checks_passed: int | None = None               # None: the checks did not run (yet)
     checks_failed: int | None = None
+    tool: str | None = None                        # a "tool" row: the tool's name (Bash, Write, Agent...)
+    tool_input: str | None = None                  # a short line of its input (the command, the file)
+    tool_status: str | None = None                 # allowed, denied, error, or unanswered
+
+
+TOOL_STATUSES = ("allowed", "denied", "error", "unanswered")
+# What the tool_calls view shows of a "tool" row (latency_s is the call's duration)
+TOOL_COLUMNS = ("time", "notebook", "agent", "thread", "session", "run_id", "call_id", "tool", "tool_input",
+                "tool_status", "latency_s", "error", "replayed")
 
 
 VIEW_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Exchange))
@@ -305,9 +325,22 @@ def _view_sql(folder: Path, source: str | None) -> str:
             f" checked as (select call_id, {checked} from rows where state = 'checked' group by call_id)"
             f" select {cols} from rows r left join checked k on k.call_id = r.call_id"
             " where r.state is distinct from 'started' and r.state is distinct from 'checked'"
+            " and r.state is distinct from 'tool'"
             f" union all select {cols} from rows r left join checked k on k.call_id = r.call_id"
             " where r.state = 'started' and not exists"
             " (select 1 from rows d where d.call_id = r.call_id and d.state = 'done')")
+
+
+def _tools_sql(folder: Path, source: str | None) -> str:
+    """The ``tool_calls`` view: one row a tool call of a tools cell (``duration_s``: how long it ran)."""
+    cols = ", ".join("latency_s as duration_s" if c == "latency_s" else c for c in TOOL_COLUMNS)
+    if source is None:
+        cols = ", ".join(f"cast(null as {COLUMNS[c]}) as {'duration_s' if c == 'latency_s' else c}"
+                         for c in TOOL_COLUMNS)
+        return f"select {cols} where false"
+    schema = "{" + ", ".join(f"{sql_literal(k)}: {sql_literal(t)}" for k, t in COLUMNS.items()) + "}"
+    return (f"select {cols} from read_json({sql_literal(source)}, format='newline_delimited', columns={schema},"
+            f" ignore_errors=true, maximum_object_size=268435456) where v is not null and state = 'tool'")
 
 
 def _source(folder: Path) -> str | None:
@@ -324,7 +357,8 @@ def _source(folder: Path) -> str | None:
 
 
 def connect(home: str | os.PathLike[str] | None = None) -> "duckdb.DuckDBPyConnection":
-    """An in-memory DuckDB connection with a view ``exchanges`` over the session log.
+    """An in-memory DuckDB connection with the views ``exchanges`` (one row a call) and ``tool_calls``
+    (one row a tool call of a tools cell) over the session log.
 
     The view reads the files at each query, so rows other kernels append later show up. (In the one
     case where the log folder is missing and cannot be created, the view is empty and stays so.)"""
@@ -332,7 +366,9 @@ def connect(home: str | os.PathLike[str] | None = None) -> "duckdb.DuckDBPyConne
 
     folder = log_dir(home).absolute()
     con = duckdb.connect()
-    con.execute(f"create view exchanges as {_view_sql(folder, _source(folder))}")
+    source = _source(folder)
+    con.execute(f"create view exchanges as {_view_sql(folder, source)}")
+    con.execute(f"create view tool_calls as {_tools_sql(folder, source)}")
     return con
 
 

@@ -301,3 +301,66 @@ def test_backend_dev_consults_architecte_as_a_claude_code_sub_agent(api, workdir
     assert consultation.name == "Agent" and consultation.status == "done"
     assert "une table pret" in consultation.result
     assert r.text.endswith("L'architecte recommande une table pret.")
+
+
+def test_a_consultation_shows_its_own_requests_usage_and_cost_and_the_cell_totals_them(api, workdir):
+    from agentnb import sessionlog
+    from agentnb.render.answer import footer
+    from agentnb.render.tools import summary_line
+
+    api.enqueue(tool_use("Agent", {"subagent_type": "architecte", "description": "choix du modèle",
+                                   "prompt": "Une table par prêt ou un historique ?", "run_in_background": False}),
+                tool_use("Read", {"file_path": str(workdir / "workspace" / "absent.sql")}),
+                text("Décision : une table pret."),
+                text("L'architecte recommande une table pret."))
+    r = ask("Conçois les prêts ; demande à l'architecte.", permission_mode="acceptEdits")
+    consultation = r.tool_calls[0]
+    # the teammate's two requests (its Read, then its answer) are the ones whose system prompt is its own
+    theirs = [req for req in api.message_requests if "Tu es l'ARCHITECTE" in json.dumps(req.body.get("system"),
+                                                                                       ensure_ascii=False)]
+    assert len(theirs) == 2 and consultation.requests == 2 and r.requests == 4
+    assert consultation.usage["output_tokens"] > 0
+    assert 0 < consultation.cost_usd < r.cost_usd
+    # the cell's footer totals every request: backend-dev's two and the teammate's two, as logged
+    logged = sessionlog.rows(home=workdir / ".agentnb", prompt="Conçois les prêts ; demande à l'architecte.")
+    assert len(logged) == 4 and r.cost_usd == pytest.approx(sum(row["cost_usd"] for row in logged))
+    assert f"${r.cost_usd:.4f}" in footer(r)
+    # the teammate's requests and tool calls are logged under its name
+    assert sorted(row["agent"] for row in logged) == ["architecte", "architecte", "backend-dev", "backend-dev"]
+    assert sessionlog.query("select agent, tool from tool_calls order by time", home=workdir / ".agentnb"
+                            ).fetchall() == [("architecte", "Read"), ("backend-dev", "Agent")]
+    read = next(c for c in r.tool_calls if c.name == "Read")
+    assert read.parent == consultation.id and read.requests == 0
+    tokens_in = sum(consultation.usage[k] for k in ("input_tokens", "cache_creation_input_tokens",
+                                                     "cache_read_input_tokens"))
+    assert summary_line(consultation, live=False).endswith(
+        f" · 2 requests, in {tokens_in:,} out {consultation.usage['output_tokens']:,}, ${consultation.cost_usd:.4f}")
+
+
+def test_every_tool_call_is_a_log_row_linked_to_its_request_and_not_counted_as_a_call(api, workdir):
+    from agentnb import sessionlog
+
+    workspace = workdir / "workspace"
+    leaked = "sk-ant-api03-" + "x" * 40
+    api.enqueue(tool_use("Write", {"file_path": str(workspace / "schema.sql"), "content": "CREATE TABLE t (id int);"}),
+                tool_use("Bash", {"command": f"echo {leaked}", "description": "echo"}),
+                tool_use("Read", {"file_path": str(workdir / "outside.txt")}),
+                tool_use("Read", {"file_path": str(workspace / "absent.sql")}),
+                text("Fait."))
+    r = ask("Écris schema.sql puis lis.", tools=["Write", "Read", "Bash"], permission_mode="bypassPermissions")
+    assert [c.status for c in r.tool_calls] == ["done", "done", "denied", "error"]
+    con = sessionlog.connect(workdir / ".agentnb")
+    tools = con.sql("select tool, tool_input, tool_status, duration_s, call_id, agent, replayed"
+                    " from tool_calls order by time").fetchall()
+    assert [(t[0], t[2]) for t in tools] == [("Write", "allowed"), ("Bash", "allowed"), ("Read", "denied"),
+                                             ("Read", "error")]
+    # a short input, relative to the workspace, redacted
+    assert tools[0][1] == "schema.sql" and tools[1][1] == "echo sk-ant-[redacted]"
+    assert leaked not in "".join(p.read_text() for p in (workdir / ".agentnb" / "log").glob("*.jsonl"))
+    assert all(t[3] is not None and t[3] >= 0 for t in tools) and {t[5] for t in tools} == {"backend-dev"}
+    # each links to the request whose answer asked for it; the five requests stay the only calls
+    calls = con.sql("select call_id, answer from exchanges order by time").fetchall()
+    assert len(calls) == 5 and sessionlog.totals(workdir / ".agentnb")["exchanges"] == 5
+    answers = dict(calls)
+    assert [answers[t[4]].split("[tools] ")[1].split("(")[0] for t in tools] == ["Write", "Bash", "Read", "Read"]
+    assert not any(t[6] for t in tools)

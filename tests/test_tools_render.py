@@ -89,3 +89,44 @@ def test_live_then_replayed_in_another_folder_the_cell_shows_the_same(api, workd
         outputs.append(displays.sent[:])
         monkeypatch.setenv("ANTHROPIC_API_KEY", "unused")
     assert outputs[0] == outputs[1]
+
+
+def test_a_consultation_shows_its_requests_and_cost_the_same_live_and_replayed(api, workdir, monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from agentnb.session import reset
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "agentnb")
+    shell.run_line_magic("reload_ext", "agentnb")
+    displays = Displays(shell, monkeypatch)
+    api.enqueue(tool_use("Agent", {"subagent_type": "architecte", "description": "choix",
+                                   "prompt": "Une table par prêt ?", "run_in_background": False}),
+                tool_use("Read", {"file_path": str(workdir / "ws" / "absent.sql")}),
+                text("Décision : une table pret."), text("L'architecte recommande une table pret."))
+
+    def cell():
+        shell.run_cell_magic("backend_dev", "--tools Read,Agent --permission-mode acceptEdits --workspace ws --no-check",
+                             "Demande à l'architecte.")
+
+    cell()
+    # live: the consultation's line, at its end, counts the teammate's two requests and their cost
+    live = [d["text/plain"] for kind, d in displays.tools() if kind == "update" and "Agent" in d["text/plain"]]
+    line = re.sub(r" · \d+\.\d s$", "", live[-1])
+    assert re.search(r" · 2 requests, in [\d,]+ out [\d,]+, \$\d+\.\d{4}$", line), line
+    monkeypatch.setenv("AGENTNB_RECORD_MODE", "none")
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    shown = []
+    for n in range(2):
+        elsewhere = workdir / f"checkout{n}"
+        elsewhere.mkdir()
+        shutil.copytree(workdir / "recordings", elsewhere / "recordings")
+        monkeypatch.chdir(elsewhere)
+        reset()
+        displays.sent.clear()
+        cell()
+        shown.append(displays.sent[:])
+        agent_lines = [d["text/plain"] for _, d in displays.tools() if "Agent" in d["text/plain"]]
+        # replayed: shown once, ended, the same line as live but for the duration
+        assert agent_lines == [line]
+    assert shown[0] == shown[1]

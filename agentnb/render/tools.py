@@ -8,6 +8,7 @@ import difflib
 import html
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -15,7 +16,17 @@ from agentnb.render.live import NotebookRenderer, TerminalRenderer
 
 RESULT_CHARS = 1500
 INPUT_CHARS = 2000
+# A sub-agent's hand-back (the Agent call's result) names the run's agent id and how long it took
+_VOLATILE = [(re.compile(r"\bagentId: [0-9a-zA-Z_-]+"), "agentId: <id>"),
+             (re.compile(r"\bduration_ms: \d+"), "duration_ms: <t>")]
 STATUS = {"running": "…", "done": "allowed", "error": "allowed, failed", "denied": "denied"}
+
+
+def steady(text: str) -> str:
+    """``text`` without what changes from one run of a sub-agent to the next (its id, its duration)."""
+    for pattern, mark in _VOLATILE:
+        text = pattern.sub(mark, text)
+    return text
 
 
 def _cut(text: str, limit: int) -> str:
@@ -73,14 +84,32 @@ def local(text: str, workspace: Path | None) -> str:
     return text
 
 
+def shown_result(call, workspace: Path | None) -> str:
+    """A call's result as shown: paths local, and a sub-agent's run id and duration masked, so that a
+    replayed consultation shows what it showed when it was recorded."""
+    return steady(local(call.result, workspace))
+
+
 def summary_line(call, live: bool, workspace: Path | None = None) -> str:
     status = STATUS.get(call.status, call.status)
     parts = [call.name, local(short_input(call.name, call.input), workspace), status]
     if call.result is not None:
-        parts.append(f"result {len(local(call.result, workspace)):,} chars")
+        parts.append(f"result {len(shown_result(call, workspace)):,} chars")
+    if getattr(call, "requests", 0):
+        parts.append(consultation_usage(call))
     if live and call.duration_s is not None:
         parts.append(f"{call.duration_s:.1f} s")
     return " · ".join(parts)
+
+
+def consultation_usage(call) -> str:
+    """A teammate's own requests under the call that consulted it: count, tokens in and out, cost."""
+    u = call.usage
+    tokens_in = sum(int(u.get(k) or 0) for k in ("input_tokens", "cache_creation_input_tokens",
+                                                  "cache_read_input_tokens"))
+    cost = "cost unknown" if call.cost_usd is None else f"${call.cost_usd:.4f}"
+    plural = "s" if call.requests != 1 else ""
+    return f"{call.requests} request{plural}, in {tokens_in:,} out {int(u.get('output_tokens') or 0):,}, {cost}"
 
 
 def call_bundle(call, *, live: bool, depth: int = 0, workspace: Path | None = None,
@@ -94,7 +123,7 @@ def call_bundle(call, *, live: bool, depth: int = 0, workspace: Path | None = No
         shown_input = input_text(call.name, call.input)
     body = f"<pre>{html.escape(_cut(local(shown_input, workspace), INPUT_CHARS))}</pre>"
     if call.result is not None:
-        body += f"<pre>{html.escape(_cut(local(call.result, workspace), RESULT_CHARS))}</pre>"
+        body += f"<pre>{html.escape(_cut(shown_result(call, workspace), RESULT_CHARS))}</pre>"
     margin = f' style="margin-left:{depth * 1.5}em"' if depth else ""
     markup = (f"<details{margin}><summary>{icon} <code>{html.escape(line)}</code></summary>{body}</details>")
     plain = ("    " * depth) + f"[tool] {line}"
@@ -172,6 +201,12 @@ class ToolsNotebookRenderer(NotebookRenderer):
 
     def finish(self, response) -> None:
         self._flush()
+        for call in getattr(response, "tool_calls", []):
+            # live, a consultation's last request may end just after its line did: shown again, complete
+            handle = self.calls.get(call.id)
+            if call.requests and handle is not None and not self.replayed:
+                data, meta = self._bundle(call)
+                handle.update(data, metadata=meta, raw=True)
         if self.handle is not None:
             self.handle.update({"text/markdown": "", "text/plain": ""}, raw=True)
             self.handle = None

@@ -9,6 +9,7 @@ given to it as context.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -107,19 +108,32 @@ def teammates(session, agent) -> dict:
     return out
 
 
+TOOL_STATUS = {"done": "allowed", "denied": "denied", "error": "error", "running": "unanswered"}
+
+
 class _Log:
     """Each request of the loop as its own row of the session log (usage, cost, the tools it asked
-    for), with a started row first for a live one, as plain calls do."""
+    for; a teammate's under its own name), and each tool call as a "tool" row linked to the request
+    that asked for it (see ``agentnb.sessionlog``)."""
 
-    def __init__(self, session, agent, conversation, prompt: str):
+    def __init__(self, session, agent, conversation, prompt: str, workspace: Path | None = None):
         self.session, self.agent, self.conversation, self.prompt = session, agent, conversation, prompt
+        self.workspace = workspace
         self.live_cost = 0.0
+        self.call_ids: dict[str, str] = {}      # answer (message id) -> its row's call_id
+        self.replayed: dict[str, bool] = {}
+        self.calls: dict[str, object] = {}      # tool_use id -> ToolCall
+        self.logged: set[str] = set()
+        self.waiting: dict[str, list] = {}     # message id -> tool calls ended before its request's row
+        self.lock = threading.Lock()
 
     def row(self, **fields):
         from agentnb import sessionlog
 
         base = dict(notebook=self.session.notebook, agent=self.agent.name, thread=self.conversation.thread,
                     prompt=self.prompt, session=self.session.id)
+        if fields.get("agent") is None:
+            fields.pop("agent", None)
         sessionlog.append(sessionlog.Exchange(**(base | fields)), home=self.session.settings.resolved_home())
 
     def exchange(self, e) -> None:
@@ -130,13 +144,61 @@ class _Log:
             self.live_cost += cost
             self.session.billed_usd += cost
         answer = e.answer + ("\n[tools] " + ", ".join(e.tool_uses) if e.tool_uses else "")
+        e.call_id = uuid.uuid4().hex
+        waiting = []
+        if e.message_id:
+            with self.lock:
+                self.call_ids[e.message_id] = e.call_id
+                self.replayed[e.message_id] = e.replayed
+                waiting = self.waiting.pop(e.message_id, [])
         try:
             self.row(model=e.model, answer=answer, replayed=e.replayed, cost_usd=cost, latency_s=e.duration_s,
                      request_hash=e.recording.stem if e.recording else None, request_id=e.request_id,
-                     error=e.error, call_id=uuid.uuid4().hex,
+                     error=e.error, call_id=e.call_id, agent=e.teammate,
                      **{k: int(e.usage.get(k) or 0) for k in models.USAGE_KEYS})
         except AgentnbError:
             pass      # the answer matters more than its log row; %agentnb usage will miss it
+        for call in waiting:
+            self._tool_row(call)
+
+    def tool_call(self, call) -> None:
+        self.calls[call.id] = call
+
+    def tool_result(self, call) -> None:
+        with self.lock:
+            if call.id in self.logged:
+                return
+            self.logged.add(call.id)
+            if call.message_id and call.message_id not in self.call_ids:
+                # a tool can end before the endpoint has logged the answer that asked for it
+                self.waiting.setdefault(call.message_id, []).append(call)
+                return
+        self._tool_row(call)
+
+    def _tool_row(self, call) -> None:
+        from agentnb.render.tools import local, short_input
+
+        consulting = self.calls.get(call.parent)
+        teammate = consulting.input.get("subagent_type") if consulting is not None else None
+        try:
+            self.row(state="tool", tool=call.name, tool_input=local(short_input(call.name, call.input), self.workspace),
+                     tool_status=TOOL_STATUS.get(call.status, call.status), latency_s=call.duration_s,
+                     call_id=self.call_ids.get(call.message_id or ""), agent=teammate,
+                     replayed=self.replayed.get(call.message_id or "", False),
+                     error=(call.result or "")[:300] if call.status == "error" else None, model="")
+        except AgentnbError:
+            pass
+
+    def unanswered(self, calls) -> None:
+        """Calls the loop ended before (a turn limit), logged as such."""
+        for call in calls:
+            if call.id not in self.logged:
+                self.tool_result(call)
+        with self.lock:
+            left = [c for waiting in self.waiting.values() for c in waiting]
+            self.waiting.clear()
+        for call in left:          # their request was never logged (refused, or the loop was stopped)
+            self._tool_row(call)
 
 
 def ask(session, agent, prompt: str, *, model: str | None, thread: str | None, new: bool,
@@ -176,7 +238,7 @@ def ask(session, agent, prompt: str, *, model: str | None, thread: str | None, n
         agent=agent, prompt=text, model=choice.model, workspace=folder, tools=options.tools, add_dirs=add_dirs,
         permission_mode=mode, max_turns=max_turns, claude_settings=options.claude_settings, resume=resume,
         teammates=teammates(session, agent), config_dir=settings.resolved_home() / CLI_HOME)
-    log = _Log(session, agent, conversation, prompt)
+    log = _Log(session, agent, conversation, prompt, folder)
 
     def guard(body: dict) -> None:
         budget.check(body, session_spent=session.billed_usd, home=settings.resolved_home())
@@ -187,8 +249,8 @@ def ask(session, agent, prompt: str, *, model: str | None, thread: str | None, n
     if renderer is not None and hasattr(renderer, "tool_call"):
         renderer.workspace = folder           # paths shown relative to it
     events = engine.Events(on_text=renderer.text if renderer else None,
-                           on_call=getattr(renderer, "tool_call", None),
-                           on_result=getattr(renderer, "tool_result", None),
+                           on_call=_both(log.tool_call, getattr(renderer, "tool_call", None)),
+                           on_result=_both(log.tool_result, getattr(renderer, "tool_result", None)),
                            on_start=renderer.start if renderer else None)
     started = dt.datetime.now(dt.timezone.utc)
     try:
@@ -203,6 +265,7 @@ def ask(session, agent, prompt: str, *, model: str | None, thread: str | None, n
         if renderer:
             renderer.fail(err, "")
         raise
+    log.unanswered(result.calls)
     missing = next((e for e in result.exchanges if e.missing is not None), None)
     if missing is not None:
         if missing.error == "no credentials":
@@ -241,6 +304,17 @@ def ask(session, agent, prompt: str, *, model: str | None, thread: str | None, n
         if renderer:
             renderer.checked(response)
     return response
+
+
+def _both(first, then):
+    """One event handler calling two (the log's, then the renderer's if any)."""
+    if then is None:
+        return first
+
+    def handler(call):
+        first(call)
+        then(call)
+    return handler
 
 
 def _int(value) -> int | None:

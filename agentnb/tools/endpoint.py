@@ -4,7 +4,7 @@ It answers only ``POST /v1/messages`` (with or without ``?beta=true``) and only 
 for: the CLI holds a random token, never the user's key, which stays in this process and is added when a
 request is forwarded. Each request is matched against the recordings folder on what is stable between
 runs and machines (:func:`normalise`): no ids, dates, device or session ids, working folders, the CLI's
-version line or timings inside tool results. Modes as for plain cells: ``once`` replays or forwards and
+version line, timings inside tool results or a sub-agent's run id. Modes as for plain cells: ``once`` replays or forwards and
 records, ``none`` only replays, ``all`` always forwards and overwrites.
 
 The workspace's absolute path (and each ``--add-dir``) is stored as a placeholder, in the request that
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from agentnb.llm import recording
+from agentnb.render.tools import steady
 from agentnb.redact import redact_data
 
 WORKSPACE_MARK = "${AGENTNB_WORKSPACE}"
@@ -93,6 +94,9 @@ def normalise(body: dict, roots: list[tuple[str, str]]) -> dict:
     def text(value: str) -> str:
         return _REMINDER.sub("\n", value).strip()
 
+    def result_text(value: str) -> str:
+        return steady(_TIMING.sub("<t>", text(value)))
+
     def block(b):
         if not isinstance(b, dict):
             return b
@@ -106,9 +110,9 @@ def normalise(body: dict, roots: list[tuple[str, str]]) -> dict:
             b["tool_use_id"] = tool_id(b.get("tool_use_id"))
             content = b.get("content")
             if isinstance(content, str):
-                b["content"] = _TIMING.sub("<t>", text(content))
+                b["content"] = result_text(content)
             elif isinstance(content, list):
-                b["content"] = [({**c, "text": _TIMING.sub("<t>", text(c.get("text", "")))}
+                b["content"] = [({**c, "text": result_text(c.get("text", ""))}
                                  if isinstance(c, dict) and c.get("type") == "text" else block(c)) for c in content]
         return b
 
@@ -154,11 +158,16 @@ class Exchange:
     missing: Path | None = None       # mode none and no recording for it
     answer: str = ""                  # the answer's text, and the tools it asked for (for the log)
     tool_uses: list[str] = field(default_factory=list)
+    message_id: str | None = None     # the answer's id: the CLI's messages name it, with the sub-agent call
+    teammate: str | None = None       # the sub-agent it was made for (told by its system prompt), if any
+    arrived: float = field(default_factory=time.monotonic)   # when the CLI sent it
+    call_id: str | None = None        # its session log row's id (tool call rows link to it)
 
 
-def _usage(events: list[dict]) -> tuple[dict, str | None]:
+def _answer_facts(events: list[dict]) -> tuple[dict, str | None, str | None]:
+    """The usage, model and message id an answer's events carry."""
     usage: dict = {}
-    model = None
+    model = message_id = None
     for e in events:
         data = e.get("data")
         if not isinstance(data, dict):
@@ -166,10 +175,11 @@ def _usage(events: list[dict]) -> tuple[dict, str | None]:
         if data.get("type") == "message_start":
             message = data.get("message") or {}
             model = message.get("model")
+            message_id = message.get("id")
             usage.update({k: v for k, v in (message.get("usage") or {}).items() if isinstance(v, int)})
         elif data.get("type") == "message_delta":
             usage.update({k: v for k, v in (data.get("usage") or {}).items() if isinstance(v, int)})
-    return usage, model
+    return usage, model, message_id
 
 
 def _tool_uses(events: list[dict]) -> list[str]:
@@ -234,13 +244,17 @@ class Endpoint:
 
     def __init__(self, *, recordings: Path, mode: str, workspace: Path, add_dirs: list[Path] = (),
                  upstream: Upstream | None = None, guard: Callable[[dict], None] | None = None,
-                 on_exchange: Callable[[Exchange], None] | None = None):
+                 on_exchange: Callable[[Exchange], None] | None = None, teammates: dict[str, str] | None = None):
         self.recordings = Path(recordings)
         self.mode = recording.record_mode(mode)
         self.roots = roots_of(workspace, list(add_dirs))
         self._upstream = upstream
         self.guard = guard
         self.on_exchange = on_exchange
+        # name -> the start of its system prompt: a sub-agent's requests carry its own (the CLI's stream
+        # does not show every answer of a sub-agent, its last one only as the Agent call's result)
+        self.teammates = {name: " ".join(prompt.split())[:200] for name, prompt in (teammates or {}).items()
+                          if prompt and prompt.strip()}
         self.token = "agentnb-cli-" + secrets.token_hex(16)    # the CLI's key: only valid here
         self.exchanges: list[Exchange] = []
         self._lock = threading.Lock()
@@ -279,6 +293,13 @@ class Endpoint:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
+    def teammate_of(self, body: dict) -> str | None:
+        system = body.get("system")
+        if isinstance(system, list):
+            system = " ".join(str(b.get("text", "")) for b in system if isinstance(b, dict))
+        system = " ".join(str(system or "").split())
+        return next((name for name, start in self.teammates.items() if start in system), None)
+
     def _add(self, exchange: Exchange) -> None:
         with self._lock:
             self.exchanges.append(exchange)
@@ -296,7 +317,7 @@ class Endpoint:
     # -- one request --------------------------------------------------------------------------------
     def answer(self, handler: "_Handler", body: dict) -> None:
         step = self._next_step()
-        exchange = Exchange(step=step, model=str(body.get("model", "")))
+        exchange = Exchange(step=step, model=str(body.get("model", "")), teammate=self.teammate_of(body))
         request = canonical(body, self.roots)
         path = recording.recording_path(self.recordings, request)
         exchange.recording = path
@@ -310,12 +331,13 @@ class Endpoint:
                 handler.error(500, "api_error", exchange.error)
                 self._add(exchange)
                 return
-            exchange.usage, model = _usage(events)
+            exchange.usage, model, exchange.message_id = _answer_facts(events)
             exchange.model = model or exchange.model
             exchange.answer, exchange.tool_uses = recording._answer_text(events), _tool_uses(events)
-            handler.stream_events(from_marks(events, self.roots))
             exchange.duration_s = time.monotonic() - started
+            # told before the CLI has the answer: what it does next (a consultation's end) sees it counted
             self._add(exchange)
+            handler.stream_events(from_marks(events, self.roots))
             return
         if self.mode == "none":
             exchange.missing = path
@@ -377,7 +399,7 @@ class Endpoint:
             self._add(exchange)
             return
         events = recording.parse_sse(bytes(buffer))
-        exchange.usage, model = _usage(events)
+        exchange.usage, model, exchange.message_id = _answer_facts(events)
         exchange.model = model or exchange.model
         exchange.answer, exchange.tool_uses = recording._answer_text(events), _tool_uses(events)
         exchange.duration_s = time.monotonic() - started

@@ -93,6 +93,11 @@ class ToolCall:
     status: str = "running"              # running, done, error, denied
     started: float = field(default_factory=time.monotonic)
     duration_s: float | None = None
+    message_id: str | None = None        # the answer that asked for it (its request's log row)
+    # a consultation (an Agent call): the requests made on the teammate's behalf, their usage and cost
+    requests: int = 0
+    usage: dict = field(default_factory=dict)
+    cost_usd: float | None = None
 
 
 @dataclass
@@ -245,8 +250,10 @@ def run(request: ToolsRequest, *, recordings: Path, mode: str, events: Events | 
 
     with tempfile.TemporaryDirectory(prefix="agentnb-cli-") as scratch_dir, \
             Endpoint(recordings=recordings, mode=mode, workspace=request.workspace, add_dirs=request.add_dirs,
-                     guard=guard, on_exchange=on_exchange) as endpoint:
+                     guard=guard, on_exchange=on_exchange,
+                     teammates={name: t[1] for name, t in request.teammates.items()}) as endpoint:
         scratch = Path(scratch_dir)
+        state.exchanges = endpoint.exchanges
         options = build_options(request, endpoint, scratch=scratch, asker=asker, refused=refused,
                                 stderr=on_stderr)
         thread = threading.Thread(target=_drive, args=(request.prompt, options, inbox), daemon=True,
@@ -346,6 +353,9 @@ class _Loop:
         self.model = None
         self.session_id = None
         self.started = False
+        self.exchanges: list[Exchange] = []     # the endpoint's, as they end
+        self.parents: dict[str, str | None] = {}   # answer (message id) -> the Agent call it was made under
+        self.current: dict[str | None, str | None] = {}   # the answer streaming now, by the call it is under
 
     def see(self, message) -> None:
         from claude_agent_sdk import (AssistantMessage, ResultMessage, StreamEvent, SystemMessage, TextBlock,
@@ -360,16 +370,21 @@ class _Loop:
         elif isinstance(message, StreamEvent):
             event = message.event or {}
             delta = event.get("delta") or {}
+            if event.get("type") == "message_start":
+                self._answer((event.get("message") or {}).get("id"), message.parent_tool_use_id)
+                self.current[message.parent_tool_use_id] = (event.get("message") or {}).get("id")
             if message.parent_tool_use_id is None and event.get("type") == "content_block_delta" \
                     and delta.get("type") == "text_delta" and self.events.on_text:
                 self.events.on_text(delta.get("text", ""))
         elif isinstance(message, AssistantMessage):
             self.model = message.model or self.model
+            self._answer(message.message_id, message.parent_tool_use_id)
             for block in message.content:
                 if isinstance(block, TextBlock) and message.parent_tool_use_id is None:
                     self.texts.append(block.text)
                 elif isinstance(block, ToolUseBlock):
-                    call = ToolCall(block.id, block.name, dict(block.input or {}), parent=message.parent_tool_use_id)
+                    call = ToolCall(block.id, block.name, dict(block.input or {}), parent=message.parent_tool_use_id,
+                                    message_id=message.message_id or self.current.get(message.parent_tool_use_id))
                     self.calls[block.id] = call
                     self.order.append(call)
                     if self.events.on_call:
@@ -383,15 +398,58 @@ class _Loop:
                     call.duration_s = time.monotonic() - call.started
                     call.status = ("denied" if call.is_error and _was_denied(call.result)
                                    else "error" if call.is_error else "done")
+                    self.consultation(call)
                     if self.events.on_result:
                         self.events.on_result(call)
         elif isinstance(message, ResultMessage):
             self.final = message
             self.session_id = message.session_id or self.session_id
 
+    def _answer(self, message_id: str | None, parent: str | None) -> None:
+        if message_id and (parent is not None or message_id not in self.parents):
+            self.parents[message_id] = parent
+
+    def _made_for(self, exchange: Exchange) -> str | None:
+        """The Agent call a request was made under: named by the CLI's messages (the answer's id), else
+        (a sub-agent's last answer, which the CLI shows only as the call's result) the consultation of
+        that teammate running when it was answered."""
+        if exchange.message_id in self.parents:
+            return self.parents[exchange.message_id]
+        if exchange.teammate is None:
+            return None
+        running = [c for c in self.order if c.name in ("Agent", "Task")
+                   and c.input.get("subagent_type") == exchange.teammate
+                   and (c.duration_s is None or c.started + c.duration_s >= exchange.arrived)]
+        return running[0].id if running else None
+
+    def _under(self, exchange: Exchange, call_id: str) -> bool:
+        """Whether the request was made on behalf of the call's sub-agent (or one it consulted in turn)."""
+        parent, seen = self._made_for(exchange), set()
+        while parent is not None and parent not in seen:
+            if parent == call_id:
+                return True
+            seen.add(parent)
+            parent = self.calls[parent].parent if parent in self.calls else None
+        return False
+
+    def consultation(self, call: ToolCall) -> None:
+        """A sub-agent call's own requests, usage and cost (the requests that have ended so far)."""
+        from agentnb.llm import models
+
+        mine = [e for e in list(self.exchanges) if self._under(e, call.id)]
+        if not mine:
+            return
+        call.requests = len(mine)
+        call.usage = {k: sum(int(e.usage.get(k) or 0) for e in mine) for k in models.USAGE_KEYS}
+        costs = [models.cost(e.model, e.usage) if e.usage else 0.0 for e in mine]
+        call.cost_usd = None if any(c is None for c in costs) else sum(costs)
+
     def result(self, request: ToolsRequest, exchanges: list[Exchange], refused: list[str], asker) -> ToolsResult:
         from agentnb.llm import models
 
+        self.exchanges = exchanges
+        for call in self.order:
+            self.consultation(call)
         final = self.final
         usage = {k: 0 for k in models.USAGE_KEYS}
         cost = 0.0
