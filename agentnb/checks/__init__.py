@@ -21,7 +21,7 @@ __all__ = [
     "CheckReport", "CheckResult", "run",
     "check_syntax", "check_schema", "check_migration", "diff_schemas",
     "check_openapi", "check_python", "check_typescript", "check_secrets", "check_env", "check_answer_format",
-    "check_graphql", "check_security", "check_dockerfile", "check_compose", "check_proto",
+    "check_graphql", "check_security", "check_dockerfile", "check_compose", "check_proto", "check_models",
 ]
 
 # public name -> the module that defines it, imported on first use
@@ -41,6 +41,7 @@ _LAZY = {
     "check_dockerfile": "agentnb.checks.docker",
     "check_compose": "agentnb.checks.docker",
     "check_proto": "agentnb.checks.proto",
+    "check_models": "agentnb.checks.models",
 }
 
 
@@ -162,6 +163,8 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
         if report.schema is None and report.schema_valid:
             report.schema = duck.schema      # no server: the diagram comes from DuckDB's catalog
     report.rows.extend(migration_rows)
+    if ddl and pg_row is not None:
+        report.rows.extend(_model_rows(artifacts, schema if pg_row.status == "passed" else None, pg_row))
     if diff is not None:
         report.diff = diff
         if diff.details.get("upgrade_sql"):
@@ -174,6 +177,22 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
         done = outcomes[id(job)]
         report.rows.extend(done.value if done.ok else [done.row])
     return report
+
+
+def _model_rows(artifacts, schema, pg_row: CheckResult) -> list[CheckResult]:
+    """The answer's SQLAlchemy models against the schema PostgreSQL reflected (only when both are there)."""
+    from agentnb.checks import models
+
+    if not models.model_blocks(artifacts):
+        return []
+    if schema is None:
+        why = ("the schema did not load on PostgreSQL" if pg_row.status == FAILED else pg_row.message)
+        return [CheckResult(f"{models.ROW}: {', '.join(map(_label, models.model_blocks(artifacts)))}", SKIPPED,
+                            f"nothing to compare the models with: {why}")]
+    try:
+        return models.check_models(artifacts, schema)
+    except Exception as err:          # a bug of ours costs the row, never the report
+        return [CheckResult(models.ROW, FAILED, f"internal error: {type(err).__name__}: {err}")]
 
 
 def _extra(check: Callable, artifacts) -> list[CheckResult]:
