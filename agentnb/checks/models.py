@@ -3,8 +3,9 @@ compared with the schema PostgreSQL reflected from the answer's DDL (``report.sc
 
 The answer's Python is untrusted: it runs in ``python -I -B`` (no PYTHONPATH, no user site, no .pyc),
 with an environment holding only PATH (no key in reach), in a scratch folder of its own, under hard
-limits it sets on itself before the answer's first line (memory, CPU seconds, file size, processes) and
-a wall-clock timeout here that kills its whole process group. It writes the metadata as JSON; the
+limits it sets on itself before the answer's first line (memory, CPU seconds, file size, processes;
+and where Linux has Landlock: writes only beneath the scratch folder, no exec, no TCP, no signal out)
+and a wall-clock timeout here that kills its whole process group. It writes the metadata as JSON; the
 comparison is done here in Python, by type family (``int8`` and ``bigint`` are one type; ``integer``
 and ``bigint`` are not).
 """
@@ -40,7 +41,7 @@ def model_blocks(artifacts) -> list:
             and "sqlalchemy" in a.code and _MODELS.search(a.code)]
 
 
-def check_models(artifacts, schema: Schema | None, *, timeout: float = TIMEOUT) -> list[CheckResult]:
+def check_models(artifacts, schema: Schema | None, *, timeout: float | None = None) -> list[CheckResult]:
     """One row per model file: passed, or failed listing every difference from ``schema``. No rows when
     the answer has no models; skipped rows when there is no reflected schema to compare with."""
     blocks = model_blocks(artifacts)
@@ -51,7 +52,7 @@ def check_models(artifacts, schema: Schema | None, *, timeout: float = TIMEOUT) 
         return [CheckResult(f"{ROW}: {n}", SKIPPED, "no schema reflected from the answer's DDL to compare with")
                 for n in names]
     python = [a for a in artifacts if a.language == "python" and a.kind in ("python", "migration")]
-    dumped = _run_child(python, blocks, timeout)
+    dumped = _run_child(python, blocks, TIMEOUT if timeout is None else timeout)
     if isinstance(dumped, str):
         return [CheckResult(f"{ROW}: {n}", FAILED, dumped) for n in names]
     rows = []

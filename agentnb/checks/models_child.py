@@ -22,6 +22,46 @@ def _limit(memory: int, cpu: int, fsize: int) -> None:
             pass          # a limit the system does not let us lower: the others and the timeout hold
 
 
+# Landlock (Linux 5.13+): the answer may write only beneath the scratch folder, execute nothing, open no
+# TCP connection, signal no process outside its own. Unprivileged, and irreversible for the process.
+_FS_WRITE = (1 << 1) | (1 << 4) | (1 << 5) | sum(1 << b for b in range(6, 13))   # write, remove, make_*
+_FS_EXECUTE, _FS_REFER, _FS_TRUNCATE = 1 << 0, 1 << 13, 1 << 14
+_NR_CREATE, _NR_ADD_RULE, _NR_RESTRICT = 444, 445, 446     # x86_64 and aarch64 share these numbers
+
+
+def _landlock(scratch: str) -> bool:
+    import ctypes
+    import platform
+    import struct
+
+    if sys.platform != "linux" or platform.machine() not in ("x86_64", "aarch64"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    abi = libc.syscall(_NR_CREATE, None, 0, 1)           # LANDLOCK_CREATE_RULESET_VERSION
+    if abi < 1:
+        return False
+    handled = _FS_WRITE | _FS_EXECUTE | (_FS_REFER if abi >= 2 else 0) | (_FS_TRUNCATE if abi >= 3 else 0)
+    attr = struct.pack("=Q", handled)
+    if abi >= 4:
+        attr += struct.pack("=Q", 1 | 2)                   # TCP bind and connect: none allowed
+    if abi >= 6:
+        attr += struct.pack("=Q", 1 | 2)                   # scoped: abstract unix sockets, signals
+    buf = ctypes.create_string_buffer(attr, len(attr))
+    ruleset = libc.syscall(_NR_CREATE, buf, ctypes.c_size_t(len(attr)), 0)
+    if ruleset < 0:
+        return False
+    try:
+        folder = os.open(scratch, os.O_PATH | os.O_DIRECTORY)
+        rule = ctypes.create_string_buffer(struct.pack("=Qi", handled & ~_FS_EXECUTE, folder), 12)
+        ok = libc.syscall(_NR_ADD_RULE, ruleset, 1, rule, 0) == 0        # LANDLOCK_RULE_PATH_BENEATH
+        os.close(folder)
+        if not ok or libc.prctl(38, 1, 0, 0, 0) != 0:                    # PR_SET_NO_NEW_PRIVS
+            return False
+        return libc.syscall(_NR_RESTRICT, ruleset, 0) == 0
+    finally:
+        os.close(ruleset)
+
+
 def _type_name(col_type, dialect) -> str:
     try:
         return col_type.compile(dialect=dialect)
@@ -63,6 +103,13 @@ def _table(table, dialect) -> dict:
             "unique": unique, "indexes": indexes}
 
 
+def _describe(err: BaseException) -> str:
+    text = str(err).strip()
+    if isinstance(err, MemoryError):
+        text = text or "over the memory limit"
+    return (f"{type(err).__name__}: {text}" if text else type(err).__name__)[:2000]
+
+
 def _expr(e, dialect) -> str:
     try:
         return str(e.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
@@ -78,10 +125,12 @@ def main() -> None:
 
     import gc
     ours = {id(o) for o in gc.get_objects() if isinstance(o, MetaData)}
+    result = {"errors": [], "tables": []}
+    sink = open(out, "w", encoding="utf-8")     # opened before Landlock: the one file outside the scratch
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    result["landlock"] = _landlock(os.getcwd())
     _limit(*(int(x) for x in limits.split(",")))
     sys.path.insert(0, os.getcwd())       # the answer's files import one another from the scratch folder
-    result = {"errors": [], "tables": []}
-    devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)                   # what the answer prints is not the result
     for path in files:
         try:
@@ -90,7 +139,7 @@ def main() -> None:
             tb = traceback.extract_tb(err.__traceback__)
             line = next((f.lineno for f in reversed(tb) if f.filename.endswith(path)), None)
             result["errors"].append({"file": path, "line": line,
-                                     "error": f"{type(err).__name__}: {err}"[:2000]})
+                                     "error": _describe(err)})
     try:
         dialect = postgresql.dialect()
         seen = set()
@@ -101,8 +150,8 @@ def main() -> None:
                     result["tables"].append(_table(table, dialect))
     except BaseException as err:
         result["errors"].append({"file": None, "line": None, "error": f"{type(err).__name__}: {err}"[:2000]})
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(result, f)
+    with sink:
+        json.dump(result, sink)
 
 
 if __name__ == "__main__":
