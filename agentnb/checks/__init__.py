@@ -21,7 +21,7 @@ __all__ = [
     "CheckReport", "CheckResult", "run",
     "check_syntax", "check_schema", "check_migration", "diff_schemas",
     "check_openapi", "check_python", "check_typescript", "check_secrets", "check_env", "check_answer_format",
-    "check_graphql", "check_security", "check_dockerfile", "check_compose", "check_proto", "check_models",
+    "check_graphql", "check_security", "check_dockerfile", "check_compose", "check_proto",
 ]
 
 # public name -> the module that defines it, imported on first use
@@ -41,7 +41,6 @@ _LAZY = {
     "check_dockerfile": "agentnb.checks.docker",
     "check_compose": "agentnb.checks.docker",
     "check_proto": "agentnb.checks.proto",
-    "check_models": "agentnb.checks.models",
 }
 
 
