@@ -76,6 +76,7 @@ def test_matching_models_pass():
     row, _ = _row(MODELS)
     assert row.passed, row.message
     assert "2 table(s)" in row.message
+    assert "indexes_not_in_models" not in row.details
 
 
 def test_int8_and_bigint_are_one_type():
@@ -107,6 +108,18 @@ def test_type_family_drift_fails():
     row, _ = _row(MODELS.replace("DateTime(timezone=True)", "DateTime()"))
     assert row.failed
     assert "column books.published: the model's type is TIMESTAMP WITHOUT TIME ZONE" in row.message
+
+
+def test_an_index_only_in_the_schema_passes_listed_in_details():
+    row, _ = _row(MODELS.replace(", index=True", ""))
+    assert row.passed, row.message
+    assert row.details["indexes_not_in_models"] == ["books: index books_author_idx (author_id)"]
+
+
+def test_a_unique_constraint_only_in_the_schema_still_fails():
+    row, _ = _row(MODELS.replace("mapped_column(Text, unique=True)", "mapped_column(Text)"))
+    assert row.failed
+    assert "unique (isbn) is in the schema but not in the model" in row.message
 
 
 def test_no_models_no_row():

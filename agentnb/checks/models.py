@@ -72,14 +72,16 @@ def check_models(artifacts, schema: Schema | None, *, timeout: float | None = No
         return rows
     if not tables:
         return [CheckResult(f"{ROW}: {n}", FAILED, "the models define no table") for n in names]
-    differences = compare(tables, schema)
+    undeclared: list[str] = []
+    differences = compare(tables, schema, undeclared)
     label = ", ".join(names)
+    details = {"indexes_not_in_models": undeclared} if undeclared else {}
     if differences:
         return [CheckResult(f"{ROW}: {label}", FAILED,
                             f"{len(differences)} difference(s) between the models and the schema: "
-                            + "; ".join(differences), {"differences": differences})]
+                            + "; ".join(differences), {"differences": differences, **details})]
     return [CheckResult(f"{ROW}: {label}", PASSED,
-                        f"{len(tables)} table(s): columns, types, nullability, keys and indexes match")]
+                        f"{len(tables)} table(s): columns, types, nullability, keys and indexes match", details)]
 
 
 def _place(a) -> str:
@@ -207,8 +209,10 @@ def type_family(spelling: str, enums: dict | None = None) -> str:
     return base + "[]" * min(dims, 1)
 
 
-def compare(model_tables: list[dict], schema: Schema) -> list[str]:
-    """Every difference between the child's tables and the reflected schema, as readable sentences."""
+def compare(model_tables: list[dict], schema: Schema, undeclared: list[str] | None = None) -> list[str]:
+    """Every difference between the child's tables and the reflected schema, as readable sentences.
+    An index only in the schema is not a difference (many teams keep indexes in migrations only):
+    it is appended to ``undeclared`` instead."""
     out: list[str] = []
     enums = {name.split(".")[-1]: v for name, v in schema.enums.items()}
     db = {t.name: t for t in schema.tables}
@@ -218,11 +222,11 @@ def compare(model_tables: list[dict], schema: Schema) -> list[str]:
     for name in sorted(set(models) - set(db)):
         out.append(f"table {name} has a model but is not in the schema")
     for name in [n for n in models if n in db]:
-        out += _compare_table(models[name], db[name], enums)
+        out += _compare_table(models[name], db[name], enums, undeclared if undeclared is not None else [])
     return out
 
 
-def _compare_table(m: dict, t: Table, enums: dict) -> list[str]:
+def _compare_table(m: dict, t: Table, enums: dict, undeclared: list[str]) -> list[str]:
     out: list[str] = []
     pre = f"{t.name}."
     mcols = {c["name"]: c for c in m["columns"]}
@@ -255,26 +259,31 @@ def _compare_table(m: dict, t: Table, enums: dict) -> list[str]:
     for cols, ref, refcols in sorted(mfk - dfk):
         out.append(f"table {t.name}: foreign key ({', '.join(cols)}) → {ref}({', '.join(refcols)}) is in "
                    "the model but not in the schema")
-    # unique: a constraint or a unique index, either side (PostgreSQL enforces both the same way)
+    # unique: a constraint or a unique index in the model; in the schema a constraint must be declared,
+    # while a unique index that is no constraint is an index (kept in migrations only, by many teams)
     munique = {_key(u): u for u in m["unique"]}
     munique.update({_key(i["columns"]): i["columns"] for i in m["indexes"] if i["unique"]})
     dunique = {_key(u): u for u in t.unique}
-    dunique.update({_key(i.columns): [", ".join(i.columns) + (f") WHERE ({i.where}" if i.where else "")]
-                    for i in t.indexes if i.unique})
+    dindex_unique = {_key(i.columns): i for i in t.indexes if i.unique and _key(i.columns) not in dunique}
     for k in [k for k in dunique if k not in munique]:
         out.append(f"table {t.name}: unique ({', '.join(dunique[k])}) is in the schema but not in the model")
+    for k in [k for k in dindex_unique if k not in munique]:
+        undeclared.append(_index_text(t.name, dindex_unique[k]))
+    dunique.update(dindex_unique)
     for k in [k for k in munique if k not in dunique]:
         out.append(f"table {t.name}: unique ({', '.join(munique[k])}) is in the model but not in the schema")
     mindex = {_key(i["columns"]): i["columns"] for i in m["indexes"] if not i["unique"]}
     dindex = {_key(i.columns): i for i in t.indexes if not i.unique}
     for k in [k for k in dindex if k not in mindex]:
-        ix = dindex[k]
-        where = f" WHERE {ix.where}" if ix.where else ""
-        out.append(f"table {t.name}: index {ix.name} ({', '.join(ix.columns)}){where} is in the schema but not "
-                   "in the model")
+        undeclared.append(_index_text(t.name, dindex[k]))
     for k in [k for k in mindex if k not in dindex]:
         out.append(f"table {t.name}: index ({', '.join(mindex[k])}) is in the model but not in the schema")
     return out
+
+
+def _index_text(table: str, ix) -> str:
+    where = f" WHERE {ix.where}" if ix.where else ""
+    return f"{table}: {'unique ' if ix.unique else ''}index {ix.name} ({', '.join(ix.columns)}){where}"
 
 
 def _key(columns) -> frozenset:
