@@ -81,7 +81,8 @@ def check_models(artifacts, schema: Schema | None, *, timeout: float | None = No
                             f"{len(differences)} difference(s) between the models and the schema: "
                             + "; ".join(differences), {"differences": differences, **details})]
     return [CheckResult(f"{ROW}: {label}", PASSED,
-                        f"{len(tables)} table(s): columns, types, nullability, keys and the indexes the models declare match", details)]
+                        f"{len(tables)} table(s): columns, types, nullability, keys and the indexes the "
+                        "models declare match", details)]
 
 
 def _place(a) -> str:
