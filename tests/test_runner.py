@@ -370,8 +370,8 @@ def test_collect_reads_the_saved_outputs_of_the_shipped_notebooks():
     got = collect(nbformat.read(Path(__file__).parents[1] / "notebooks" / "design_session.ipynb",
                                        as_version=4))
     assert got["exchanges"] == 4 and got["unread"] == 0
-    assert got["cost_usd"] == pytest.approx(0.1640761) and got["billed_usd"] == 0.0     # all replayed
-    assert (got["checks_passed"], got["checks_failed"]) == (43, 0)    # 38, and the 5 security rows (issue 12)
+    assert got["cost_usd"] == pytest.approx(0.1651156) and got["billed_usd"] == 0.0     # all replayed
+    assert (got["checks_passed"], got["checks_failed"]) == (44, 0)    # 38, the 5 security rows (issue 12), the models row
 
 
 def test_metadata_of_an_unknown_version_is_not_taken_for_no_cost(tmp_path):

@@ -162,6 +162,8 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
         if report.schema is None and report.schema_valid:
             report.schema = duck.schema      # no server: the diagram comes from DuckDB's catalog
     report.rows.extend(migration_rows)
+    if ddl and pg_row is not None:
+        report.rows.extend(_model_rows(artifacts, schema if pg_row.status == "passed" else None, pg_row))
     if diff is not None:
         report.diff = diff
         if diff.details.get("upgrade_sql"):
@@ -174,6 +176,22 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
         done = outcomes[id(job)]
         report.rows.extend(done.value if done.ok else [done.row])
     return report
+
+
+def _model_rows(artifacts, schema, pg_row: CheckResult) -> list[CheckResult]:
+    """The answer's SQLAlchemy models against the schema PostgreSQL reflected (only when both are there)."""
+    from agentnb.checks import models
+
+    if not models.model_blocks(artifacts):
+        return []
+    if schema is None:
+        why = ("the schema did not load on PostgreSQL" if pg_row.status == FAILED else pg_row.message)
+        return [CheckResult(f"{models.ROW}: {', '.join(map(_label, models.model_blocks(artifacts)))}", SKIPPED,
+                            f"nothing to compare the models with: {why}")]
+    try:
+        return models.check_models(artifacts, schema)
+    except Exception as err:          # a bug of ours costs the row, never the report
+        return [CheckResult(models.ROW, FAILED, f"internal error: {type(err).__name__}: {err}")]
 
 
 def _extra(check: Callable, artifacts) -> list[CheckResult]:
