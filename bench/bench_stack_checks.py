@@ -10,8 +10,8 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
+from timing import samples
 
 REPO = Path(__file__).resolve().parents[1]
 ANSWERS = REPO / "data" / "answers" / "design_session"
@@ -28,18 +28,10 @@ SAMPLES = {
 }
 
 
-def _time(fn, runs: int) -> list[float]:
-    fn()
-    out = []
-    for _ in range(runs):
-        c = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - c)
-    return out
 
 
-def _ms(samples: list[float]) -> str:
-    return f"{statistics.median(samples) * 1000:9.2f} {min(samples) * 1000:9.2f} {max(samples) * 1000:9.2f}"
+def _ms(times: list[float]) -> str:
+    return f"{statistics.median(times) * 1000:9.2f} {min(times) * 1000:9.2f} {max(times) * 1000:9.2f}"
 
 
 def main(argv=None) -> int:
@@ -59,13 +51,13 @@ def main(argv=None) -> int:
         for label, patched in (("before", lambda artifacts: []), ("after", stack)):
             checks._stack_checks = patched
             try:
-                figures = _ms(_time(lambda: checks.run(arts, answer_text=text, sql=False), args.runs))
+                figures = _ms(samples(lambda: checks.run(arts, answer_text=text, sql=False), args.runs))
             finally:
                 checks._stack_checks = stack
             print(f"  design {path.stem} run(sql=False), {label:6s}            {figures}")
     for label, text in SAMPLES.items():
         arts = extract(text)
-        print(f"  {label:42s} {_ms(_time(lambda: checks.run(arts, answer_text=text, sql=False), args.runs))}")
+        print(f"  {label:42s} {_ms(samples(lambda: checks.run(arts, answer_text=text, sql=False), args.runs))}")
     return 0
 
 

@@ -54,18 +54,20 @@ def folders_of(pid: int) -> list[str]:
     return found
 
 
-def postmasters_in(folder: str) -> list[int]:
-    """Processes running PostgreSQL from ``folder`` (the postmaster names its data folder)."""
-    pids = []
+def cmdlines():
+    """(pid, command line split on NULs) of every process still there to be read."""
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                cmdline = Path("/proc", entry, "cmdline").read_bytes().split(b"\0")
+                yield int(entry), Path("/proc", entry, "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if os.path.basename(cmdline[0]) == b"postgres" and os.path.join(folder, "data").encode() in cmdline:
-                pids.append(int(entry))
-    return pids
+
+
+def postmasters_in(folder: str) -> list[int]:
+    """Processes running PostgreSQL from ``folder`` (the postmaster names its data folder)."""
+    data = os.path.join(folder, "data").encode()
+    return [pid for pid, cmdline in cmdlines() if os.path.basename(cmdline[0]) == b"postgres" and data in cmdline]
 
 
 def running(pid: int) -> bool:
@@ -117,14 +119,9 @@ def test_a_process_killed_with_sigkill_leaves_no_cluster():
 
 
 def watchdog_of(folder: str) -> int:
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmdline = Path("/proc", entry, "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if any(b"pgwatchdog" in part for part in cmdline) and folder.encode() in cmdline:
-                return int(entry)
+    for pid, cmdline in cmdlines():
+        if any(b"pgwatchdog" in part for part in cmdline) and folder.encode() in cmdline:
+            return pid
     raise AssertionError(f"no watchdog for {folder}")
 
 
