@@ -43,6 +43,11 @@ def tools_options(args, settings):
         if extra:
             raise UsageError(f"{', '.join(extra)} go with --tools (or %agentnb tools on).")
         return None
+    ignored = [o for o, v in (("--fix", args.fix), ("--with-db", args.with_db), ("--max-tokens", args.max_tokens))
+               if v]
+    if ignored:    # the Claude Code loop has no --fix rounds, base schema or answer budget to give them to
+        raise UsageError(f"{', '.join(ignored)} cannot be used with --tools (or %agentnb tools on): run the cell "
+                         "without tools for them.")
     if args.max_turns is not None and args.max_turns < 1:
         raise UsageError(f"--max-turns {args.max_turns}: N is a number of turns, 1 or more.")
     from agentnb.tools.cell import ToolsOptions, parse_tool_list
@@ -139,6 +144,7 @@ class AgentMagics(Magics):
         context = context_blocks(args.with_, self.shell.user_ns, getattr(self.shell, "user_ns_hidden", None))
         kwargs = dict(model=args.model, thread=args.thread, new=args.new, max_tokens=args.max_tokens,
                       context=context)
+        tools = None if args.dry_run else tools_options(args, self.session.settings)   # before any database is read
         base = None
         if args.with_db:
             from agentnb.withdb import schema_from
@@ -148,7 +154,7 @@ class AgentMagics(Magics):
             base = existing.ddl
         if args.dry_run:
             result = self.session.dry_run(agent_name, cell, **kwargs)
-        elif (tools := tools_options(args, self.session.settings)) is not None:
+        elif tools is not None:
             from agentnb.render.tools import ToolsNotebookRenderer
 
             result = self.session.ask(agent_name, cell, renderer=ToolsNotebookRenderer(stream=not args.no_stream),

@@ -50,6 +50,12 @@ def register_secret(value: str) -> None:
         _registered.update({value, unquote(value)})
 
 
+def register_url(url: str) -> None:
+    """Redact the password of a database URL (or ``key=value`` conninfo) from every text from now on."""
+    for password in _postgres_passwords(url):
+        register_secret(password)
+
+
 def known_secrets() -> list[str]:
     """The credential values of this process, longest first (so that one containing another goes whole)."""
     from agentnb.settings import postgres_url

@@ -129,12 +129,6 @@ def postgres_url() -> str | None:
     return os.environ.get("AGENTNB_POSTGRES_URL", "").strip() or None
 
 
-def agents_path() -> list[Path]:
-    """``AGENTNB_AGENTS_PATH``: more folders of agent files, ``os.pathsep``-separated."""
-    entries = os.environ.get("AGENTNB_AGENTS_PATH", "").split(os.pathsep)
-    return [Path(p.strip()).expanduser() for p in entries if p.strip()]
-
-
 def display_mode() -> str:
     """``AGENTNB_DISPLAY``: ``static`` (HTML tabs, the default) or ``widgets``."""
     return os.environ.get("AGENTNB_DISPLAY", "static").strip().lower() or "static"

@@ -19,11 +19,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from agentnb.errors import AgentnbError
-from agentnb.redact import redact, register_secret
+from agentnb.redact import redact, register_url
 
 __all__ = ["ExistingSchema", "schema_from", "display_source"]
 
-PG_DUMP = "/usr/lib/postgresql/15/bin/pg_dump"
 TIMEOUT = 60                    # seconds for pg_dump, or one catalog query
 MAX_SAMPLE = 1000
 
@@ -61,17 +60,6 @@ def display_source(source: str) -> str:
     from agentnb.checks.pgserver import hide_password
 
     return hide_password(source) if "://" in source else source
-
-
-def _register_password(source: str) -> None:
-    if "://" in source:
-        try:
-            password = urlsplit(source).password
-        except ValueError:
-            m = re.match(r"^[^:/]+://[^:@/]*:([^@]*)@", source)
-            password = m.group(1) if m else None
-        if password:
-            register_secret(password)
 
 
 def _kind(source: str) -> str:
@@ -113,7 +101,7 @@ def schema_from(source: str, *, sample: int = 0) -> ExistingSchema:
     source = str(source).strip()
     if not source:
         raise AgentnbError("--with-db: give a database URL or a .sql file.")
-    _register_password(source)
+    register_url(source)
     if not 0 <= sample <= MAX_SAMPLE:
         raise AgentnbError(f"--sample {sample}: a number of rows per table, 0 to {MAX_SAMPLE}.")
     kind = _kind(source)
@@ -153,6 +141,17 @@ def _strip_dump(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip() + "\n"
 
 
+def _pg_dump() -> str | None:
+    """The newest pg_dump the machine has (it must be at least the server's version)."""
+    from agentnb.checks.pgserver import find_bindirs
+
+    for bindir in find_bindirs():
+        path = os.path.join(bindir, "pg_dump")
+        if os.access(path, os.X_OK):
+            return path
+    return shutil.which("pg_dump")
+
+
 def _from_postgres(url: str, sample: int, notes: list[str]) -> tuple[str, dict]:
     parts = urlsplit(url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
@@ -162,7 +161,7 @@ def _from_postgres(url: str, sample: int, notes: list[str]) -> tuple[str, dict]:
     if parts.username:
         netloc = f"{parts.username}@{netloc}"
     bare = urlunsplit(parts._replace(scheme="postgresql", netloc=netloc))
-    dump = PG_DUMP if os.path.exists(PG_DUMP) else shutil.which("pg_dump")
+    dump = _pg_dump()
     if dump:
         done = subprocess.run([dump, "--schema-only", "--no-owner", "--no-privileges", "--no-comments",
                                "--dbname", bare], env=env, capture_output=True, text=True, timeout=TIMEOUT)
@@ -181,7 +180,7 @@ def _from_postgres(url: str, sample: int, notes: list[str]) -> tuple[str, dict]:
     if ddl is None or sample:
         import sqlalchemy as sa
 
-        sa_url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        sa_url = sa.engine.make_url(url).set(drivername="postgresql+psycopg")
         engine = sa.create_engine(sa_url, connect_args={"options": "-c default_transaction_read_only=on"})
         try:
             meta = sa.MetaData()

@@ -9,11 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import statistics
 import sys
 import time
 from pathlib import Path
-from timing import samples
+from timing import ms_columns, samples
 
 REPO = Path(__file__).resolve().parents[1]
 ANSWERS = REPO / "tests" / "data" / "answers"
@@ -23,8 +22,6 @@ BILLION_LAUGHS = "openapi: 3.1.0\n" + "\n".join(
     + [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 10)]) + "\n"
 
 
-def _ms(times: list[float]) -> str:
-    return f"{statistics.median(times) * 1000:9.2f} {min(times) * 1000:9.2f} {max(times) * 1000:9.2f}"
 
 
 
@@ -61,7 +58,7 @@ def main(argv=None) -> int:
           f"{first_import:.1f} ms")
     print(f"{'':40s} {'median':>9s} {'min':>9s} {'max':>9s}   (ms, {args.runs} runs)")
     for label, fn in rows.items():
-        print(f"  {label:38s} {_ms(samples(fn, args.runs))}")
+        print(f"  {label:38s} {ms_columns(samples(fn, args.runs))}")
     print(f"peak memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 

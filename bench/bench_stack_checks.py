@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 from pathlib import Path
-from timing import samples
+from timing import ms_columns, samples
 
 REPO = Path(__file__).resolve().parents[1]
 ANSWERS = REPO / "data" / "answers" / "design_session"
@@ -30,8 +29,6 @@ SAMPLES = {
 
 
 
-def _ms(times: list[float]) -> str:
-    return f"{statistics.median(times) * 1000:9.2f} {min(times) * 1000:9.2f} {max(times) * 1000:9.2f}"
 
 
 def main(argv=None) -> int:
@@ -51,13 +48,13 @@ def main(argv=None) -> int:
         for label, patched in (("before", lambda artifacts: []), ("after", stack)):
             checks._stack_checks = patched
             try:
-                figures = _ms(samples(lambda: checks.run(arts, answer_text=text, sql=False), args.runs))
+                figures = ms_columns(samples(lambda: checks.run(arts, answer_text=text, sql=False), args.runs))
             finally:
                 checks._stack_checks = stack
             print(f"  design {path.stem} run(sql=False), {label:6s}            {figures}")
     for label, text in SAMPLES.items():
         arts = extract(text)
-        print(f"  {label:42s} {_ms(samples(lambda: checks.run(arts, answer_text=text, sql=False), args.runs))}")
+        print(f"  {label:42s} {ms_columns(samples(lambda: checks.run(arts, answer_text=text, sql=False), args.runs))}")
     return 0
 
 

@@ -3,6 +3,7 @@ folder on the import path)."""
 
 from __future__ import annotations
 
+import statistics
 import time
 
 
@@ -15,3 +16,8 @@ def samples(fn, runs: int) -> list[float]:
         fn()
         out.append(time.perf_counter() - start)
     return out
+
+
+def ms_columns(times: list[float]) -> str:
+    """Median, min and max of ``times`` in milliseconds, as three aligned columns."""
+    return f"{statistics.median(times) * 1000:9.2f} {min(times) * 1000:9.2f} {max(times) * 1000:9.2f}"

@@ -55,3 +55,12 @@ def test_quoted_values_lose_their_quotes_as_in_a_shell(ip, api):
     assert len(api.message_requests[-1].body["messages"]) == 3        # the same conversation went on
     third = ip.run_cell_magic("backend_dev", "--max-tokens 1 --model haiku", "z")
     assert api.message_requests[-1].body["max_tokens"] == 1 and third.model == "claude-haiku-5-5"
+
+
+@pytest.mark.parametrize("line", ["--tools --fix 1", "--tools --max-tokens 500", "--tools --with-db shop.sql"])
+def test_options_a_tools_cell_cannot_honour_are_a_usage_error(ip, api, line):
+    """The Claude Code loop has no --fix rounds, base schema or answer budget: said, not dropped."""
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("backend_dev", line, "A lending library.")
+    assert "cannot be used with --tools" in str(info.value)
+    assert api.message_requests == []

@@ -27,7 +27,7 @@ def test_a_correct_schema_and_its_operations_pass():
     rows = rows_of("Intro\n\n" + SDL + "\n" + GOOD_OPS)
     schema = rows["GraphQL schema"]
     assert schema.status == "passed", schema.message
-    assert schema.message == "4 types, 2 queries, 1 mutations"
+    assert schema.message == "4 types, 2 queries, 1 mutation"
     assert {"kind": "mutation", "name": "addBook", "type": "Book!", "args": {"title": "String!"}} \
         in schema.details["operations"]
     ops = rows["GraphQL operations: block 2 (graphql)"]

@@ -123,12 +123,10 @@ def test_with_db_attaches_the_ddl_and_becomes_the_base_schema(workdir, api, shop
 
 
 def test_without_pg_dump_the_catalog_is_reflected(shop_url, monkeypatch):
-    from types import SimpleNamespace
 
     from agentnb import withdb
 
-    monkeypatch.setattr(withdb, "PG_DUMP", "/nonexistent/pg_dump")
-    monkeypatch.setattr(withdb, "shutil", SimpleNamespace(which=lambda name: None))
+    monkeypatch.setattr(withdb, "_pg_dump", lambda: None)      # a machine without pg_dump
     existing = agentnb.schema_from(shop_url)
     assert existing.notes == ["pg_dump not found: the schema was reflected through SQLAlchemy"]
     assert sorted(t.name for t in existing.schema.tables) == ["customers", "orders"]

@@ -61,6 +61,14 @@ class Artifacts(list):
     def by_kind(self, kind: str) -> list[Artifact]:
         return [a for a in self if a.kind == kind]
 
+    def schema_pieces(self) -> list[tuple[int, Artifact]]:
+        """(first line in ``schema``, artifact) for each schema block, as ``schema`` joins them."""
+        pieces, line = [], 1
+        for a in self.by_kind("schema"):
+            pieces.append((line, a))
+            line += a.code.count("\n") + (0 if a.code.endswith("\n") else 1) + 1
+        return pieces
+
     @property
     def schema(self) -> str | None:
         """The SQL DDL of all schema artifacts, in answer order, or None when there is none."""

@@ -42,6 +42,7 @@ import weakref
 from pathlib import Path
 from typing import Callable, Iterable
 
+from agentnb import settings
 from agentnb.batch import runlog
 from agentnb.batch.htmlexport import export_html
 from agentnb.batch.plan import Run, load_grid, parameters_from, plan, prepare_out, utc_now
@@ -191,8 +192,9 @@ def run_notebooks(notebooks: Iterable[str | os.PathLike[str]], *, parameters: di
 
 def _shared_postgres() -> dict[str, str]:
     """One PostgreSQL for the whole batch: each kernel would otherwise start its own (~0.7 s of CPU
-    each). Checks isolate themselves (a scratch schema in a rolled-back transaction), so sharing is safe."""
-    if os.environ.get("AGENTNB_POSTGRES_URL", "").strip():
+    each). Checks isolate themselves (a role and scratch database of their own, a rolled-back transaction),
+    so sharing is safe."""
+    if settings.postgres_url():
         return {}
     from agentnb.checks.postgres import NoPostgresError, get_server
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from agentnb import settings
 from agentnb.errors import ConfigurationError
 from agentnb.settings import RECORD_MODES
 
@@ -239,7 +240,7 @@ def plan(notebooks: Iterable[str | os.PathLike[str]], *, parameters: dict | None
             # counts every run's live calls
             env = {"AGENTNB_NOTEBOOK": str(path.resolve()), "AGENTNB_RUN_ID": run_id,
                    "AGENTNB_BUDGET_SINCE": since,
-                   "AGENTNB_HOME": str(Path(os.environ.get("AGENTNB_HOME") or ".agentnb").expanduser().resolve())}
+                   "AGENTNB_HOME": str(settings.home_dir().resolve())}
             if record_mode:
                 env["AGENTNB_RECORD_MODE"] = record_mode
             if budget_usd is not None:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from agentnb.artifacts.model import Artifact
 from agentnb.checks.limits import MAX_NODES, MAX_TEXT, too_large
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
+from agentnb.text import plural
 
 __all__ = ["check_graphql"]
 
@@ -113,11 +114,11 @@ def check_graphql(artifacts: Sequence[Artifact]) -> list[CheckResult]:
         else:
             types = [t for n, t in schema.type_map.items() if not n.startswith("__")
                      and n not in graphql.specified_scalar_types]
-            roots = [f"{len(r.fields)} {label}" for r, label in ((schema.query_type, "queries"),
-                                                                  (schema.mutation_type, "mutations"),
-                                                                  (schema.subscription_type, "subscriptions"))
-                     if r is not None]
-            rows.insert(0, CheckResult(SCHEMA_ROW, PASSED, f"{len(types)} types, " + ", ".join(roots or ["no root type"]),
+            roots = [plural(len(r.fields), word, words) for r, word, words in (
+                (schema.query_type, "query", "queries"), (schema.mutation_type, "mutation", "mutations"),
+                (schema.subscription_type, "subscription", "subscriptions")) if r is not None]
+            rows.insert(0, CheckResult(SCHEMA_ROW, PASSED, plural(len(types), "type") + ", "
+                                       + ", ".join(roots or ["no root type"]),
                                        {"types": sorted(t.name for t in types),
                                         "operations": _root_fields(schema)}))
     for a, doc in operations:

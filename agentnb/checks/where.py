@@ -7,13 +7,8 @@ from agentnb.checks.result import FAILED
 
 
 def schema_pieces(artifacts) -> list[tuple[int, object]]:
-    """(first line in ``artifacts.schema``, artifact) for each schema block, as ``Artifacts.schema`` joins
-    them: each block ending with a new line, one blank line between blocks."""
-    pieces, line = [], 1
-    for a in artifacts.by_kind("schema"):
-        pieces.append((line, a))
-        line += a.code.count("\n") + (0 if a.code.endswith("\n") else 1) + 1
-    return pieces
+    """(first line in ``artifacts.schema``, artifact) for each schema block."""
+    return artifacts.schema_pieces()
 
 
 def answer_line(pieces: list[tuple[int, object]], line: int) -> int | None:

@@ -25,6 +25,7 @@ import base64
 import html
 import os
 
+from agentnb import settings
 from agentnb.render import metadata
 from agentnb.render.code import GREY, highlight
 
@@ -60,7 +61,7 @@ def widgets_wanted() -> bool:
     the kernel (it sets JPY_SESSION_NAME). JupyterLab does not save widget state by default, so a
     reopened notebook shows "Error displaying widget: model not found" where each widget was; the
     static tabs look the same, switch the same, and survive saving, exports, nbval and papermill."""
-    mode = os.environ.get("AGENTNB_DISPLAY", "static").lower()
+    mode = settings.display_mode()
     return mode == "widgets" and bool(os.environ.get("JPY_SESSION_NAME"))
 
 
