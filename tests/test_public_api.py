@@ -52,7 +52,8 @@ def test_load_ext_imports_no_heavy_library():
             "from IPython.core.interactiveshell import InteractiveShell\n"
             "InteractiveShell.instance().run_line_magic('load_ext', 'agentnb')\n"
             "heavy = [m for m in ('anthropic', 'httpx2', 'duckdb', 'sqlalchemy', 'psycopg', 'pglast', 'nbformat',\n"
-            "                     'papermill', 'ipywidgets', 'pydantic', 'openapi_spec_validator') if m in sys.modules]\n"
+            "                     'papermill', 'ipywidgets', 'pydantic', 'openapi_spec_validator',\n"
+            "                     'agentnb.checks.secrets') if m in sys.modules]\n"
             "print(heavy)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
