@@ -20,7 +20,7 @@ def test_answer_format_names_the_missing_parts():
     row = check_answer_format(text, extract(text), BACKEND_FORMAT)
     assert row.status == "failed"
     assert row.message == ("no data schema (SQL DDL, Prisma schema or migration); "
-                           "no request examples (curl or HTTPie)")
+                           "no request examples (curl, HTTPie or grpcurl)")
     assert row.details["missing"] == ["schema", "examples"]
 
 
@@ -40,7 +40,7 @@ def test_answer_format_accepts_a_single_key():
     text = fence("python", "x = 1")
     assert check_answer_format(text, extract(text), "code").message == "has code"
     report = checks.run(extract(text), answer_text=text, required="examples", sql=False)
-    assert report.rows[-1].message == "no request examples (curl or HTTPie)"
+    assert report.rows[-1].message == "no request examples (curl, HTTPie or grpcurl)"
 
 
 def test_answer_format_without_requirements_is_skipped():
@@ -99,6 +99,9 @@ def test_proto_asks_for_a_proto_file_and_grpc_for_a_service_in_one():
     assert row.message == "no gRPC service (a .proto file declaring a `service`)"
     with_service = messages_only + fence("proto", "// library/v1/books.proto\n" + PROTO_SERVICE)
     assert check_answer_format(with_service, extract(with_service), "proto, grpc").message == "has proto, grpc"
+    # a gRPC answer's examples are grpcurl commands
+    grpcurl = fence("bash", "grpcurl -plaintext -d '{\"id\": 1}' localhost:50051 library.v1.Books/GetBook")
+    assert check_answer_format(grpcurl, extract(grpcurl), "examples").status == "passed"
     no_proto = fence("python", "x = 1")
     row = check_answer_format(no_proto, extract(no_proto), ["proto"])
     assert (row.status, row.message) == ("failed", "no Protocol Buffers file (.proto)")

@@ -35,6 +35,8 @@ def _has_tests(arts: Sequence[Artifact]) -> bool:
 _SDL = re.compile(r"^\s*(?:(?:extend\s+)?(?:type|input|interface|union|enum|scalar)\s+[A-Za-z_]"
                   r"|(?:extend\s+)?schema\s*[{@]|directive\s+@)", re.M)
 _SERVICE = re.compile(r"^\s*service\s+\w+\s*\{", re.M)
+# a gRPC service's request examples are grpcurl commands (a shell block, not an HTTP example)
+_GRPCURL = re.compile(r"(?:^|[\s;|&($])grpcurl\s", re.M)
 
 # key -> (test, what is missing in plain words)
 FORMAT_PARTS = {
@@ -42,8 +44,9 @@ FORMAT_PARTS = {
              "no code (a Python, TypeScript or JavaScript block)"),
     "schema": (lambda arts: any(a.kind in ("schema", "prisma", "migration") for a in arts),
                "no data schema (SQL DDL, Prisma schema or migration)"),
-    "examples": (lambda arts: any(a.kind == "example" for a in arts),
-                 "no request examples (curl or HTTPie)"),
+    "examples": (lambda arts: any(a.kind == "example" or (a.kind == "shell" and _GRPCURL.search(a.code))
+                                  for a in arts),
+                 "no request examples (curl, HTTPie or grpcurl)"),
     "env": (lambda arts: bool(getattr(arts, "env", None)),
             "no list of environment variables"),
     "openapi": (lambda arts: any(a.kind == "openapi" for a in arts), "no OpenAPI contract"),
