@@ -47,6 +47,9 @@ FORMAT_PARTS = {
     "dockerfile": (lambda arts: any(a.kind == "dockerfile" for a in arts), "no Dockerfile"),
     "compose": (lambda arts: any(a.kind == "compose" for a in arts), "no docker-compose file"),
     "graphql": (lambda arts: any(a.kind == "graphql" for a in arts), "no GraphQL schema"),
+    "asyncapi": (lambda arts: any(a.kind == "asyncapi" for a in arts), "no AsyncAPI document"),
+    "mongodb": (lambda arts: any(a.kind == "mongodb" for a in arts),
+                "no MongoDB validator or index (a mongosh block or a $jsonSchema document)"),
 }
 
 

@@ -112,9 +112,9 @@ def _child(node, step):
     value = node.value
     if not isinstance(value, list):
         return None
-    if isinstance(step, int):
-        return (None, value[step]) if value and not isinstance(value[0], tuple) and 0 <= step < len(value) \
-            else None
+    if value and not isinstance(value[0], tuple):            # a sequence: the step is an index
+        index = int(step) if str(step).isdigit() else -1
+        return (None, value[index]) if 0 <= index < len(value) else None
     for item in value:
         if isinstance(item, tuple) and getattr(item[0], "value", None) == str(step):
             return item
