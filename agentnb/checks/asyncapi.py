@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote
 
 from agentnb.artifacts.model import Artifact
 from agentnb.checks.documents import Loaded, line_of, load_document, stringify_keys
+from agentnb.checks.jsonschema_bounds import bounded_copy, validator_class
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 from agentnb.text import plural
 
@@ -187,10 +188,12 @@ def _at(doc, path):
 
 
 _MISSING = object()
+_LOOP = object()                  # a $ref chain that comes back to itself
 
 
 def _resolve(doc, value, path: list) -> tuple[list, object]:
-    """(path, value) once local ``$ref``s are followed; the value is _MISSING when one is broken."""
+    """(path, value) once local ``$ref``s are followed; the value is _MISSING when one is broken, _LOOP
+    when they go round in a loop."""
     for _ in range(_MAX_HOPS):
         ref = value.get("$ref") if isinstance(value, dict) else None
         target = _pointer(ref) if isinstance(ref, str) else None
@@ -199,7 +202,7 @@ def _resolve(doc, value, path: list) -> tuple[list, object]:
         path, value = target, _at(doc, target)
         if value is _MISSING:
             return path, _MISSING
-    return path, _MISSING
+    return path, _LOOP
 
 
 def _refs(node, path: list, out: list) -> list:
@@ -238,15 +241,19 @@ def _refs_row(place: str, doc: dict, locate: _Located) -> list[CheckResult]:
         target = _pointer(ref)
         if target is None:
             external.append(ref)
-        elif _resolve(doc, {"$ref": ref}, [])[1] is _MISSING:
-            broken.append({"ref": ref, "json_path": _json_path(path), **locate(path + ["$ref"])})
+        else:
+            end = _resolve(doc, {"$ref": ref}, [])[1]
+            if end is _MISSING or end is _LOOP:
+                broken.append({"ref": ref, "json_path": _json_path(path), **locate(path + ["$ref"]),
+                               "why": "points to nothing in the document" if end is _MISSING
+                               else "is part of a loop of $refs that never reaches a value"})
     details: dict = {"file": place, "refs": len(refs)}
     if external:
         details["external_refs"] = external
     if broken:
         first = broken[0]
         where = f"{place} line {first['line']}" if "line" in first else place
-        message = (f"{where}: $ref {first['ref']!r} points to nothing in the document (at {first['json_path']})"
+        message = (f"{where}: $ref {first['ref']!r} {first['why']} (at {first['json_path']})"
                    + (f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""))
         return [CheckResult(title, FAILED, message, {**details, **first, "broken": broken})]
     resolved = len(refs) - len(external)
@@ -311,18 +318,18 @@ def _payload_schema(message: dict, path: list) -> tuple[list | None, str | None]
 
 
 def _validator(doc: dict, schema_path: list):
-    from jsonschema import Draft7Validator
     from referencing import Registry
     from referencing.jsonschema import DRAFT7
 
     registry = Registry().with_resource(_DOC_URI, DRAFT7.create_resource(doc))
     fragment = "".join("/" + quote(str(p).replace("~", "~0").replace("/", "~1"), safe="~") for p in schema_path)
-    return Draft7Validator({"$ref": f"{_DOC_URI}#{fragment}"}, registry=registry)
+    return validator_class()({"$ref": f"{_DOC_URI}#{fragment}"}, registry=registry)
 
 
 def _examples_row(place: str, doc: dict, locate: _Located) -> CheckResult:
     title = f"AsyncAPI examples: {place}"
     checked, not_checked, failures = 0, [], []
+    bounded, risky = bounded_copy(doc)
     for path, (name, message) in _messages(doc).items():
         examples = message.get("examples")
         if not isinstance(examples, list) or not examples:
@@ -340,7 +347,9 @@ def _examples_row(place: str, doc: dict, locate: _Located) -> CheckResult:
                     not_checked.append(f"{name} ({why})")
                     continue
                 checked += 1
-                failures += _example_errors(doc, target, example[part], name, part, i, where, locate)
+                failures += _example_errors(bounded, target, example[part], name, part, i, where, locate)
+    if risky and checked:
+        not_checked.append(f"{plural(len(risky), 'pattern')} that could take exponential time ({risky[0]!r})")
     details: dict = {"file": place, "checked": checked}
     if not_checked:
         details["not_checked"] = not_checked
@@ -371,6 +380,9 @@ def _example_errors(doc, target, value, name, part, index, where, locate) -> lis
         missing = "#" + missing if missing.startswith("/") else missing
         return [{**base, "error": f"its schema refers to {missing!r}, which is not in the document",
                  "json_path": _json_path(target), **locate(target)}]
+    except RecursionError:
+        return [{**base, "error": "its schema refers to itself in a loop", "json_path": _json_path(target),
+                 **locate(target)}]
     except SchemaError as err:
         return [{**base, "error": f"its schema is not valid JSON Schema: {err.message}",
                  "json_path": _json_path(target), **locate(target)}]

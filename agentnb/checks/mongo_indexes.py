@@ -42,6 +42,7 @@ _BOOLEAN_OPTIONS = ("unique", "sparse", "hidden", "background", "prepareUnique")
 _TEXT_OPTIONS = ("weights", "default_language", "language_override", "textIndexVersion")
 _PARTIAL_OPERATORS = {"$eq", "$exists", "$gt", "$gte", "$lt", "$lte", "$type", "$and", "$or", "$in"}
 _MAX_TTL = 2_147_483_647
+MAX_CALLS = 500              # index calls read per block
 
 
 def index_specs(a) -> tuple[list[dict], list[dict]]:
@@ -49,7 +50,14 @@ def index_specs(a) -> tuple[list[dict], list[dict]]:
     specification: {collection, block, literal, keys, keys_path, options: {name: (value, path)}}."""
     specs, notes = [], []
     python = is_python(a)
+    read_until = 0
     for m in INDEX_CALL.finditer(a.code):
+        if m.start() < read_until:
+            continue
+        if len(specs) + len(notes) >= MAX_CALLS:
+            notes.append({**located(a, m.start()), "why": f"more than {MAX_CALLS} index calls in one block: "
+                                                          "the rest not checked"})
+            break
         method = m.group(1)
         receiver = _RECEIVER.search(a.code[max(0, m.start() - 200):m.start()])
         collection = next((g for g in receiver.groups() if g), None) if receiver else None
@@ -59,7 +67,11 @@ def index_specs(a) -> tuple[list[dict], list[dict]]:
             args, kwargs, literal = read_arguments(a.code, m.end() - 1, python=python)
         except Unreadable as err:
             notes.append({**located(a, err.offset), "why": f"{method}(...) is not a literal agentnb can read ({err})"})
+            if err.refused:
+                break
+            read_until = err.offset
             continue
+        read_until = literal.end
         base = {"collection": collection, "block": a, "literal": literal}
         if method in ("createIndexes", "create_indexes"):
             entries = args[0] if args and isinstance(args[0], list) else []

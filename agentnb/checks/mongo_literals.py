@@ -20,9 +20,10 @@ __all__ = ["Call", "Literal", "Name", "Unreadable", "block_name", "is_python", "
 
 
 class Unreadable(ValueError):
-    def __init__(self, message: str, offset: int):
+    def __init__(self, message: str, offset: int, refused: bool = False):
         super().__init__(message)
         self.offset = offset
+        self.refused = refused       # past a bound (depth, size): the rest of the block is not read either
 
 
 @dataclass(frozen=True)
@@ -149,10 +150,10 @@ class _Reader:
     # --- values ---------------------------------------------------------------------------------------
     def value(self, path: tuple, depth: int):
         if depth > MAX_DEPTH:
-            raise Unreadable(f"nested more than {MAX_DEPTH} levels deep: refused, not checked", self.pos)
+            raise Unreadable(f"nested more than {MAX_DEPTH} levels deep: refused, not checked", self.pos, True)
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise Unreadable(f"more than {MAX_NODES:,} values: refused, not checked", self.pos)
+            raise Unreadable(f"more than {MAX_NODES:,} values: refused, not checked", self.pos, True)
         c = self.peek()
         if not c:
             raise Unreadable("the block ends where a value was expected", self.pos)
@@ -290,7 +291,7 @@ def read_value(text: str, pos: int, python: bool = False) -> Literal:
     try:
         value = reader.value((), 0)
     except RecursionError:
-        raise Unreadable(f"nested more than {MAX_DEPTH} levels deep: refused, not checked", start) from None
+        raise Unreadable(f"nested more than {MAX_DEPTH} levels deep: refused, not checked", start, True) from None
     return Literal(value, start, reader.pos, reader.places)
 
 
@@ -301,7 +302,7 @@ def read_arguments(text: str, pos: int, python: bool = False) -> tuple[list, dic
     try:
         args, kwargs = reader.arguments((), 0)
     except RecursionError:
-        raise Unreadable(f"nested more than {MAX_DEPTH} levels deep: refused, not checked", pos) from None
+        raise Unreadable(f"nested more than {MAX_DEPTH} levels deep: refused, not checked", pos, True) from None
     return args, kwargs, Literal([args, kwargs], pos, reader.pos, reader.places)
 
 

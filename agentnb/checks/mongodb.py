@@ -31,6 +31,7 @@ from agentnb.text import plural
 
 __all__ = ["BSON_TYPES", "check_mongodb", "mongodb_blocks"]
 
+MAX_VALIDATORS = 20          # per block: a real answer has a few
 _HOSTS = ("mongodb", "python", "javascript", "typescript", "json")
 _VALIDATION_LEVELS = ("off", "strict", "moderate")
 _VALIDATION_ACTIONS = ("error", "warn", "errorAndLog")
@@ -77,8 +78,16 @@ def _located_message(found: dict, text: str) -> str:
 # --- $jsonSchema validators ----------------------------------------------------------------------------
 
 def _validator_rows(a: Artifact) -> list[CheckResult]:
-    rows = []
+    rows: list[CheckResult] = []
+    read_until = 0
     for m in _JSON_SCHEMA_KEY.finditer(a.code):
+        if m.start() < read_until:            # inside a validator already read: each text is read once
+            continue
+        if len(rows) >= MAX_VALIDATORS:
+            rows.append(CheckResult(f"MongoDB $jsonSchema: {block_name(a)}", SKIPPED,
+                                    f"more than {MAX_VALIDATORS} validators in one block: the rest not checked",
+                                    located(a, m.start())))
+            break
         collection = _collection_before(a.code, m.start())
         name = f"MongoDB $jsonSchema: {collection or block_name(a)}"
         where = located(a, m.start())
@@ -92,7 +101,11 @@ def _validator_rows(a: Artifact) -> list[CheckResult]:
             rows.append(CheckResult(name, status, _located_message(at, f"{'' if status == FAILED else 'not checked: '}"
                                                                        f"the validator is not a literal agentnb "
                                                                        f"can read ({err})"), at))
+            if err.refused:
+                break
+            read_until = err.offset
             continue
+        read_until = literal.end
         if isinstance(literal.value, Name):
             rows.append(CheckResult(name, SKIPPED, _located_message(
                 where, f"not checked: the validator is the variable `{literal.value.name}`, not defined as a "
