@@ -41,7 +41,7 @@ _COLLECTION_BEFORE = re.compile(
     r"""(?:createCollection|create_collection|collMod["']?\s*:|getCollection|get_collection|collection)"""
     r"""\s*\(?\s*["']([\w.-]+)["']""")
 _SETTING = re.compile(r"""(["']?)(validationLevel|validationAction)\1[ \t]*[:=][ \t]*["'](\w*)["']""")
-_MONGO_CODE = re.compile(r"mongo|\bdb\.|Schema\b", re.I)
+_MONGO_CODE = re.compile(r"mongo|\bmotor\b", re.I)     # pymongo, motor, mongoose, the Node driver
 
 
 def mongodb_blocks(artifacts: Sequence[Artifact]) -> list[Artifact]:
