@@ -146,7 +146,7 @@ def _unexpected_key(err) -> list:
     if err.validator != "additionalProperties" or not isinstance(err.instance, dict):
         return []
     schema = err.schema if isinstance(err.schema, dict) else {}
-    patterns = list((schema.get("patternProperties") or {}))
+    patterns = list(schema.get("patternProperties") or {})
     extra = [k for k in err.instance if k not in (schema.get("properties") or {})
              and not any(re.search(p, k) for p in patterns)]
     return extra[:1]

@@ -22,7 +22,7 @@ from agentnb.checks.mongo_literals import (
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 from agentnb.text import plural
 
-__all__ = ["INDEX_ROW", "INDEX_CALL", "index_row", "index_specs"]
+__all__ = ["INDEX_CALL", "INDEX_ROW", "index_row", "index_specs"]
 
 INDEX_ROW = "MongoDB indexes"
 INDEX_CALL = re.compile(r"\.(createIndex|ensureIndex|create_index|ensure_index|index|createIndexes|create_indexes)"

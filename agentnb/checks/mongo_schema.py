@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from agentnb.checks.mongo_literals import Call, Name, shown
+from agentnb.checks.mongo_literals import Call, shown
 
 __all__ = ["BSON_TYPES", "schema_problems"]
 

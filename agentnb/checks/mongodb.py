@@ -24,7 +24,15 @@ from collections.abc import Sequence
 from agentnb.artifacts.model import Artifact
 from agentnb.checks.limits import MAX_TEXT, too_large
 from agentnb.checks.mongo_indexes import INDEX_CALL, index_row, index_specs
-from agentnb.checks.mongo_literals import Literal, Name, Unreadable, block_name, is_python, located, read_value
+from agentnb.checks.mongo_literals import (
+    Literal,
+    Name,
+    Unreadable,
+    block_name,
+    is_python,
+    located,
+    read_value,
+)
 from agentnb.checks.mongo_schema import BSON_TYPES, schema_problems
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 from agentnb.text import plural
