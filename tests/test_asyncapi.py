@@ -109,7 +109,8 @@ def test_an_asyncapi_2_document_in_json_passes_and_its_publish_and_subscribe_are
     arts = extract(fence("json", doc))
     assert [a.kind for a in arts] == ["asyncapi"]
     rows = {r.name.split(":")[0]: r for r in check_asyncapi(arts)}
-    assert rows["AsyncAPI document"].message == "block 1 (asyncapi): valid AsyncAPI 2.6.0: 1 channel, 2 operations, 2 messages"
+    assert rows["AsyncAPI document"].message == \
+        "block 1 (asyncapi): valid AsyncAPI 2.6.0: 1 channel, 2 operations, 2 messages"
     assert asyncapi_operations(yaml.safe_load(ROOMS_V2)) == [
         {"operation": "sendToRoom", "channel": "room/{roomId}", "action": "publish",
          "messages": ["TextMessage", "Ping"], "summary": None},

@@ -40,7 +40,8 @@ db.sessions.createIndex({ createdAt: 1 }, { expireAfterSeconds: 3600 });
 db.articles.createIndex({ title: "text", body: "text" }, { weights: { title: 10 }, default_language: "french" });
 db.places.createIndex({ location: "2dsphere", kind: 1 });
 db.events.createIndex({ "payload.$**": 1 });
-db.orders.createIndex({ customerId: 1, createdAt: -1 }, { partialFilterExpression: { status: { $in: ["open", "paid"] } } });
+db.orders.createIndex({ customerId: 1, createdAt: -1 },
+                      { partialFilterExpression: { status: { $in: ["open", "paid"] } } });
 """
 PYMONGO = """\
 from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
@@ -138,7 +139,8 @@ def test_a_validator_mongodb_would_refuse_fails_with_the_reason_and_the_line(old
      "$type, $in, $and, $or)"),
     ('{ weights: { title: 10 }, default_language: "french" }', '{ uniqe: true }',
      "`uniqe` is not an index option MongoDB knows: it refuses the index"),
-    ("{ unique: true, name", "{ unique: true, sparse: true, partialFilterExpression: { email: { $exists: true } }, name",
+    ("{ unique: true, name",
+     "{ unique: true, sparse: true, partialFilterExpression: { email: { $exists: true } }, name",
      "`sparse` and `partialFilterExpression` cannot be combined"),
     ("db.places.createIndex", 'db.articles.createIndex({ summary: "text" });\ndb.places.createIndex',
      "a second text index on `articles`: a collection has at most one"),

@@ -56,6 +56,14 @@ def check_asyncapi(artifacts: Sequence[Artifact]) -> list[CheckResult]:
     return rows
 
 
+def _at_line(place: str, found: dict) -> str:
+    return f"{place} line {found['line']}" if "line" in found else place
+
+
+def _more(found: list) -> str:
+    return f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+
+
 class _Located:
     """Where a JSON path of one document stands: its line in the block and in the answer."""
 
@@ -106,10 +114,7 @@ def _document_row(title: str, place: str, doc: dict, locate: _Located) -> CheckR
             break
     if found:
         first = found[0]
-        where = f"{place} line {first['line']}" if "line" in first else place
-        message = f"{where}: {first['error']} (at {first['json_path']})"
-        if len(found) > 1:
-            message += f" (and {len(found) - 1} more)"
+        message = f"{_at_line(place, first)}: {first['error']} (at {first['json_path']}){_more(found)}"
         return CheckResult(title, FAILED, message, {**details, **first, "errors": found})
     operations = asyncapi_operations(doc)
     channels = doc.get("channels") if isinstance(doc.get("channels"), dict) else {}
@@ -252,9 +257,8 @@ def _refs_row(place: str, doc: dict, locate: _Located) -> list[CheckResult]:
         details["external_refs"] = external
     if broken:
         first = broken[0]
-        where = f"{place} line {first['line']}" if "line" in first else place
-        message = (f"{where}: $ref {first['ref']!r} {first['why']} (at {first['json_path']})"
-                   + (f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""))
+        message = (f"{_at_line(place, first)}: $ref {first['ref']!r} {first['why']} "
+                   f"(at {first['json_path']}){_more(broken)}")
         return [CheckResult(title, FAILED, message, {**details, **first, "broken": broken})]
     resolved = len(refs) - len(external)
     message = f"{plural(resolved, 'local $ref')} resolve{'s' if resolved == 1 else ''}"
@@ -355,10 +359,8 @@ def _examples_row(place: str, doc: dict, locate: _Located) -> CheckResult:
         details["not_checked"] = not_checked
     if failures:
         first = failures[0]
-        where = f"{place} line {first['line']}" if "line" in first else place
-        message = (f"{where}: message {first['message']} example {first['example'] + 1} {first['part']}: "
-                   f"{first['error']} (at {first['json_path']})"
-                   + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""))
+        message = (f"{_at_line(place, first)}: message {first['message']} example {first['example'] + 1} "
+                   f"{first['part']}: {first['error']} (at {first['json_path']}){_more(failures)}")
         return CheckResult(title, FAILED, message, {**details, **first, "errors": failures[:_MAX_ERRORS]})
     if not checked:
         why = f" ({'; '.join(not_checked)})" if not_checked else ""

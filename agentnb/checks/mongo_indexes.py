@@ -306,8 +306,8 @@ def index_row(specs: list[dict], notes: list[dict]) -> CheckResult:
         message = f"{first['file']} line {first['line']}: {first['error']}"
         if len(found) > 1:
             message += f" (and {len(found) - 1} more)"
-        return CheckResult(INDEX_ROW, FAILED, message, {**details, **{k: first[k] for k in ("file", "line", "answer_line")},
-                                                        "errors": found[:20]})
+        place = {k: first[k] for k in ("file", "line", "answer_line")}
+        return CheckResult(INDEX_ROW, FAILED, message, {**details, **place, "errors": found[:20]})
     if not checked:
         first = unread[0]
         return CheckResult(INDEX_ROW, SKIPPED, f"not checked: {first['file']} line {first['line']}: {first['why']}",

@@ -2,8 +2,8 @@
 stand in the answer: JSON, mongosh's JavaScript object literals (unquoted keys, single quotes, trailing
 commas, comments) and Python dict literals (``True``/``None``, tuples), with the few calls that stand for
 a value (``NumberInt(5)``, ``ISODate("...")``, ``ObjectId()``, ``new Date()``, pymongo's ``IndexModel(...)``)
-kept as ``Call``s and a bare name (a variable, ``pymongo.ASCENDING``) as a ``Name``. Any other expression (arithmetic, a spread,
-a function) is ``Unreadable``: its row says so instead of guessing.
+kept as ``Call``s and a bare name (a variable, ``pymongo.ASCENDING``) as a ``Name``. Any other
+expression (arithmetic, a spread, a function) is ``Unreadable``: its row says so instead of guessing.
 
 Bounded like every parser of the answer's text: ``MAX_DEPTH`` levels, ``MAX_NODES`` values per read;
 no recursion past those, no regex that can backtrack on the answer.

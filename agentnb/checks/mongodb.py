@@ -136,7 +136,8 @@ def _validator_rows(a: Artifact) -> list[CheckResult]:
         else:
             props = literal.value.get("properties") if isinstance(literal.value, dict) else None
             required = literal.value.get("required") if isinstance(literal.value, dict) else None
-            text = f"valid MongoDB $jsonSchema: {plural(len(props) if isinstance(props, dict) else 0, 'property', 'properties')}"
+            count = len(props) if isinstance(props, dict) else 0
+            text = f"valid MongoDB $jsonSchema: {plural(count, 'property', 'properties')}"
             if isinstance(required, list) and required:
                 text += f", {len(required)} required"
             rows.append(CheckResult(name, PASSED, text, details))
