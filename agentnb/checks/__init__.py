@@ -22,6 +22,7 @@ __all__ = [
     "check_syntax", "check_schema", "check_migration", "diff_schemas",
     "check_openapi", "check_python", "check_typescript", "check_secrets", "check_env", "check_answer_format",
     "check_graphql", "check_security", "check_dockerfile", "check_compose", "check_proto",
+    "check_asyncapi", "check_mongodb",
 ]
 
 # public name -> the module that defines it, imported on first use
@@ -41,6 +42,8 @@ _LAZY = {
     "check_dockerfile": "agentnb.checks.docker",
     "check_compose": "agentnb.checks.docker",
     "check_proto": "agentnb.checks.proto",
+    "check_asyncapi": "agentnb.checks.asyncapi",
+    "check_mongodb": "agentnb.checks.mongodb",
 }
 
 
@@ -226,8 +229,8 @@ def _code_checks(answer_text: str, artifacts, required) -> list[tuple[str, Calla
 
 
 def _stack_checks(artifacts) -> list[tuple[str, Callable[[], list[CheckResult]]]]:
-    """GraphQL, gRPC, Docker and the code's security: each family a check of its own, only when the
-    answer holds its kind (each returns its rows, none when there is nothing to check)."""
+    """GraphQL, gRPC, Docker, AsyncAPI, MongoDB and the code's security: each family a check of its own,
+    only when the answer holds its kind (each returns its rows, none when there is nothing to check)."""
     checks: list[tuple[str, Callable[[], list[CheckResult]]]] = []
     kinds = {a.kind for a in artifacts}
     if "graphql" in kinds:
@@ -238,6 +241,12 @@ def _stack_checks(artifacts) -> list[tuple[str, Callable[[], list[CheckResult]]]
         checks.append(("Dockerfile", partial(_family, "docker", "check_dockerfile", artifacts)))
     if "compose" in kinds:
         checks.append(("Compose file", partial(_family, "docker", "check_compose", artifacts)))
+    if "asyncapi" in kinds:
+        checks.append(("AsyncAPI document", partial(_family, "asyncapi", "check_asyncapi", artifacts)))
+    from agentnb.checks.mongodb import mongodb_blocks
+
+    if mongodb_blocks(artifacts):         # mongosh blocks, and driver calls in the answer's code
+        checks.append(("MongoDB", partial(_family, "mongodb", "check_mongodb", artifacts)))
     if any(a.language == "python" and a.kind in ("python", "migration") for a in artifacts):
         checks.append(("Security of the Python code", partial(_family, "security", "check_security", artifacts)))
     return checks
