@@ -135,10 +135,12 @@ _SHELL = ('ulimit -d "$1" 2>/dev/null; ulimit -t "$2" 2>/dev/null; ulimit -f "$3
 
 
 def run_script(script: str, data: str, *, package: Path, node: str | None = None,
-               timeout: float = TIMEOUT, memory_mb: int = MEMORY_MB, max_output: int = MAX_OUTPUT) -> str:
+               timeout: float | None = None, memory_mb: int = MEMORY_MB, max_output: int = MAX_OUTPUT) -> str:
     """What ``script`` prints on standard output, run by node with ``data`` as its standard input (the
     script reads it with ``require("fs").readFileSync(0, "utf8")``) and ``require`` resolving the packages
-    beside ``package``. Raises NodeFailed when it times out, passes a limit or exits non-zero."""
+    beside ``package``. Raises NodeFailed when it times out (``TIMEOUT`` seconds unless told), passes a
+    limit or exits non-zero."""
+    timeout = TIMEOUT if timeout is None else timeout
     node = node or find_node()
     if node is None:
         raise NodeUnavailable("Node.js is not installed (no node on PATH)")

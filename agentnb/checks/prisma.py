@@ -42,9 +42,10 @@ const text = require("fs").readFileSync(0, "utf8");
 const files = [["schema.prisma", text]];
 const out = {};
 const why = (e) => String((e && e.message) || e);
+const crash = (e) => (e && e.name && e.name !== "Error") ? `${e.name}: ${why(e)}` : null;
 try { out.diagnostics = JSON.parse(p.lint(JSON.stringify(files))); } catch (e) { out.lint_error = why(e); }
 try { p.validate(JSON.stringify({prismaSchema: files, noColor: true})); out.valid = true; }
-catch (e) { out.valid = false; out.error = why(e); }
+catch (e) { out.valid = false; out.error = why(e); out.crash = crash(e); }
 if (out.valid) {
   try { out.datamodel = JSON.parse(p.get_datamodel(JSON.stringify({prismaSchema: files}))); }
   catch (e) { out.datamodel_error = why(e); }
@@ -144,6 +145,9 @@ def _validate(a: Artifact) -> CheckResult:
         return CheckResult(name, SKIPPED, f"Prisma's parser is not available: {err}")
     if isinstance(result, str):
         return CheckResult(name, FAILED, result, {"stopped": "stopped after" in result})
+    if result.get("crash"):
+        return CheckResult(name, FAILED, f"Prisma's parser crashed on this schema: {result['crash'][:300]}",
+                           {"crash": result["crash"][:2000]})
     details: dict = {"parser": f"{PACKAGE} {result.get('version') or ''}".strip()}
     if notes:
         details["datasource"] = [f"line {a.line + line - 1} of the answer: {what}" for line, what in notes]
@@ -255,20 +259,20 @@ def _compare(a: Artifact, name: str, datamodel: dict, schema) -> CheckResult:
     row = CheckResult(name, FAILED, f"{plural(len(differences), 'difference')} between the Prisma models and "
                                     "the schema: " + "; ".join(differences),
                       {**details, "differences": differences})
-    line = _model_line(a, datamodel, differences[0])
+    line = next(filter(None, (_model_line(a, datamodel, d) for d in differences)), None)
     if line:
         row.details.update(line=line, answer_line=a.line + line - 1)
     return row
 
 
 def _model_line(a: Artifact, datamodel: dict, difference: str) -> int | None:
-    """The line of the model a difference is about, in the Prisma schema."""
+    """The line of the model a difference is about, in the Prisma schema (None for a table it lacks)."""
     m = re.search(r"(?:table|column) ([^\s.:]+)", difference)
     if not m:
         return None
     model = next((x["name"] for x in datamodel.get("models") or [] if (x.get("dbName") or x["name"]) == m.group(1)),
                  None)
-    found = re.search(rf"^\s*model\s+{re.escape(model)}\s*\{{", a.code, re.M) if model else None
+    found = re.search(rf"^[ \t]*model\s+{re.escape(model)}\s*\{{", a.code, re.M) if model else None
     return a.code.count("\n", 0, found.start()) + 1 if found else None
 
 
