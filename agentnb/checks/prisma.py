@@ -178,6 +178,7 @@ def _validate(a: Artifact) -> CheckResult:
         message += f"; {plural(len(warnings), 'warning')}: {warnings[0]['message']}"
     if notes:
         message += "; the datasource URL is not checked (Prisma 7 reads it from prisma.config.ts)"
+        message += "".join(f"; line {a.line + line - 1}: {what}" for line, what in notes if "password" in what)
     return CheckResult(name, PASSED, message, details)
 
 
@@ -230,7 +231,11 @@ def compare_with_schema(artifacts: Sequence[Artifact], schema, *, cached_only: b
         except node.NodeUnavailable as err:
             rows.append(CheckResult(name, SKIPPED, f"Prisma's parser is not available: {err}"))
             continue
-        if result is None or isinstance(result, str) or not result.get("valid"):
+        if result is None or isinstance(result, str) or result.get("crash"):
+            rows.append(CheckResult(name, SKIPPED, "Prisma's parser gave no verdict on the schema (its row says "
+                                                   "why): nothing to compare"))
+            continue
+        if not result.get("valid"):
             rows.append(CheckResult(name, SKIPPED, "the Prisma schema did not validate: nothing to compare"))
             continue
         datamodel = result.get("datamodel") or {}
@@ -245,13 +250,10 @@ def compare_with_schema(artifacts: Sequence[Artifact], schema, *, cached_only: b
 
 def _compare(a: Artifact, name: str, datamodel: dict, schema) -> CheckResult:
     from agentnb.checks import models
-    from agentnb.checks.schema import Schema
 
     tables = prisma_tables(datamodel, schema)
-    # enum names as Prisma writes them ("LoanStatus") reach PostgreSQL quoted: compare them case-blind
-    folded = Schema(tables=schema.tables, enums={k.split(".")[-1].lower(): v for k, v in schema.enums.items()})
     undeclared: list[str] = []
-    differences = models.compare(tables, folded, undeclared)
+    differences = models.compare(tables, schema, undeclared)
     details: dict = {"indexes_not_in_models": undeclared} if undeclared else {}
     if not differences:
         return CheckResult(name, PASSED, f"{plural(len(tables), 'table')}: columns, types, nullability, keys and "
