@@ -391,3 +391,11 @@ def test_enums_as_prisma_names_them_and_an_invalid_schema_is_not_compared(parser
     rows = _rows(_answer(SCHEMA.replace("email String ", "email Strin  "), DDL))
     compared = _one(rows, "Prisma models match the schema")
     assert (compared.status, compared.message) == ("skipped", "the Prisma schema did not validate: nothing to compare")
+
+
+def test_lines_and_columns_after_accents_and_emoji(parser):
+    # the parser counts UTF-16 units (an emoji is two): the answer's columns count characters
+    text = _answer("model A {\n  id Int @id\n  // prêt 😀\n  ne Strin\n  né Strin\n}\n")
+    row = _one(_rows(text, sql=False), "Prisma schema")
+    assert [(e["answer_line"], e["column"]) for e in row.details["errors"]] == [
+        (_answer_line(text, "ne Strin"), 6), (_answer_line(text, "né Strin"), 6)]

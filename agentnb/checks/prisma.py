@@ -152,15 +152,17 @@ def _validate(a: Artifact) -> CheckResult:
     if notes:
         details["datasource"] = [f"line {a.line + line - 1} of the answer: {what}" for line, what in notes]
     diagnostics = [d for d in result.get("diagnostics") or [] if isinstance(d, dict)]
-    warnings = [_found(a, text, d) for d in diagnostics if d.get("is_warning")]
+    spans = _Spans(a, text)
+    found_warnings = [d for d in diagnostics if d.get("is_warning")]
+    warnings = [spans.found(d) for d in found_warnings[:50]]
     if warnings:
         details["warnings"] = warnings
     if not result.get("valid"):
-        errors = [_found(a, text, d) for d in diagnostics if not d.get("is_warning")]
-        errors = errors or _from_message(a, text, str(result.get("error") or ""))
-        first = errors[0]
-        message = f"Prisma: {first['message']}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
-        row = CheckResult(name, FAILED, message, {**details, "errors": errors[:50]})
+        found_errors = [d for d in diagnostics if not d.get("is_warning")]
+        errors = [spans.found(d) for d in found_errors[:50]] or _from_message(a, text, str(result.get("error") or ""))
+        first, more = errors[0], max(len(found_errors), len(errors)) - 1
+        message = f"Prisma: {first['message']}" + (f" (and {more} more)" if more else "")
+        row = CheckResult(name, FAILED, message, {**details, "errors": errors})
         if first.get("line"):
             from agentnb.checks import where
 
@@ -175,24 +177,36 @@ def _validate(a: Artifact) -> CheckResult:
         counts.append(plural(len(model["enums"]), "enum"))
     message = f"valid for Prisma's parser: {', '.join(counts)}"
     if warnings:
-        message += f"; {plural(len(warnings), 'warning')}: {warnings[0]['message']}"
+        message += f"; {plural(len(found_warnings), 'warning')}: {warnings[0]['message']}"
     if notes:
         message += "; the datasource URL is not checked (Prisma 7 reads it from prisma.config.ts)"
         message += "".join(f"; line {a.line + line - 1}: {what}" for line, what in notes if "password" in what)
     return CheckResult(name, PASSED, message, details)
 
 
-def _line_col(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and column of a UTF-8 byte offset (the parser's spans count bytes)."""
-    head = text.encode("utf-8", "surrogatepass")[:max(0, offset)].decode("utf-8", "replace")
-    return head.count("\n") + 1, len(head) - (head.rfind("\n") + 1) + 1
+class _Spans:
+    """Lines and columns of the parser's spans, which count UTF-16 code units (as JavaScript strings do:
+    an emoji is two, an é one)."""
+
+    def __init__(self, a: Artifact, text: str):
+        self.a, self.lines = a, text.split("\n")
+        self.starts = [0]
+        for line in self.lines[:-1]:
+            self.starts.append(self.starts[-1] + _utf16_len(line) + 1)
+
+    def found(self, d: dict) -> dict:
+        from bisect import bisect_right
+
+        offset = max(0, int(d.get("start") or 0))
+        line = bisect_right(self.starts, offset)
+        units = self.lines[line - 1].encode("utf-16-le", "surrogatepass")[:2 * (offset - self.starts[line - 1])]
+        column = len(units.decode("utf-16-le", "replace")) + 1
+        return {"message": str(d.get("text") or "").strip(), "line": line, "column": column,
+                "answer_line": self.a.line + line - 1, "source": self.lines[line - 1].strip()[:200]}
 
 
-def _found(a: Artifact, text: str, d: dict) -> dict:
-    line, column = _line_col(text, int(d.get("start") or 0))
-    source = text.split("\n")[line - 1].strip() if line <= text.count("\n") + 1 else ""
-    return {"message": str(d.get("text") or "").strip(), "line": line, "column": column,
-            "answer_line": a.line + line - 1, "source": source[:200]}
+def _utf16_len(text: str) -> int:
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
 def _from_message(a: Artifact, text: str, error: str) -> list[dict]:
