@@ -1,6 +1,6 @@
-"""Cost of issue 12's checks (GraphQL, gRPC, Dockerfile, compose, the code's security, models against the
-schema): all the checks on the design session's four answers before and after them, then each family on
-a small sample. Prints figures.
+"""Cost of issue 12's checks (GraphQL, gRPC, Dockerfile, compose, Prisma, the code's security, models
+against the schema): all the checks on the design session's four answers before and after them, then each
+family on a small sample. Prints figures.
 
     python bench/bench_stack_checks.py [--runs 10]
 
@@ -37,6 +37,13 @@ SAMPLES = {
     "RUN pip install --no-cache-dir fastapi==0.110.0\nUSER app\nCMD [\"python\", \"app.py\"]\n```\n",
     "Compose (spec schema)": "```yaml\n# compose.yaml\nservices:\n  api:\n    build: .\n  db:\n"
     "    image: postgres:16\n```\n",
+    # Prisma's parser under Node (after `agentnb setup prisma`; else the row is skipped and costs ~nothing)
+    "Prisma (20 models, Node + wasm parser)": "```prisma\n// prisma/schema.prisma\n"
+    "datasource db {\n  provider = \"postgresql\"\n}\n" + "".join(
+        f"model M{i} {{\n  id Int @id @default(autoincrement())\n  name String @db.VarChar(80)\n"
+        f"  at DateTime @default(now())\n  parentId Int?\n" + (f"  parent M{i - 1}? @relation(fields: [parentId], "
+        f"references: [id])\n" if i else "") + (f"  children M{i + 1}[]\n" if i < 19 else "") + "}\n"
+        for i in range(20)) + "```\n",
 }
 
 
@@ -148,6 +155,14 @@ def main(argv=None) -> int:
     for label, text in SAMPLES.items():
         arts = extract(text)
         print(f"  {label:42s} {ms_columns(samples(lambda: checks.run(arts, answer_text=text, sql=False), args.runs))}")
+        if label.startswith("Prisma"):          # the parse is kept per text: the figure above is a cache hit
+            from agentnb.checks import prisma
+
+            def cold():
+                prisma._parsed.clear()
+                checks.run(arts, answer_text=text, sql=False)
+
+            print(f"  {'  the same, parser run each time':42s} {ms_columns(samples(cold, args.runs))}")
     return 0
 
 

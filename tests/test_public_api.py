@@ -24,7 +24,7 @@ def test_checks_exports_what_a_notebook_may_call():
         "CheckReport", "CheckResult", "run", "check_syntax", "check_schema", "check_migration", "diff_schemas",
         "check_openapi", "check_python", "check_typescript", "check_secrets", "check_env", "check_answer_format",
         "check_graphql", "check_security", "check_dockerfile", "check_compose", "check_proto",
-        "check_asyncapi", "check_mongodb"])
+        "check_asyncapi", "check_mongodb", "check_prisma"])
     for name in agentnb.checks.__all__:
         member = getattr(agentnb.checks, name)
         assert callable(member) and member.__module__.startswith("agentnb.checks"), name

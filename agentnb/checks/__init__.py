@@ -22,7 +22,7 @@ __all__ = [
     "check_syntax", "check_schema", "check_migration", "diff_schemas",
     "check_openapi", "check_python", "check_typescript", "check_secrets", "check_env", "check_answer_format",
     "check_graphql", "check_security", "check_dockerfile", "check_compose", "check_proto",
-    "check_asyncapi", "check_mongodb",
+    "check_asyncapi", "check_mongodb", "check_prisma",
 ]
 
 # public name -> the module that defines it, imported on first use
@@ -44,6 +44,7 @@ _LAZY = {
     "check_proto": "agentnb.checks.proto",
     "check_asyncapi": "agentnb.checks.asyncapi",
     "check_mongodb": "agentnb.checks.mongodb",
+    "check_prisma": "agentnb.checks.prisma",
 }
 
 
@@ -167,6 +168,7 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
     report.rows.extend(migration_rows)
     if ddl and pg_row is not None:
         report.rows.extend(_model_rows(artifacts, schema if pg_row.status == "passed" else None, pg_row))
+        report.rows.extend(_prisma_model_rows(artifacts, schema if pg_row.status == "passed" else None, pg_row))
     if diff is not None:
         report.diff = diff
         if diff.details.get("upgrade_sql"):
@@ -195,6 +197,25 @@ def _model_rows(artifacts, schema, pg_row: CheckResult) -> list[CheckResult]:
         return models.check_models(artifacts, schema)
     except Exception as err:          # a bug of ours costs the row, never the report
         return [CheckResult(models.ROW, FAILED, f"internal error: {type(err).__name__}: {err}")]
+
+
+def _prisma_model_rows(artifacts, schema, pg_row: CheckResult) -> list[CheckResult]:
+    """The answer's Prisma models against the same schema, from what the Prisma schema row parsed (the
+    parser ran there, under the checks' limits)."""
+    if not artifacts.by_kind("prisma"):
+        return []
+    from agentnb.checks import prisma
+
+    try:
+        rows = prisma.compare_with_schema(artifacts, schema, cached_only=True)
+    except Exception as err:          # a bug of ours costs the row, never the report
+        return [CheckResult(prisma.MODELS_ROW, FAILED, f"internal error: {type(err).__name__}: {err}")]
+    if schema is None:
+        why = "the schema did not load on PostgreSQL" if pg_row.status == FAILED else pg_row.message
+        for row in rows:
+            if row.status == SKIPPED and row.message.startswith("no schema reflected"):
+                row.message = f"nothing to compare the models with: {why}"
+    return rows
 
 
 def _extra(check: Callable, artifacts) -> list[CheckResult]:
@@ -229,8 +250,8 @@ def _code_checks(answer_text: str, artifacts, required) -> list[tuple[str, Calla
 
 
 def _stack_checks(artifacts) -> list[tuple[str, Callable[[], list[CheckResult]]]]:
-    """GraphQL, gRPC, Docker, AsyncAPI, MongoDB and the code's security: each family a check of its own,
-    only when the answer holds its kind (each returns its rows, none when there is nothing to check)."""
+    """GraphQL, gRPC, Docker, AsyncAPI, MongoDB, Prisma and the code's security: each family a check of its
+    own, only when the answer holds its kind (each returns its rows, none when there is nothing to check)."""
     checks: list[tuple[str, Callable[[], list[CheckResult]]]] = []
     kinds = {a.kind for a in artifacts}
     if "graphql" in kinds:
@@ -241,6 +262,8 @@ def _stack_checks(artifacts) -> list[tuple[str, Callable[[], list[CheckResult]]]
         checks.append(("Dockerfile", partial(_family, "docker", "check_dockerfile", artifacts)))
     if "compose" in kinds:
         checks.append(("Compose file", partial(_family, "docker", "check_compose", artifacts)))
+    if "prisma" in kinds:
+        checks.append(("Prisma schema", partial(_family, "prisma", "check_prisma", artifacts)))
     if "asyncapi" in kinds:
         checks.append(("AsyncAPI document", partial(_family, "asyncapi", "check_asyncapi", artifacts)))
     from agentnb.checks.mongodb import mongodb_blocks
