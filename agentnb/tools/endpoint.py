@@ -325,7 +325,7 @@ class Endpoint:
         if self.mode != "all" and path.is_file():
             exchange.replayed = True
             try:
-                events = self._load(path)
+                events = recording.load_events(path)
             except (OSError, ValueError, KeyError, TypeError) as err:
                 exchange.error = f"recording {path} is unreadable ({type(err).__name__}); delete it to record again"
                 handler.error(500, "api_error", exchange.error)
@@ -333,7 +333,7 @@ class Endpoint:
                 return
             exchange.usage, model, exchange.message_id = _answer_facts(events)
             exchange.model = model or exchange.model
-            exchange.answer, exchange.tool_uses = recording._answer_text(events), _tool_uses(events)
+            exchange.answer, exchange.tool_uses = recording.answer_text(events), _tool_uses(events)
             exchange.duration_s = time.monotonic() - started
             # told before the CLI has the answer: what it does next (a consultation's end) sees it counted
             self._add(exchange)
@@ -360,10 +360,6 @@ class Endpoint:
                 self._add(exchange)
                 return
         self._forward(handler, body, exchange, request, path, started)
-
-    def _load(self, path: Path) -> list[dict]:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        return document["response"]["events"]
 
     def _forward(self, handler, body, exchange, request, path, started) -> None:
         import httpx2
@@ -401,17 +397,10 @@ class Endpoint:
         events = recording.parse_sse(bytes(buffer))
         exchange.usage, model, exchange.message_id = _answer_facts(events)
         exchange.model = model or exchange.model
-        exchange.answer, exchange.tool_uses = recording._answer_text(events), _tool_uses(events)
+        exchange.answer, exchange.tool_uses = recording.answer_text(events), _tool_uses(events)
         exchange.duration_s = time.monotonic() - started
-        if any(e.get("event") == "message_stop" for e in events):
-            document = {
-                "agentnb_recording": recording.FORMAT,
-                "request": request,
-                "response": {"status": 200, "headers": {"content-type": "text/event-stream"},
-                             "events": to_marks(coalesce(events), self.roots)},
-                "answer": recording._answer_text(events),
-                "duration_s": round(exchange.duration_s, 3),
-            }
+        if recording.complete(events):
+            document = recording.events_document(request, coalesce(events), exchange.duration_s)
             try:
                 recording.write_atomic(path, redact_data(to_marks(document, self.roots)))
             except OSError as err:
