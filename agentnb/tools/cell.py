@@ -233,7 +233,8 @@ def ask(session, agent, prompt: str, *, model: str | None, thread: str | None, n
     notes = [choice.warning] if choice.warning else []
     if "Bash" in (options.tools or list(agent.tools) or ["Bash"]) and not permissions.sandbox_available() \
             and mode not in ("bypassPermissions",):
-        notes.append(permissions.SANDBOX_HOW + ": Bash asks for permission in every mode but bypassPermissions.")
+        notes.append(permissions.sandbox_how() + ": Bash asks for permission in every mode but bypassPermissions, "
+                     "and is denied where nobody can answer (papermill, agentnb run, CI).")
     request = engine.ToolsRequest(
         agent=agent, prompt=text, model=choice.model, workspace=folder, tools=options.tools, add_dirs=add_dirs,
         permission_mode=mode, max_turns=max_turns, claude_settings=options.claude_settings, resume=resume,

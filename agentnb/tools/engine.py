@@ -202,8 +202,11 @@ def build_options(request: ToolsRequest, endpoint: Endpoint, *, scratch: Path, a
         agents = {name: agent_sdk.AgentDefinition(description=d, prompt=p, tools=t or None, model=m, background=False)
                   for name, (d, p, t, m) in request.teammates.items()}
     sandbox = None
-    if tools and "Bash" in tools and permissions.sandbox_available():
-        sandbox = {"enabled": True, "autoAllowBashIfSandboxed": True, "allowUnsandboxedCommands": False}
+    if (tools is None or "Bash" in tools) and permissions.sandbox_available():
+        # failIfUnavailable: should the CLI find it cannot sandbox after all, it stops instead of running
+        # Bash unsandboxed (its default is a warning nobody here would read)
+        sandbox = {"enabled": True, "autoAllowBashIfSandboxed": True, "allowUnsandboxedCommands": False,
+                   "failIfUnavailable": True}
     hook = permissions.confinement_hook(roots, workspace, refused)
     return agent_sdk.ClaudeAgentOptions(
         tools=tools if tools is not None else {"type": "preset", "preset": "claude_code"},
