@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from agentnb.llm import recording
-from agentnb.render.tools import steady
+from agentnb.render.tools import TIMING, steady
 from agentnb.redact import redact_data
 
 WORKSPACE_MARK = "${AGENTNB_WORKSPACE}"
@@ -33,7 +33,6 @@ WORKSPACE_MARK = "${AGENTNB_WORKSPACE}"
 DROPPED_HEADERS = {"host", "x-api-key", "authorization", "content-length", "connection", "accept-encoding",
                    "transfer-encoding", "keep-alive"}
 _REMINDER = re.compile(r"\s*<system-reminder>.*?</system-reminder>\s*", re.S)
-_TIMING = re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|sec|secs|seconds)\b")
 _BILLING = "x-anthropic-billing-header"
 
 
@@ -95,7 +94,7 @@ def normalise(body: dict, roots: list[tuple[str, str]]) -> dict:
         return _REMINDER.sub("\n", value).strip()
 
     def result_text(value: str) -> str:
-        return steady(_TIMING.sub("<t>", text(value)))
+        return steady(TIMING.sub("<t>", text(value)))
 
     def block(b):
         if not isinstance(b, dict):
