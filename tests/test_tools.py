@@ -364,3 +364,70 @@ def test_every_tool_call_is_a_log_row_linked_to_its_request_and_not_counted_as_a
     answers = dict(calls)
     assert [answers[t[4]].split("[tools] ")[1].split("(")[0] for t in tools] == ["Write", "Bash", "Read", "Read"]
     assert not any(t[6] for t in tools)
+
+
+def processes_in(folder: Path) -> list[str]:
+    """The command lines of the processes working in ``folder`` (Linux: from /proc)."""
+    import os
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and os.readlink(entry / "cwd").startswith(str(folder)):
+                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    return found
+
+
+BACKGROUND = ("(sleep 2; echo late >> late.txt) > /dev/null 2>&1 & "
+              "setsid sh -c 'sleep 2; echo detached >> late.txt' > /dev/null 2>&1 & echo started")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("sandboxed", [False, True], ids=["unsandboxed", "sandboxed"])
+def test_nothing_the_cells_bash_started_outlives_the_cell(api, workdir, monkeypatch, sandboxed):
+    import time
+
+    from agentnb.tools import permissions
+
+    if sandboxed and permissions.sandbox_problem():
+        pytest.skip(f"no usable Bash sandbox here: {permissions.sandbox_problem()}")
+    if not sandboxed:
+        monkeypatch.setattr(permissions, "sandbox_problem", lambda: "bwrap not found on PATH")
+    workspace = workdir / "workspace"
+    api.enqueue(tool_use("Bash", {"command": BACKGROUND, "description": "en arrière-plan"}), text("Fini."))
+    r = ask("Lance deux tâches de fond.", tools=["Bash"], permission_mode="bypassPermissions")
+    assert r.tool_calls[0].status == "done" and "started" in r.tool_calls[0].result
+    assert processes_in(workspace) == []
+    time.sleep(3)
+    assert not (workspace / "late.txt").exists(), "a background process kept writing after the cell"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_killed_kernel_takes_the_cli_and_what_its_bash_started_with_it(api, workdir, monkeypatch):
+    import os
+    import signal
+    import time
+
+    workspace = workdir / "workspace"
+    api.enqueue(tool_use("Bash", {"command": "echo $$ > shell.pid; sleep 30; touch late.txt"}), text("fin"))
+    script = ("import sys\nfrom agentnb.session import current\nfrom agentnb.tools.cell import ToolsOptions\n"
+              "current().ask('backend-dev', 'Attends.', check=False, tools=ToolsOptions(tools=['Bash'], "
+              "permission_mode='bypassPermissions'))\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    kernel = subprocess.Popen([sys.executable, "-c", script], cwd=workdir, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not (workspace / "shell.pid").is_file() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert (workspace / "shell.pid").is_file() and processes_in(workspace)
+        kernel.send_signal(signal.SIGKILL)          # no finally, no cleanup in the kernel: the launcher's job
+        kernel.wait(10)
+        deadline = time.monotonic() + 10
+        while processes_in(workspace) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert processes_in(workspace) == []
+    finally:
+        kernel.kill()
+    assert not (workspace / "late.txt").exists()

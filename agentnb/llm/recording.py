@@ -180,7 +180,8 @@ def write_atomic(path: Path, document: dict) -> None:
         raise
 
 
-def _answer_text(events: list[dict]) -> str:
+def answer_text(events: list[dict]) -> str:
+    """The text an answer's events stream (what a reader of the recording looks for)."""
     parts = []
     for e in events:
         data = e.get("data")
@@ -188,6 +189,33 @@ def _answer_text(events: list[dict]) -> str:
             delta = data.get("delta") or {}
             parts.append(delta.get("text") or "")
     return "".join(parts)
+
+
+def events_document(request: dict, events: list[dict], duration_s: float, headers: dict | None = None) -> dict:
+    """A recording of a streamed answer: the canonical request, the answer's events one per entry (replayed
+    event by event) and its text for people reading the file. The caller redacts and writes it."""
+    return {
+        "agentnb_recording": FORMAT,
+        "request": request,
+        "response": {"status": 200, "headers": dict(headers or {"content-type": "text/event-stream"}),
+                     "events": events},
+        "duration_s": round(duration_s, 3),
+        "answer": answer_text(events),      # for people reading the file; not replayed
+    }
+
+
+def complete(events: list[dict]) -> bool:
+    """Whether a stream reached its end: a cut stream is not an answer worth replaying."""
+    return any(e.get("event") == "message_stop" for e in events)
+
+
+def load_events(path: Path) -> list[dict]:
+    """The events of a recorded streamed answer. Raises OSError, ValueError, KeyError or TypeError for a
+    file that is not one."""
+    events = json.loads(Path(path).read_text(encoding="utf-8"))["response"]["events"]
+    if not isinstance(events, list):
+        raise TypeError("response.events is not a list")
+    return events
 
 
 class _EventStream(httpx2.SyncByteStream):
@@ -248,22 +276,17 @@ class RecordingTransport(httpx2.BaseTransport):
 
         def save(body: bytes) -> None:
             content_type = response.headers.get("content-type", "")
-            document = {
-                "agentnb_recording": FORMAT,
-                "request": canonical,
-                "response": {
-                    "status": response.status_code,
-                    "headers": {k: response.headers[k] for k in KEPT_HEADERS if k in response.headers},
-                },
-                "duration_s": round(time.monotonic() - started, 3),
-            }
+            headers = {k: response.headers[k] for k in KEPT_HEADERS if k in response.headers}
+            duration = time.monotonic() - started
             if content_type.startswith("text/event-stream"):
                 events = parse_sse(body)
-                if not any(e.get("event") == "message_stop" for e in events):
-                    return     # a cut stream is not an answer worth replaying
-                document["answer"] = _answer_text(events)   # for people reading the file; not replayed
-                document["response"]["events"] = events
+                if not complete(events):
+                    return
+                document = events_document(canonical, events, duration, headers)
             else:
+                document = {"agentnb_recording": FORMAT, "request": canonical,
+                            "response": {"status": response.status_code, "headers": headers},
+                            "duration_s": round(duration, 3)}
                 try:
                     document["response"]["json"] = json.loads(body)
                 except ValueError:

@@ -16,9 +16,13 @@ from agentnb.render.live import NotebookRenderer, TerminalRenderer
 
 RESULT_CHARS = 1500
 INPUT_CHARS = 2000
-# A sub-agent's hand-back (the Agent call's result) names the run's agent id and how long it took
+# A sub-agent's hand-back (the Agent call's result) names the run's agent id, how long it took and the
+# tokens its context held (which vary with the folder's path and the date)
 _VOLATILE = [(re.compile(r"\bagentId: [0-9a-zA-Z_-]+"), "agentId: <id>"),
-             (re.compile(r"\bduration_ms: \d+"), "duration_ms: <t>")]
+             (re.compile(r"\bduration_ms: \d+"), "duration_ms: <t>"),
+             (re.compile(r"\bsubagent_tokens: \d+"), "subagent_tokens: <n>")]
+# Durations in a command's output ("3 passed in 0.02s"): they differ on every run, replays included
+TIMING = re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|sec|secs|seconds)\b")
 STATUS = {"running": "…", "done": "allowed", "error": "allowed, failed", "denied": "denied"}
 
 
@@ -85,9 +89,10 @@ def local(text: str, workspace: Path | None) -> str:
 
 
 def shown_result(call, workspace: Path | None) -> str:
-    """A call's result as shown: paths local, and a sub-agent's run id and duration masked, so that a
-    replayed consultation shows what it showed when it was recorded."""
-    return steady(local(call.result, workspace))
+    """A call's result as shown: paths local, a sub-agent's run id and duration and a command's timings
+    masked, so that a replay shows what the recorded run showed."""
+    text = steady(local(call.result, workspace))
+    return TIMING.sub("<t>", text) if call.name == "Bash" and text else text
 
 
 def summary_line(call, live: bool, workspace: Path | None = None) -> str:

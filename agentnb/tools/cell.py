@@ -233,7 +233,8 @@ def ask(session, agent, prompt: str, *, model: str | None, thread: str | None, n
     notes = [choice.warning] if choice.warning else []
     if "Bash" in (options.tools or list(agent.tools) or ["Bash"]) and not permissions.sandbox_available() \
             and mode not in ("bypassPermissions",):
-        notes.append(permissions.SANDBOX_HOW + ": Bash asks for permission in every mode but bypassPermissions.")
+        notes.append(permissions.sandbox_how() + ": Bash asks for permission in every mode but bypassPermissions, "
+                     "and is denied where nobody can answer (papermill, agentnb run, CI).")
     request = engine.ToolsRequest(
         agent=agent, prompt=text, model=choice.model, workspace=folder, tools=options.tools, add_dirs=add_dirs,
         permission_mode=mode, max_turns=max_turns, claude_settings=options.claude_settings, resume=resume,
@@ -277,7 +278,7 @@ def ask(session, agent, prompt: str, *, model: str | None, thread: str | None, n
     if result.error or (refused is not None and not result.text):
         detail = refused.error if refused is not None else result.error
         raise engine.CLIFailed(f"Claude Code stopped: {detail}")
-    changes = workspaces.changes(before, workspaces.snapshot(folder))
+    changes = workspaces.changes(before, workspaces.snapshot(folder, before))
     from agentnb.redact import redact
 
     session._commit(conversation, 0, [{"type": "text", "text": prompt}], redact(result.text), result.stop_reason)
@@ -300,6 +301,11 @@ def ask(session, agent, prompt: str, *, model: str | None, thread: str | None, n
     if renderer:
         renderer.finish(response)
     if check:
+        # the schema the agent read in the workspace is the one its migrations start from
+        read = workspaces.file_artifacts(folder, workspaces.read_unchanged(folder, result.calls, changes))
+        schemas = [a for a in read if a.kind == "schema"]
+        if schemas:
+            conversation.schema = schemas[-1].code
         session._check(agent, conversation, response)
         if renderer:
             renderer.checked(response)

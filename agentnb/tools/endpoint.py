@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from agentnb.llm import recording
-from agentnb.render.tools import steady
+from agentnb.render.tools import TIMING, steady
 from agentnb.redact import redact_data
 
 WORKSPACE_MARK = "${AGENTNB_WORKSPACE}"
@@ -33,7 +33,6 @@ WORKSPACE_MARK = "${AGENTNB_WORKSPACE}"
 DROPPED_HEADERS = {"host", "x-api-key", "authorization", "content-length", "connection", "accept-encoding",
                    "transfer-encoding", "keep-alive"}
 _REMINDER = re.compile(r"\s*<system-reminder>.*?</system-reminder>\s*", re.S)
-_TIMING = re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|sec|secs|seconds)\b")
 _BILLING = "x-anthropic-billing-header"
 
 
@@ -95,7 +94,7 @@ def normalise(body: dict, roots: list[tuple[str, str]]) -> dict:
         return _REMINDER.sub("\n", value).strip()
 
     def result_text(value: str) -> str:
-        return steady(_TIMING.sub("<t>", text(value)))
+        return steady(TIMING.sub("<t>", text(value)))
 
     def block(b):
         if not isinstance(b, dict):
@@ -325,7 +324,7 @@ class Endpoint:
         if self.mode != "all" and path.is_file():
             exchange.replayed = True
             try:
-                events = self._load(path)
+                events = recording.load_events(path)
             except (OSError, ValueError, KeyError, TypeError) as err:
                 exchange.error = f"recording {path} is unreadable ({type(err).__name__}); delete it to record again"
                 handler.error(500, "api_error", exchange.error)
@@ -333,7 +332,7 @@ class Endpoint:
                 return
             exchange.usage, model, exchange.message_id = _answer_facts(events)
             exchange.model = model or exchange.model
-            exchange.answer, exchange.tool_uses = recording._answer_text(events), _tool_uses(events)
+            exchange.answer, exchange.tool_uses = recording.answer_text(events), _tool_uses(events)
             exchange.duration_s = time.monotonic() - started
             # told before the CLI has the answer: what it does next (a consultation's end) sees it counted
             self._add(exchange)
@@ -360,10 +359,6 @@ class Endpoint:
                 self._add(exchange)
                 return
         self._forward(handler, body, exchange, request, path, started)
-
-    def _load(self, path: Path) -> list[dict]:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        return document["response"]["events"]
 
     def _forward(self, handler, body, exchange, request, path, started) -> None:
         import httpx2
@@ -401,17 +396,10 @@ class Endpoint:
         events = recording.parse_sse(bytes(buffer))
         exchange.usage, model, exchange.message_id = _answer_facts(events)
         exchange.model = model or exchange.model
-        exchange.answer, exchange.tool_uses = recording._answer_text(events), _tool_uses(events)
+        exchange.answer, exchange.tool_uses = recording.answer_text(events), _tool_uses(events)
         exchange.duration_s = time.monotonic() - started
-        if any(e.get("event") == "message_stop" for e in events):
-            document = {
-                "agentnb_recording": recording.FORMAT,
-                "request": request,
-                "response": {"status": 200, "headers": {"content-type": "text/event-stream"},
-                             "events": to_marks(coalesce(events), self.roots)},
-                "answer": recording._answer_text(events),
-                "duration_s": round(exchange.duration_s, 3),
-            }
+        if recording.complete(events):
+            document = recording.events_document(request, coalesce(events), exchange.duration_s)
             try:
                 recording.write_atomic(path, redact_data(to_marks(document, self.roots)))
             except OSError as err:

@@ -2,8 +2,9 @@
 
 The SDK is imported here, when a cell asks for tools, never at ``%load_ext``. The CLI runs:
 - against agentnb's endpoint (its ANTHROPIC_BASE_URL), holding a token valid only there, never the key;
-- in its own process group, through a small launcher that also drops every variable of the kernel's
-  environment but the few the CLI needs, so an interrupt can end it and whatever it started;
+- through a launcher (``agentnb.tools.launcher``) that drops every variable of the kernel's environment
+  but the few the CLI needs, and ends the CLI and whatever it started (its group, and on Linux what
+  its Bash left behind) when it ends, on an interrupt, or when the kernel itself ends;
 - in the workspace, the file tools confined to it (``--restricted``, and agentnb's own PreToolUse hook
   in every mode), without the user's ``~/.claude`` settings, memory or hooks unless asked;
 - with its own config folder under agentnb's home (its sessions, so that the next cell can resume).
@@ -18,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import signal
 import sys
 import tempfile
 import threading
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from agentnb.errors import AgentnbError, ConfigurationError
-from agentnb.tools import permissions
+from agentnb.tools import launcher, permissions
 from agentnb.tools.endpoint import Endpoint, Exchange
 
 INSTALL_HINT = "--tools runs the agent in Claude Code: install it with pip install 'agentnb[tools]'"
@@ -132,26 +132,6 @@ class Events:
         self.on_text, self.on_call, self.on_result, self.on_start = on_text, on_call, on_result, on_start
 
 
-def _launcher(folder: Path, cli: str, keep: list[str]) -> Path:
-    """A script run in the CLI's place: a session (process group) of its own, the environment cut down to
-    ``keep`` (names only are written here, never values), then the CLI itself."""
-    script = folder / "claude-launcher"
-    script.write_text(
-        f"#!{sys.executable} -IS\n"
-        "import os, sys\n"
-        f"keep = set({json.dumps(sorted(set(keep)))})\n"
-        f"prefixes = {KEPT_PREFIXES!r}\n"
-        "env = {k: v for k, v in os.environ.items() if k in keep or k.startswith(prefixes)}\n"
-        "pidfile = os.environ.get('AGENTNB_CLI_PIDFILE')\n"
-        "os.setsid()\n"
-        "if pidfile:\n"
-        "    with open(pidfile, 'w') as f:\n"
-        "        f.write(str(os.getpid()))\n"
-        f"os.execve({cli!r}, [{cli!r}, *sys.argv[1:]], env)\n", encoding="utf-8")
-    script.chmod(0o700)
-    return script
-
-
 def bundled_cli() -> str:
     path = Path(sdk().__file__).parent / "_bundled" / "claude"
     if not path.is_file():
@@ -174,9 +154,20 @@ def build_options(request: ToolsRequest, endpoint: Endpoint, *, scratch: Path, a
         "DISABLE_AUTOUPDATER": "1",
         "AGENTNB_CLI_PIDFILE": str(scratch / "cli.pid"),
     }
+    # Bash's `python` is the kernel's own interpreter (the packages the notebook has: pytest for the tests
+    # the agent writes), found first on PATH
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
     if not request.claude_settings and request.config_dir is not None:
         request.config_dir.mkdir(parents=True, exist_ok=True)
         env["CLAUDE_CONFIG_DIR"] = str(request.config_dir)
+        # a HOME of its own: Claude Code's Bash sources ~/.bashrc, whose output (and PATH) differs from one
+        # machine to the next; the user's own Python packages stay reachable
+        home = request.config_dir / "home"
+        home.mkdir(exist_ok=True)
+        import site
+
+        env["PYTHONUSERBASE"] = os.environ.get("PYTHONUSERBASE") or site.getuserbase()
+        env["HOME"] = str(home)
     keep = [*KEPT_VARIABLES, *SDK_VARIABLES, *(k for k in env if k != "AGENTNB_CLI_PIDFILE")]
     extra: dict[str, str | None] = {}
     # --restricted confines the file tools in the CLI itself and skips the user's settings files
@@ -202,8 +193,11 @@ def build_options(request: ToolsRequest, endpoint: Endpoint, *, scratch: Path, a
         agents = {name: agent_sdk.AgentDefinition(description=d, prompt=p, tools=t or None, model=m, background=False)
                   for name, (d, p, t, m) in request.teammates.items()}
     sandbox = None
-    if tools and "Bash" in tools and permissions.sandbox_available():
-        sandbox = {"enabled": True, "autoAllowBashIfSandboxed": True, "allowUnsandboxedCommands": False}
+    if (tools is None or "Bash" in tools) and permissions.sandbox_available():
+        # failIfUnavailable: should the CLI find it cannot sandbox after all, it stops instead of running
+        # Bash unsandboxed (its default is a warning nobody here would read)
+        sandbox = {"enabled": True, "autoAllowBashIfSandboxed": True, "allowUnsandboxedCommands": False,
+                   "failIfUnavailable": True}
     hook = permissions.confinement_hook(roots, workspace, refused)
     return agent_sdk.ClaudeAgentOptions(
         tools=tools if tools is not None else {"type": "preset", "preset": "claude_code"},
@@ -224,7 +218,7 @@ def build_options(request: ToolsRequest, endpoint: Endpoint, *, scratch: Path, a
         agents=agents,
         include_partial_messages=True,
         sandbox=sandbox,
-        cli_path=str(_launcher(scratch, bundled_cli(), keep)),
+        cli_path=str(launcher.write(scratch, bundled_cli(), keep, KEPT_PREFIXES)),
         stderr=stderr,
     )
 
@@ -278,12 +272,12 @@ def run(request: ToolsRequest, *, recordings: Path, mode: str, events: Events | 
                 elif kind == "done":
                     break
         except KeyboardInterrupt:
-            _kill(scratch / "cli.pid")
+            launcher.stop(scratch / "cli.pid")
             thread.join(KILL_GRACE_S * 2)
             raise
         finally:
             if thread.is_alive():
-                _kill(scratch / "cli.pid")
+                launcher.stop(scratch / "cli.pid")
                 thread.join(KILL_GRACE_S)
         thread.join(KILL_GRACE_S)
         exchanges = list(endpoint.exchanges)
@@ -306,26 +300,6 @@ def _drive(prompt: str, options, inbox: queue.Queue) -> None:
         inbox.put(("error", err))
     else:
         inbox.put(("done", None))
-
-
-def _kill(pidfile: Path) -> None:
-    """End the CLI's process group: TERM, then KILL what is left after a grace period."""
-    try:
-        pid = int(pidfile.read_text())
-    except (OSError, ValueError):
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        deadline = time.monotonic() + KILL_GRACE_S
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(pid, 0)
-            except (ProcessLookupError, PermissionError):
-                return
-            time.sleep(0.05)
 
 
 def _cli_error(err: BaseException, stderr_tail: list[str], exchanges: list[Exchange]) -> AgentnbError:

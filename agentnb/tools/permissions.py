@@ -5,8 +5,10 @@ workspace's confinement, checked before every tool call whatever the mode.
 
 from __future__ import annotations
 
+import functools
 import queue
 import shutil
+import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -46,13 +48,45 @@ def front_end_can_answer() -> bool:
         return False
 
 
+# What Claude Code's Linux sandbox needs on PATH (measured with CLI 2.1.332: with bwrap but no socat it
+# only warns, and Bash runs unsandboxed).
+SANDBOX_PROGRAMS = ("bwrap", "socat")
+SANDBOX_INSTALL = "`apt-get install bubblewrap socat` (or `dnf install bubblewrap socat`)"
+PROBE_TIMEOUT_S = 10
+
+
+@functools.lru_cache(maxsize=1)
+def sandbox_problem() -> str | None:
+    """Why Claude Code cannot sandbox Bash on this machine, or None when it can: Seatbelt on macOS;
+    on Linux bubblewrap and socat, and a bubblewrap that can make its namespaces here (a container may
+    forbid them). Asked once per process."""
+    if sys.platform == "darwin":
+        return None
+    if not sys.platform.startswith("linux"):
+        return f"Claude Code has no Bash sandbox on {sys.platform}"
+    missing = [name for name in SANDBOX_PROGRAMS if shutil.which(name) is None]
+    if missing:
+        return f"{' and '.join(missing)} not found on PATH"
+    probe = [shutil.which("bwrap"), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-all",
+             "--die-with-parent", "true"]
+    try:
+        done = subprocess.run(probe, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"bubblewrap could not be run ({err})"
+    if done.returncode != 0:
+        reason = (done.stderr or "").strip().splitlines()
+        return "bubblewrap cannot make its namespaces here" + (f" ({reason[-1]})" if reason else "")
+    return None
+
+
 def sandbox_available() -> bool:
-    """Claude Code sandboxes Bash with bubblewrap on Linux (and Seatbelt on macOS)."""
-    return sys.platform == "darwin" or shutil.which("bwrap") is not None
+    return sandbox_problem() is None
 
 
-SANDBOX_HOW = ("Bash has no sandbox on this machine (Claude Code uses bubblewrap on Linux: "
-               "`apt-get install bubblewrap` or `dnf install bubblewrap`)")
+def sandbox_how() -> str:
+    """What a cell says when Bash has no sandbox: why, and how to get one."""
+    return (f"Bash has no sandbox on this machine ({sandbox_problem()}; Claude Code sandboxes it with "
+            f"bubblewrap and socat on Linux: {SANDBOX_INSTALL})")
 
 
 def denial_note(denied: list[str], mode: str, asked: bool) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from stat import S_ISREG
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # Folders whose content is tooling, not the agent's work: never listed as changed files.
@@ -49,22 +50,32 @@ def inside(path: str | Path, roots: list[Path], cwd: Path) -> bool:
 class FileState:
     size: int
     digest: str
+    mtime_ns: int = field(default=0, compare=False)     # only to skip hashing an untouched file again
 
 
-def snapshot(root: Path) -> dict[str, FileState]:
-    """Every file under ``root`` (relative POSIX path -> size and content hash), tooling folders left out."""
+def snapshot(root: Path, before: dict[str, FileState] | None = None) -> dict[str, FileState]:
+    """Every file under ``root`` (relative POSIX path -> size and content hash), tooling folders left out.
+    A file whose size and modification time are those it had in ``before`` keeps its hash from there:
+    a cell hashes each untouched file once."""
     states: dict[str, FileState] = {}
+    before = before or {}
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
         for name in sorted(files):
             path = Path(folder, name)
-            if path.is_symlink() or not path.is_file():
-                continue
+            relative = path.relative_to(root).as_posix()
             try:
-                data = path.read_bytes()
+                stat = path.lstat()
+                if not S_ISREG(stat.st_mode):
+                    continue
+                old = before.get(relative)
+                if old is not None and old.size == stat.st_size and old.mtime_ns == stat.st_mtime_ns:
+                    states[relative] = old
+                else:
+                    data = path.read_bytes()
+                    states[relative] = FileState(len(data), hashlib.sha256(data).hexdigest(), stat.st_mtime_ns)
             except OSError:
                 continue
-            states[path.relative_to(root).as_posix()] = FileState(len(data), hashlib.sha256(data).hexdigest())
             if len(states) >= MAX_FILES:
                 return states
     return states
@@ -86,6 +97,22 @@ def changes(before: dict[str, FileState], after: dict[str, FileState]) -> list[C
         elif old != state:
             out.append(Change(path, "changed", state.size))
     return out
+
+
+def read_unchanged(root: Path, calls, changed: list[Change]) -> list[Change]:
+    """The workspace files the agent read (a Read that went through) and left as they were: what it
+    started from, such as an existing schema."""
+    done = {c.path for c in changed}
+    out: dict[str, Change] = {}
+    for call in calls:
+        path = (call.input or {}).get("file_path") if call.name == "Read" and call.status == "done" else None
+        if not path or not inside(path, [root], root):
+            continue
+        real = (root / path).resolve()
+        relative = real.relative_to(root.resolve()).as_posix()
+        if relative not in done and real.is_file():
+            out.setdefault(relative, Change(relative, "read", real.stat().st_size))
+    return list(out.values())
 
 
 def file_artifacts(root: Path, changed: list[Change]):
