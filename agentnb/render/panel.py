@@ -219,17 +219,43 @@ def examples_tab(response) -> str:
     return "".join(parts) or EMPTY + "No request examples in this answer.</p>"
 
 
+def check_families(rows) -> list[tuple[str, list, dict[str, int]]]:
+    """The rows under their family headings (``CheckResult.family``): (family, rows, counts by status),
+    families with a failed row first, then in ``FAMILIES`` order; rows keep their order."""
+    from agentnb.checks.result import family_order
+
+    groups: dict[str, list] = {}
+    for r in rows:
+        groups.setdefault(r.family, []).append(r)
+    out = [(family, members, {s: sum(r.status == s for r in members) for s in ("passed", "failed", "skipped")})
+           for family, members in groups.items()]
+    return sorted(out, key=lambda g: (not g[2]["failed"], family_order(g[0])))
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """``3 passed, 1 failed`` (the statuses that occur)."""
+    return ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+
+
 def checks_tab(response) -> str:
-    """One row a check; a failed row has a red edge and background and a red status badge, besides its
-    red square icon."""
-    rows, styles = [], []
-    for r in response.checks:
-        failed = r.status == "failed"
-        status = badge("failed", RED) if failed else html.escape(r.status)
-        name = f"<b>{html.escape(r.name)}</b>" if failed else html.escape(r.name)
-        rows.append([status_icon(r.status), name, status, _pre(r.message)])
-        styles.append(f"background-color:{FAILED_ROW};box-shadow:inset 4px 0 0 {RED}" if failed else "")
-    return _table(["", "check", "status", "message"], rows, styles) if rows else EMPTY + "No checks ran.</p>"
+    """The rows under a heading a family (SQL / PostgreSQL, OpenAPI / HTTP, GraphQL...) with its counts,
+    families with a failure first. A failed row has a red edge and background and a red status badge,
+    besides its red square icon."""
+    sections = []
+    for family, members, counts in check_families(response.checks):
+        rows, styles = [], []
+        for r in members:
+            failed = r.status == "failed"
+            status = badge("failed", RED) if failed else html.escape(r.status)
+            name = f"<b>{html.escape(r.name)}</b>" if failed else html.escape(r.name)
+            rows.append([status_icon(r.status), name, status, _pre(r.message)])
+            styles.append(f"background-color:{FAILED_ROW};box-shadow:inset 4px 0 0 {RED}" if failed else "")
+        note = " ".join(html.escape(f"{n} {s}") if s != "failed" else badge(f"{n} failed", RED)
+                        for s, n in counts.items() if n)
+        sections.append(f"<details open style='margin:2px 0 6px 0'><summary style='cursor:pointer;font-weight:600'>"
+                        f"{html.escape(family)} <span style='font-weight:400;opacity:0.85'>{note}</span></summary>"
+                        + _table(["", "check", "status", "message"], rows, styles) + "</details>")
+    return "".join(sections) or EMPTY + "No checks ran.</p>"
 
 
 TABS = (("Schema", schema_tab), ("Migrations", migrations_tab), ("Code", code_tab), ("API", api_tab),
@@ -245,8 +271,9 @@ _PLURALS = {"schema": "schemas", "migration": "migrations", "query": "queries", 
 
 
 def panel_text(response) -> str:
-    """The artifacts and checks as text (a terminal, a ``text/plain`` output): each check's whole message,
-    its first line after the check's name and its other lines indented below it."""
+    """The artifacts and checks as text (a terminal, a ``text/plain`` output): the checks under their
+    family headings with counts, each check's whole message, its first line after the check's name and
+    its other lines indented below it."""
     from agentnb.text import indent_rest
 
     kinds: dict[str, int] = {}
@@ -254,8 +281,10 @@ def panel_text(response) -> str:
         kinds[a.kind] = kinds.get(a.kind, 0) + 1
     counted = [f"{n} {_PLURALS.get(kind, kind) if n > 1 else kind}" for kind, n in kinds.items()]
     lines = ["artifacts: " + (", ".join(counted) or "none"), checks_summary(response)]
-    lines += [f"  {STATUS_ICON.get(r.status, r.status)} {r.name}: {indent_rest(r.message, ' ' * 6)}"
-              for r in response.checks]
+    for family, members, counts in check_families(response.checks):
+        lines.append(f"  {family} ({counts_text(counts)})")
+        lines += [f"    {STATUS_ICON.get(r.status, r.status)} {r.name}: {indent_rest(r.message, ' ' * 8)}"
+                  for r in members]
     return "\n".join(lines)
 
 
