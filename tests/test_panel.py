@@ -75,3 +75,53 @@ def test_a_check_may_name_its_family_and_the_metadata_carries_it():
 
 def test_no_checks_no_headings():
     assert panel.checks_tab(_response(rows=[])).startswith(panel.EMPTY)
+
+
+THREE = (__import__("pathlib").Path(__file__).parent / "data" / "answers" / "three_protocols.md").read_text()
+
+
+def _tables(html: str) -> dict[str, list[list[str]]]:
+    """Each protocol heading's table rows, as text."""
+    out = {}
+    for part in html.split("<h4")[1:]:
+        heading = re.sub(r"<[^>]+>", "", "<h4" + part.split("</h4>")[0] + "</h4>")
+        rows = re.findall(r"<tr>(.*?)</tr>", part.split("<tbody>")[1]) if "<tbody>" in part else []
+        out[heading] = [[re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)] for row in rows]
+    return out
+
+
+def test_api_tab_lists_rest_graphql_and_grpc_with_the_same_columns():
+    html = panel.api_tab(_response(THREE))
+    tables = _tables(html)
+    assert list(tables) == ["REST (OpenAPI)", "GraphQL", "gRPC"]
+    assert html.count("<th style='text-align:left;vertical-align:top;padding:2px 8px;word-break:normal;"
+                      "overflow-wrap:break-word'>operation</th>") == 3
+    assert tables["REST (OpenAPI)"] == [["GET /books/{id}", "path id", "200, 404", "One book"]]
+    assert tables["GraphQL"] == [["query book", "id: ID!", "Book", "One book by its id"],
+                                 ["mutation addBook", "title: String!", "Book!", ""]]
+    assert tables["gRPC"] == [["rpc GetBook", "library.v1.GetBookRequest", "library.v1.Book", ""],
+                              ["rpc WatchBooks", "library.v1.GetBookRequest", "stream library.v1.Book", ""]]
+    assert "service library.v1.LibraryService" in html and "Library 1.0" in html
+
+
+def test_api_tab_shows_what_builds_and_says_when_nothing_is_there():
+    broken = THREE.replace("type Book { id: ID! title: String! }", "type Book { id: Nope }")
+    tables = _tables(panel.api_tab(_response(broken)))
+    assert list(tables) == ["REST (OpenAPI)", "gRPC"]          # the SDL does not build: its row says why
+    assert panel.api_tab(_response("Just prose.")).startswith(panel.EMPTY)
+
+
+def test_an_alias_bomb_contract_is_refused_by_the_api_tab_too():
+    bomb = "openapi: 3.1.0\n" + "\n".join(f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]"
+                                          for i in range(1, 12)).replace("*l0", "x")
+    html = panel.api_tab(_response(f"```yaml\n# openapi.yaml\n{bomb}\n```\n"))
+    assert "nothing readable" in html and "openapi.yaml" in html
+
+
+def test_another_protocol_is_one_entry_listing_documents():
+    """The hook AsyncAPI uses: a lister of a parsed document, for each artifact of a kind."""
+    from agentnb.render import api
+
+    listing = api.documents("openapi", "agentnb.render.api", "openapi_operations")
+    [(title, ops)] = listing(_response(THREE))
+    assert title == "openapi.yaml" and [o["path"] for o in ops] == ["/books/{id}"]

@@ -30,6 +30,7 @@ from agentnb.render import metadata
 from agentnb.render.code import GREY, highlight
 
 EMPTY = "<p class='anb-empty'>"      # how a section with nothing in it starts
+EMPTY_NOTE = "<p style='opacity:0.7'>"  # a part of a section with nothing in it
 STATUS_ICON = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}    # text/plain and the terminal
 # colours that read on a white and on a near-black background (contrast 3:1 or more on both)
 RED, GREEN = "#d32f2f", "#2e7d32"
@@ -152,60 +153,34 @@ def diagram_img(svg: str, tables: int) -> str:
 
 
 def code_tab(response) -> str:
-    shown = ("python", "typescript", "javascript", "graphql", "dockerfile", "compose", "query", "shell",
+    shown = ("python", "typescript", "javascript", "graphql", "proto", "dockerfile", "compose", "query", "shell",
              "json", "yaml", "other")
     parts = [_code_block(a) for a in response.artifacts if a.kind in shown]
     return "".join(parts) or EMPTY + "No code in this answer.</p>"
 
 
-def openapi_operations(document: dict) -> list[dict]:
-    """Method, path, summary, request and responses of each operation of an OpenAPI document. A
-    malformed contract (the checks say what is wrong with it) gives what can be read, never an error."""
-    mapping = lambda v: v if isinstance(v, dict) else {}      # noqa: E731
-    listing = lambda v: v if isinstance(v, list) else []      # noqa: E731
-    ops = []
-    for path, item in mapping(document.get("paths")).items():
-        item = mapping(item)
-        for method in ("get", "post", "put", "patch", "delete", "head", "options"):
-            op = item.get(method)
-            if not isinstance(op, dict):
-                continue
-            request = []
-            for p in listing(item.get("parameters")) + listing(op.get("parameters")):
-                if isinstance(p, dict) and "name" in p:
-                    request.append(f"{p.get('in', '?')} {p['name']}")
-                elif isinstance(p, dict) and isinstance(p.get("$ref"), str):
-                    request.append(p["$ref"].rsplit("/", 1)[-1])
-            body = mapping(op.get("requestBody"))
-            for media, spec in mapping(body.get("content")).items():
-                ref = mapping(mapping(spec).get("schema")).get("$ref", "")
-                ref = ref.rsplit("/", 1)[-1] if isinstance(ref, str) else ""
-                request.append(f"body {media}{(' ' + ref) if ref else ''}")
-            if isinstance(body.get("$ref"), str):
-                request.append("body " + body["$ref"].rsplit("/", 1)[-1])
-            responses = [str(code) for code in mapping(op.get("responses"))]
-            summary = op.get("summary") or op.get("description") or ""
-            ops.append({"method": method.upper(), "path": str(path), "summary": str(summary),
-                        "request": ", ".join(request), "responses": ", ".join(responses)})
-    return ops
-
-
 def api_tab(response) -> str:
-    artifact = response.artifacts.openapi
-    if artifact is None:
-        return EMPTY + "No OpenAPI contract in this answer.</p>"
-    document = response.openapi
+    """REST, GraphQL and gRPC operations side by side: a heading a protocol (``agentnb.render.api``), a
+    table of the same columns for each of its sections; the OpenAPI contract itself below its table."""
+    from agentnb.render import api
+
     parts = []
-    if isinstance(document, dict):
-        info = document.get("info") if isinstance(document.get("info"), dict) else {}
-        parts.append(f"<div style='font-weight:600'>{html.escape(str(info.get('title', '')))} "
-                     f"{html.escape(str(info.get('version', '')))}</div>")
-        rows = [[f"<code>{html.escape(o['method'])}</code>", f"<code>{html.escape(o['path'])}</code>",
-                 html.escape(o["summary"]), html.escape(o["request"]), html.escape(o["responses"])]
-                for o in openapi_operations(document)]
-        parts.append(_table(["method", "path", "summary", "request", "responses"], rows))
-    parts.append("<details><summary>contract</summary>" + _code_block(artifact) + "</details>")
-    return "".join(parts)
+    for heading, sections in api.PROTOCOLS:
+        found = sections(response)
+        if not found:
+            continue
+        parts.append(f"<h4 style='margin:6px 0'>{html.escape(heading)}</h4>")
+        for title, rows in found:
+            if title:
+                parts.append(f"<div style='font-weight:600'>{html.escape(title)}</div>")
+            cells = [[f"<code>{html.escape(r['operation'])}</code>"] + [html.escape(str(r.get(c) or ""))
+                                                                        for c in api.COLUMNS[1:]] for r in rows]
+            parts.append(_table(api.COLUMNS, cells) if cells else EMPTY_NOTE + "nothing readable: the checks say "
+                         "why</p>")
+        if heading.startswith("REST") and response.artifacts.openapi is not None:
+            parts.append("<details><summary>contract</summary>" + _code_block(response.artifacts.openapi)
+                         + "</details>")
+    return "".join(parts) or EMPTY + "No API in this answer (OpenAPI, GraphQL or .proto).</p>"
 
 
 def examples_tab(response) -> str:
