@@ -145,3 +145,13 @@ def test_compose_variables_go_through_the_answers_variable_list():
                                                       "      POSTGRES_PASSWORD: ${DB_PASSWORD}")
     row = checks.check_env(extract(text))
     assert row.status == "failed" and "DB_PASSWORD" in row.message
+
+
+def test_a_dockerfile_named_by_its_heading_counts_an_unnamed_one_leaves_builds_unjudged():
+    titled = "### `api/Dockerfile`\n\n" + GOOD_DOCKERFILE.replace("# api/Dockerfile\n", "")
+    row = rows_of(titled + GOOD_COMPOSE, check_compose)["Compose services: compose.yaml"]
+    assert row.status == "passed" and row.message.endswith("each Dockerfile in the answer, images tagged")
+    unnamed = "### Running it\n\n" + GOOD_DOCKERFILE.replace("# api/Dockerfile\n", "")
+    row = rows_of(unnamed + GOOD_COMPOSE.replace("./api", "./backend"), check_compose)[
+        "Compose services: compose.yaml"]
+    assert row.status == "passed" and "builds not matched: the answer does not name all its Dockerfiles" in row.message

@@ -268,8 +268,8 @@ def _services(a: Artifact, root, services: dict, dockerfiles: list[Artifact]) ->
     the answer's Dockerfiles, when the answer names them; each pulled image has a tag or digest."""
     name = f"Compose services: {_place(a)}"
     base = posixpath.dirname(a.filename or "")
-    named = {_normal(d.filename or d.title or ""): d for d in dockerfiles}
-    named.pop("", None)
+    named = {_dockerfile_name(d): d for d in dockerfiles}
+    unnamed = named.pop("", None) is not None        # a build may be that one: no build can be judged
     found, built, pulled = [], [], 0
 
     def add(path: list, error: str) -> None:
@@ -287,7 +287,7 @@ def _services(a: Artifact, root, services: dict, dockerfiles: list[Artifact]) ->
                 continue
             wanted = _normal(posixpath.join(base, context, dockerfile))
             built.append(wanted)
-            if named and wanted not in named:
+            if named and not unnamed and wanted not in named:
                 same = sorted(p for p in named if posixpath.basename(p) == posixpath.basename(wanted))
                 hint = f"; the answer has {', '.join(same or sorted(named))}"
                 add(["services", service, "build"], f"services/{service}/build: {wanted} is not one of the "
@@ -300,10 +300,21 @@ def _services(a: Artifact, root, services: dict, dockerfiles: list[Artifact]) ->
     if found:
         return _failed(name, found, {"builds": built})
     what = [plural(len(built), "build")] + ([plural(pulled, "image")] if pulled else [])
-    message = ", ".join(what) + (": each Dockerfile in the answer" if built and named else "")
-    if built and not named:
-        message += " (no named Dockerfile in the answer to match them with)"
-    return CheckResult(name, PASSED, message + (", images tagged" if pulled else ""), {"builds": built})
+    message = ", ".join(what) + (": each Dockerfile in the answer" if built and named and not unnamed else "")
+    message += ", images tagged" if pulled else ""
+    if built and (unnamed or not named):
+        message += " (builds not matched: the answer does not name all its Dockerfiles)"
+    return CheckResult(name, PASSED, message, {"builds": built})
+
+
+def _dockerfile_name(a: Artifact) -> str:
+    """The path a Dockerfile of the answer goes by: its file name, or a title that is one (a heading
+    ``api/Dockerfile``, not ``Running it``); "" when it has none."""
+    for name in (a.filename, a.title):
+        name = (name or "").strip().strip("`")
+        if name and " " not in name and "dockerfile" in posixpath.basename(name).lower():
+            return _normal(name)
+    return ""
 
 
 def _normal(path: str) -> str:
