@@ -133,7 +133,7 @@ def check_graphql(artifacts: Sequence[Artifact]) -> list[CheckResult]:
         if errors:
             rows.append(_failed(name, [_located(e, owners, a) for e in errors]))
         else:
-            rows.append(CheckResult(name, PASSED, f"{count} operation{'s' if count != 1 else ''} valid against "
+            rows.append(CheckResult(name, PASSED, f"{plural(count, 'operation')} valid against "
                                                   "the schema", {"file": _place(a)}))
     return rows
 

@@ -28,6 +28,7 @@ import os
 from agentnb import settings
 from agentnb.render import metadata
 from agentnb.render.code import GREY, highlight
+from agentnb.text import plural
 
 EMPTY = "<p class='anb-empty'>"      # how a section with nothing in it starts
 EMPTY_NOTE = "<p style='opacity:0.7'>"  # a part of a section with nothing in it
@@ -146,7 +147,7 @@ def diagram_img(svg: str, tables: int) -> str:
     size = re.search(r'width="(\d+)" height="(\d+)"', svg)
     width, height = (int(size.group(1)), int(size.group(2))) if size else (600, 400)
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    alt = f"ER diagram: {tables} table{'s' if tables != 1 else ''}"
+    alt = f"ER diagram: {plural(tables, 'table')}"
     return (f"<div style='overflow-x:auto;max-width:100%'><img alt='{alt}' width='{width}' height='{height}' "
             f"style='max-width:none;width:{width}px;min-width:{width}px;height:{height}px' "
             f"src='data:image/svg+xml;base64,{data}'></div>")
@@ -254,7 +255,7 @@ def panel_text(response) -> str:
     kinds: dict[str, int] = {}
     for a in response.artifacts:
         kinds[a.kind] = kinds.get(a.kind, 0) + 1
-    counted = [f"{n} {_PLURALS.get(kind, kind) if n > 1 else kind}" for kind, n in kinds.items()]
+    counted = [plural(n, kind, _PLURALS.get(kind, kind)) for kind, n in kinds.items()]
     lines = ["artifacts: " + (", ".join(counted) or "none"), checks_summary(response)]
     for family, members, counts in check_families(response.checks):
         lines.append(f"  {family} ({counts_text(counts)})")
@@ -332,6 +333,6 @@ def erd_bundle(schema) -> tuple[dict, dict]:
     # Mermaid only: JupyterLab draws it; the SVG for exports and other front ends is in the Schema section
     tables = len(schema.tables)
     return ({"text/markdown": f"```mermaid\n{erd.mermaid(schema)}\n```\n",
-             "text/plain": f"ER diagram: {tables} table{'s' if tables != 1 else ''}"},
+             "text/plain": f"ER diagram: {plural(tables, 'table')}"},
             metadata.for_erd(schema))
 
