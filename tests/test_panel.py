@@ -118,10 +118,26 @@ def test_an_alias_bomb_contract_is_refused_by_the_api_tab_too():
     assert "nothing readable" in html and "openapi.yaml" in html
 
 
-def test_another_protocol_is_one_entry_listing_documents():
-    """The hook AsyncAPI uses: a lister of a parsed document, for each artifact of a kind."""
-    from agentnb.render import api
+ASYNCAPI = """```yaml
+# asyncapi.yaml
+asyncapi: 3.0.0
+info: {title: Loans events, version: "1.0"}
+channels:
+  loanDue:
+    address: loans.due
+    messages:
+      LoanDue: {payload: {type: object}}
+operations:
+  notifyLoanDue:
+    action: send
+    channel: {$ref: '#/channels/loanDue'}
+    summary: A loan is due tomorrow
+```
+"""
 
-    listing = api.documents("openapi", "agentnb.render.api", "openapi_operations")
-    [(title, ops)] = listing(_response(THREE))
-    assert title == "openapi.yaml" and [o["path"] for o in ops] == ["/books/{id}"]
+
+def test_api_tab_lists_asyncapi_operations_beside_the_others():
+    pytest.importorskip("agentnb.checks.asyncapi")
+    tables = _tables(panel.api_tab(_response(THREE + ASYNCAPI)))
+    assert list(tables) == ["REST (OpenAPI)", "GraphQL", "gRPC", "AsyncAPI"]
+    assert tables["AsyncAPI"] == [["send loans.due", "", "LoanDue", "notifyLoanDue · A loan is due tomorrow"]]

@@ -8,7 +8,7 @@ its standard input, in an empty scratch folder, with an empty environment and a 
 
 A compose file is validated against the Compose specification's JSON schema as check-jsonschema ships
 it (``jsonschema`` does the validating), each error with its path and line in the answer; its YAML is
-read once, through the OpenAPI check's bounded loader. A second row checks its services against the
+read once, through the bounded loader the OpenAPI and AsyncAPI checks share (``documents``). A second row checks its services against the
 answer: each ``build`` (context and ``dockerfile``, from the compose file's folder) names one of the
 answer's Dockerfiles (by file name or title), each pulled image has a tag or digest. The ``${VAR}`` it
 reads are checked by the environment variables row (``secrets.check_env``).
@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from agentnb.artifacts.model import Artifact
+from agentnb.checks.documents import line_of, load_document
 from agentnb.checks.limits import CHECK_LIMIT, MAX_TEXT, too_large
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 from agentnb.text import plural
@@ -195,25 +196,6 @@ def _compose_schema():
     return json.loads(text)
 
 
-def _line_of(root, path) -> int | None:
-    """The 1-based line of ``path`` (keys and indexes) in a composed YAML node tree."""
-    import yaml
-
-    node, line = root, root.start_mark.line + 1 if root is not None else None
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
-            if match is None:
-                break
-            line, node = match[0].start_mark.line + 1, match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
 def check_compose(artifacts: Sequence[Artifact]) -> list[CheckResult]:
     """Two rows a compose file: valid against the Compose specification, and its services against the
     answer (build contexts and ``dockerfile`` naming one of its Dockerfiles, pulled images tagged)."""
@@ -226,20 +208,17 @@ def check_compose(artifacts: Sequence[Artifact]) -> list[CheckResult]:
 
 
 def _compose(a: Artifact, dockerfiles: list[Artifact]) -> list[CheckResult]:
-    from agentnb.checks.openapi import compose_yaml_bounded, construct_yaml
-
     name = f"Compose file: {_place(a)}"
     if len(a.code) > MAX_TEXT:
         return [CheckResult(name, SKIPPED, too_large(_place(a), a.code))]
     schema = _compose_schema()
     if isinstance(schema, str):
         return [CheckResult(name, SKIPPED, schema)]
-    root, error = compose_yaml_bounded(a.code, _place(a))
-    if error:
-        at = re.match(rf"{re.escape(_place(a))} line (\d+)", error)
-        return [CheckResult(name, FAILED, error, {"file": _place(a), **({"line": int(at[1]),
-                            "answer_line": a.line + int(at[1]) - 1} if at else {})})]
-    data = construct_yaml(root)
+    loaded = load_document(a.code, _place(a), "yaml")
+    if loaded.error:
+        return [CheckResult(name, FAILED, loaded.error, {"file": _place(a), **({"line": loaded.line,
+                            "answer_line": a.line + loaded.line - 1} if loaded.line else {})})]
+    data = loaded.doc
     import jsonschema
 
     validator = jsonschema.validators.validator_for(schema)(schema)
@@ -251,19 +230,19 @@ def _compose(a: Artifact, dockerfiles: list[Artifact]) -> list[CheckResult]:
     else:
         found = []
         for err in errors[:20]:
-            line = _line_of(root, list(err.absolute_path)) or 1
+            line = line_of(loaded, a.code, list(err.absolute_path)) or 1
             where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
             found.append({"file": _place(a), "line": line, "answer_line": a.line + line - 1,
                           "error": f"{where}: {err.message}", "path": where})
         row = _failed(name, found, {})
-    return [row, _services(a, root, services, dockerfiles)] if services else [row]
+    return [row, _services(a, loaded, services, dockerfiles)] if services else [row]
 
 
 def _mapping(value) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _services(a: Artifact, root, services: dict, dockerfiles: list[Artifact]) -> CheckResult:
+def _services(a: Artifact, loaded, services: dict, dockerfiles: list[Artifact]) -> CheckResult:
     """Each service's build (its context and ``dockerfile``, from the compose file's folder) names one of
     the answer's Dockerfiles, when the answer names them; each pulled image has a tag or digest."""
     name = f"Compose services: {_place(a)}"
@@ -273,7 +252,7 @@ def _services(a: Artifact, root, services: dict, dockerfiles: list[Artifact]) ->
     found, built, pulled = [], [], 0
 
     def add(path: list, error: str) -> None:
-        line = _line_of(root, path) or 1
+        line = line_of(loaded, a.code, path) or 1
         found.append({"file": _place(a), "line": line, "answer_line": a.line + line - 1, "error": error})
 
     for service, spec in services.items():

@@ -19,8 +19,7 @@ from agentnb.checks.http_examples import LOCAL_HOSTS, example_requests, match_pa
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 from agentnb.text import plural
 
-__all__ = ["check_openapi", "HTTP_METHODS", "load_contract", "load_yaml_bounded", "compose_yaml_bounded",
-           "construct_yaml"]
+__all__ = ["check_openapi", "HTTP_METHODS"]
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -36,7 +35,7 @@ def _stringify_keys(node):
     return node
 
 
-def load_contract(a: Artifact) -> tuple[object, str | None]:
+def _load_contract(a: Artifact) -> tuple[object, str | None]:
     """(document, None) or (None, error message with line and column, or why the text was refused)."""
     name = a.filename or "the contract"
     text = a.code
@@ -55,21 +54,6 @@ def load_contract(a: Artifact) -> tuple[object, str | None]:
         else:
             refused = _measure(doc, _json_children)
             return (None, f"{name}: {refused}") if refused else (doc, None)
-    return load_yaml_bounded(text, name)
-
-
-def load_yaml_bounded(text: str, name: str = "the document") -> tuple[object, str | None]:
-    """(document, None) or (None, why: YAML's error with line and column, or the measure that refused
-    it). The YAML is composed, measured as it would expand, and only then built."""
-    node, error = compose_yaml_bounded(text, name)
-    return (None, error) if error else (construct_yaml(node), None)
-
-
-def compose_yaml_bounded(text: str, name: str = "the document") -> tuple[object, str | None]:
-    """(YAML node graph, None) or (None, why), as ``load_yaml_bounded``: for a check that also wants the
-    lines of the nodes (``construct_yaml`` then builds the document from them)."""
-    if len(text) > MAX_TEXT:
-        return None, too_large(name, text)
     try:
         import yaml
     except ImportError:
@@ -80,7 +64,9 @@ def compose_yaml_bounded(text: str, name: str = "the document") -> tuple[object,
     try:
         node = loader.get_single_node()
         refused = _measure(node, _yaml_children) if node is not None else None
-        return (None, f"{name}: {refused}") if refused else (node, None)
+        if refused:
+            return None, f"{name}: {refused}"
+        return (loader.construct_document(node) if node is not None else None), None
     except RecursionError:
         return None, _too_deep(name)
     except yaml.YAMLError as exc:
@@ -91,19 +77,6 @@ def compose_yaml_bounded(text: str, name: str = "the document") -> tuple[object,
         if mark is not None:
             return None, f"{name} line {mark.line + 1}, column {mark.column + 1}: {problem}"
         return None, f"{name}: {problem}"
-    finally:
-        loader.dispose()
-
-
-def construct_yaml(node) -> object:
-    """The Python document of a node graph ``compose_yaml_bounded`` measured (None for an empty one)."""
-    if node is None:
-        return None
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)("")
-    try:
-        return loader.construct_document(node)
     finally:
         loader.dispose()
 
@@ -227,7 +200,7 @@ def check_openapi(artifact: Artifact, examples: Iterable[Artifact] = ()) -> list
     not); every operation is documented (summary or description, and responses); every curl/HTTPie
     request example calls a declared path with a declared method. One row when the text doesn't parse."""
     name = artifact.filename or "the contract"
-    doc, error = load_contract(artifact)
+    doc, error = _load_contract(artifact)
     if error:
         return [CheckResult("OpenAPI contract", FAILED, error, {"file": name})]
     if not isinstance(doc, dict):

@@ -3,9 +3,8 @@ OpenAPI contract, GraphQL from its SDL, gRPC from its ``.proto`` files), each as
 columns: ``operation``, ``input``, ``output``, ``description``.
 
 A protocol is one entry of ``PROTOCOLS``: (heading, function of the response returning its sections,
-each ``(title, rows)``). Another protocol is one more entry; AsyncAPI's, once
-``agentnb.checks.asyncapi.asyncapi_operations(document)`` gives rows of these columns, is
-``("AsyncAPI", documents("asyncapi", "agentnb.checks.asyncapi", "asyncapi_operations"))``.
+each ``(title, rows)``); another protocol is one more entry and its function. AsyncAPI's channels come
+from ``agentnb.checks.asyncapi.asyncapi_operations``.
 
 Nothing here raises for a malformed document: the checks say what is wrong with it, the tab shows what
 can be read. Documents are read through the checks' bounded loaders (an alias bomb is refused there).
@@ -29,6 +28,13 @@ def _listing(value) -> list:
 
 def _ref_name(ref) -> str:
     return ref.rsplit("/", 1)[-1] if isinstance(ref, str) else ""
+
+
+def _load(artifact):
+    """The artifact's YAML or JSON document, through the checks' bounded loader (None when refused)."""
+    from agentnb.checks.documents import load_document
+
+    return load_document(artifact.code, artifact.filename or "the document", artifact.language).doc
 
 
 def openapi_operations(document: dict) -> list[dict]:
@@ -61,12 +67,10 @@ def openapi_operations(document: dict) -> list[dict]:
 
 def rest(response) -> list[tuple[str, list[dict]]]:
     """The answer's OpenAPI contract (its first), titled by its info."""
-    from agentnb.checks.openapi import load_contract
-
     artifact = response.artifacts.openapi
     if artifact is None:
         return []
-    document, _ = load_contract(artifact)
+    document = _load(artifact)
     if not isinstance(document, dict):
         return [(artifact.filename or "OpenAPI contract", [])]
     info = _mapping(document.get("info"))
@@ -104,25 +108,31 @@ def grpc(response) -> list[tuple[str, list[dict]]]:
             for s in proto_services(response.artifacts)]
 
 
-def documents(kind: str, module: str, function: str) -> Callable:
-    """A protocol whose listing is ``function(document)`` in ``module``, for each artifact of ``kind``
-    (loaded through the bounded YAML/JSON loader; one unreadable is left out)."""
-    def sections(response) -> list[tuple[str, list[dict]]]:
-        from importlib import import_module
+def asyncapi(response) -> list[tuple[str, list[dict]]]:
+    """The operations of the answer's AsyncAPI documents (``agentnb.checks.asyncapi``), one section a
+    document: what the application receives is its input, what it sends its output."""
+    blocks = response.artifacts.by_kind("asyncapi")
+    if not blocks:
+        return []
+    from agentnb.checks.asyncapi import asyncapi_operations
 
-        from agentnb.checks.openapi import load_contract
-
-        out = []
-        for artifact in response.artifacts.by_kind(kind):
-            document, _ = load_contract(artifact)
-            if isinstance(document, dict):
-                out.append((artifact.filename or "", list(getattr(import_module(module), function)(document))))
-        return out
-    return sections
+    out = []
+    for artifact in blocks:
+        document = _load(artifact)
+        rows = []
+        for op in asyncapi_operations(document) if isinstance(document, dict) else ():
+            messages = ", ".join(map(str, op.get("messages") or []))
+            receives = op.get("action") in ("receive", "publish")       # 2.x: clients publish to it
+            rows.append({"operation": f"{op.get('action') or '?'} {op.get('channel') or ''}".strip(),
+                         "input": messages if receives else "", "output": "" if receives else messages,
+                         "description": " · ".join(str(x) for x in (op.get("operation"), op.get("summary")) if x)})
+        out.append((artifact.filename or "", rows))
+    return out
 
 
 PROTOCOLS: tuple[tuple[str, Callable], ...] = (
     ("REST (OpenAPI)", rest),
     ("GraphQL", graphql),
     ("gRPC", grpc),
+    ("AsyncAPI", asyncapi),
 )
