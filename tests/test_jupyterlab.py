@@ -240,7 +240,7 @@ EXPORT_MEASURE = """() => {
     return false; };
   const img = panel.querySelector('img');
   return {boxed: [...answer.querySelectorAll('pre')].map(bordered), answerText: answer.innerText,
-          sections: [...panel.querySelectorAll('details')].map(d => [d.querySelector('summary').innerText, d.open]),
+          sections: [...panel.querySelectorAll('.agentnb-panel > details')].map(d => [d.querySelector('summary').innerText, d.open]),
           image: {natural: img.naturalWidth, shown: img.getBoundingClientRect().width}};
 }"""
 
