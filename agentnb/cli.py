@@ -32,6 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
                           "overwrite (default: AGENTNB_RECORD_MODE)")
     ask.add_argument("--no-check", action="store_true", help="skip the checks of the answer's artifacts")
     add_tools_arguments(ask)
+    from agentnb.checks.node import SETUP   # cheap: the standard library only
+
+    setup = sub.add_parser("setup", help="install what an optional check needs (Prisma's parser: npm)",
+                           description="Install a check's npm package into AGENTNB_NODE_MODULES (default: "
+                                       "~/.cache/agentnb/node), pinned, without running its install scripts.")
+    setup.add_argument("tool", choices=sorted(SETUP), help="the check to enable")
     from agentnb.batch import plan   # cheap: papermill and nbformat are imported when a batch runs
 
     plan.add_arguments(sub.add_parser("run", help="run notebooks through papermill: grids, parallel jobs, "
@@ -68,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_agents()
         if args.command == "ask":
             return cmd_ask(args)
+        if args.command == "setup":
+            return cmd_setup(args.tool)
         if args.command == "run":
             from agentnb.batch import execute as runner
 
@@ -78,6 +86,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nagentnb: interrupted", file=sys.stderr)
         return 130
+    return 0
+
+
+def cmd_setup(tool: str) -> int:
+    from agentnb.checks import node
+
+    try:
+        spec, folder = node.install(tool)
+    except (node.NodeUnavailable, node.NodeFailed) as err:
+        print(f"agentnb: {err}", file=sys.stderr)
+        return 1
+    print(f"installed {spec} in {folder}")
+    if node.find_node() is None:
+        print("agentnb: no node on PATH (or AGENTNB_NODE): the check runs once Node.js is installed", file=sys.stderr)
     return 0
 
 

@@ -189,7 +189,8 @@ class AgentMagics(Magics):
 
     @line_magic
     def agentnb(self, line):
-        """%agentnb [status | record MODE | recordings DIR | model AGENT MODEL | usage | reload | reset]
+        """%agentnb [status | record MODE | recordings DIR | model AGENT MODEL | usage | reload | reset
+        | tools on|off | workspace DIR]
 
         status (default): settings and where things are.
         record MODE: once (replay, else call and record), none (replay only), all (call, overwrite).

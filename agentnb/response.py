@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from agentnb.llm.models import input_total
+
 
 @dataclass
 class Response:
@@ -38,8 +40,7 @@ class Response:
 
     @property
     def input_tokens(self) -> int:
-        return sum(self.usage.get(k, 0) or 0 for k in
-                   ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+        return input_total(self.usage)
 
     @property
     def output_tokens(self) -> int:

@@ -227,7 +227,9 @@ class Session:
             if call.live:
                 from agentnb.llm import budget
 
-                budget.check(body, session_spent=self.billed_usd, home=self.settings.resolved_home())
+                call.max_cost_usd = budget.worst_cost(body)
+                budget.check(body, session_spent=self.billed_usd, home=self.settings.resolved_home(),
+                             worst=call.max_cost_usd)
             call.begin()
             result = self._client.stream(body, mode=mode, recordings=recordings, on_text=on_text,
                                          on_start=renderer.start if renderer else None,
@@ -316,16 +318,16 @@ class _Call:
         self.time = started.isoformat(timespec="milliseconds")
         self.id = uuid.uuid4().hex
         self.live = False
+        self.max_cost_usd: float | None = None     # set with live: the budget's worst case, in every row
         self.begun = False
 
     def _row(self, **fields):
         from agentnb import sessionlog
-        from agentnb.llm import budget
 
         row = dict(time=self.time, notebook=self.session.notebook, agent=self.agent.name,
                    thread=self.conversation.thread, model=self.body["model"], prompt=self.prompt,
                    replayed=not self.live, session=self.session.id, call_id=self.id,
-                   max_cost_usd=budget.worst_cost(self.body) if self.live else None)
+                   max_cost_usd=self.max_cost_usd)
         return sessionlog.Exchange(**(row | fields))
 
     def _append(self, row) -> None:

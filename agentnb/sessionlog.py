@@ -307,21 +307,32 @@ def append(exchange: Exchange, home: str | os.PathLike[str] | None = None) -> No
 
 # ---------------------------------------------------------------------------------------------------- read
 
-def _view_sql(folder: Path, source: str | None) -> str:
-    if source is None:      # no file and none can be made: an empty view with the right columns
-        cols = ", ".join(f"cast(null as {COLUMNS[c]}) as {c}" for c in VIEW_COLUMNS)
-        return f"select {cols} where false"
+def _rows_sql(source: str) -> str:
+    """Every row of the log files matching ``source``, read with the columns' types and migrated to the
+    current version (both views read these)."""
     schema = "{" + ", ".join(f"{sql_literal(k)}: {sql_literal(t)}" for k, t in COLUMNS.items()) + "}"
     sql = (f"select * from read_json({sql_literal(source)}, format='newline_delimited', columns={schema},"
            f" ignore_errors=true, maximum_object_size=268435456) where v is not null")
     for migrate in MIGRATIONS:
         sql = migrate(sql)
+    return sql
+
+
+def _empty_sql(names: dict[str, str]) -> str:
+    """A view with no row and the right columns (``names``: log column -> view column), for a log
+    folder that is missing and cannot be made."""
+    return "select " + ", ".join(f"cast(null as {COLUMNS[c]}) as {n}" for c, n in names.items()) + " where false"
+
+
+def _view_sql(source: str | None) -> str:
+    if source is None:
+        return _empty_sql({c: c for c in VIEW_COLUMNS})
     # one row a call: its "done" row, else (killed, or still running) its "started" one; an anti-join on
     # the few started rows costs less than a window over every row (bench/bench_sessionlog.py)
     # A "checked" row (written after the checks) lends its counts to its call's row and is not a call.
     cols = ", ".join(f"coalesce(r.{c}, k.{c}) as {c}" if c in _CHECK_FIELDS else f"r.{c}" for c in VIEW_COLUMNS)
     checked = ", ".join(f"any_value({c}) as {c}" for c in _CHECK_FIELDS)
-    return (f"with rows as materialized ({sql}),"
+    return (f"with rows as materialized ({_rows_sql(source)}),"
             f" checked as (select call_id, {checked} from rows where state = 'checked' group by call_id)"
             f" select {cols} from rows r left join checked k on k.call_id = r.call_id"
             " where r.state is distinct from 'started' and r.state is distinct from 'checked'"
@@ -331,16 +342,13 @@ def _view_sql(folder: Path, source: str | None) -> str:
             " (select 1 from rows d where d.call_id = r.call_id and d.state = 'done')")
 
 
-def _tools_sql(folder: Path, source: str | None) -> str:
+def _tools_sql(source: str | None) -> str:
     """The ``tool_calls`` view: one row a tool call of a tools cell (``duration_s``: how long it ran)."""
-    cols = ", ".join("latency_s as duration_s" if c == "latency_s" else c for c in TOOL_COLUMNS)
+    names = {c: "duration_s" if c == "latency_s" else c for c in TOOL_COLUMNS}
     if source is None:
-        cols = ", ".join(f"cast(null as {COLUMNS[c]}) as {'duration_s' if c == 'latency_s' else c}"
-                         for c in TOOL_COLUMNS)
-        return f"select {cols} where false"
-    schema = "{" + ", ".join(f"{sql_literal(k)}: {sql_literal(t)}" for k, t in COLUMNS.items()) + "}"
-    return (f"select {cols} from read_json({sql_literal(source)}, format='newline_delimited', columns={schema},"
-            f" ignore_errors=true, maximum_object_size=268435456) where v is not null and state = 'tool'")
+        return _empty_sql(names)
+    cols = ", ".join(c if c == n else f"{c} as {n}" for c, n in names.items())
+    return f"select {cols} from ({_rows_sql(source)}) where state = 'tool'"
 
 
 def _source(folder: Path) -> str | None:
@@ -367,8 +375,8 @@ def connect(home: str | os.PathLike[str] | None = None) -> "duckdb.DuckDBPyConne
     folder = log_dir(home).absolute()
     con = duckdb.connect()
     source = _source(folder)
-    con.execute(f"create view exchanges as {_view_sql(folder, source)}")
-    con.execute(f"create view tool_calls as {_tools_sql(folder, source)}")
+    con.execute(f"create view exchanges as {_view_sql(source)}")
+    con.execute(f"create view tool_calls as {_tools_sql(source)}")
     return con
 
 

@@ -147,3 +147,19 @@ def tools_on() -> bool:
 def workspace_dir() -> str | None:
     """``AGENTNB_WORKSPACE``: the folder tools cells work in (default ``workspace/`` beside the notebook)."""
     return os.environ.get("AGENTNB_WORKSPACE", "").strip() or None
+
+
+def node_binary() -> str | None:
+    """``AGENTNB_NODE``: the Node.js the checks run their npm packages with (default: ``node`` on PATH)."""
+    return os.environ.get("AGENTNB_NODE", "").strip() or None
+
+
+def node_modules_dir() -> Path:
+    """``AGENTNB_NODE_MODULES``: where ``agentnb setup`` installs the checks' npm packages and the checks
+    look for them (an ``npm install --prefix`` folder); default ``agentnb/node`` in the user's cache
+    (``$XDG_CACHE_HOME``, else ``~/.cache``)."""
+    raw = os.environ.get("AGENTNB_NODE_MODULES", "").strip()
+    if raw:
+        return Path(raw).expanduser().absolute()
+    cache = os.environ.get("XDG_CACHE_HOME", "").strip() or "~/.cache"
+    return (Path(cache).expanduser() / "agentnb" / "node").absolute()

@@ -24,6 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_schema import generate  # noqa: E402
+from timing import ms_columns  # noqa: E402
 
 GOAL_MS = 150.0
 
@@ -128,6 +129,14 @@ curl -s http://localhost:8000/entities/1
               "| `DATABASE_URL` | PostgreSQL URL | `postgresql://localhost/app` |\n")
 
 
+def _timed(times: dict[str, float], name: str, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, its seconds stored as ``times[name]``."""
+    start = time.perf_counter()
+    value = fn(*args, **kwargs)
+    times[name] = time.perf_counter() - start
+    return value
+
+
 def _median_ms(values: list[float]) -> float:
     return statistics.median(values) * 1000
 
@@ -160,35 +169,19 @@ def main(argv=None) -> int:
     last = {}
     for run in range(args.runs + 1):          # run 0 warms caches and is discarded
         t: dict[str, float] = {}
-        c = time.perf_counter()
-        arts = artifacts_mod.extract(answer)
+        arts = _timed(t, "extract", artifacts_mod.extract, answer)
         ddl = arts.schema
-        t["extract"] = time.perf_counter() - c
-        c = time.perf_counter()
-        syntax = sqlcheck.check_syntax(ddl)
-        t["syntax"] = time.perf_counter() - c
+        syntax = _timed(t, "syntax", sqlcheck.check_syntax, ddl)
         # duckschema.load(), split into its three parts
-        c = time.perf_counter()
-        lowered = duckschema.lower(ddl)
-        t["lower"] = time.perf_counter() - c
+        lowered = _timed(t, "lower", duckschema.lower, ddl)
         con = duckschema.connect()       # locked down, as load() opens it
-        c = time.perf_counter()
-        failures = duckschema.execute(con, lowered)
-        t["execute"] = time.perf_counter() - c
-        c = time.perf_counter()
-        schema = duckschema.read_schema(con, lowered)
-        t["catalog"] = time.perf_counter() - c
+        failures = _timed(t, "execute", duckschema.execute, con, lowered)
+        schema = _timed(t, "catalog", duckschema.read_schema, con, lowered)
         con.close()
-        c = time.perf_counter()
-        mm = erd.mermaid(schema)
-        t["mermaid"] = time.perf_counter() - c
-        c = time.perf_counter()
-        picture = erd.svg(schema)
-        t["svg"] = time.perf_counter() - c
+        mm = _timed(t, "mermaid", erd.mermaid, schema)
+        picture = _timed(t, "svg", erd.svg, schema)
         # the whole load() as checks.py calls it (connection included), as a cross-check of the split
-        c = time.perf_counter()
-        full = duckschema.load(ddl)
-        t["load()"] = time.perf_counter() - c
+        full = _timed(t, "load()", duckschema.load, ddl)
         full.con.close()
         if run == 0:
             last = dict(arts=arts, syntax=syntax, lowered=lowered, failures=failures, schema=schema,
@@ -214,7 +207,7 @@ def main(argv=None) -> int:
     for k in steps:
         med = _median_ms(times[k])
         total += med
-        print(f"  {labels[k]:32s} {med:9.2f} {min(times[k]) * 1000:9.2f} {max(times[k]) * 1000:9.2f}")
+        print(f"  {labels[k]:32s} {ms_columns(times[k])}")
     totals = [sum(times[k][i] for k in steps) for i in range(args.runs)]
     print(f"  {'total (sum of medians)':32s} {total:9.2f}   median of per-run totals "
           f"{_median_ms(totals):.2f}")
@@ -247,8 +240,8 @@ def main(argv=None) -> int:
                 row, _pg_schema = postgres.check_schema(ddl, server=server)
                 if run:
                     pg_times.append(time.perf_counter() - c)
-            print(f"  {'postgres.check_schema':32s} {_median_ms(pg_times):9.2f} {min(pg_times) * 1000:9.2f} "
-                  f"{max(pg_times) * 1000:9.2f}   ({args.pg_runs} runs; {row.status}: {row.message})")
+            print(f"  {'postgres.check_schema':32s} {ms_columns(pg_times)}"
+                  f"   ({args.pg_runs} runs; {row.status}: {row.message})")
 
     # -- for information --------------------------------------------------------------------------------
     report = CheckReport(rows=[last["syntax"], full.check()], schema=schema, duck=full, schema_valid=True)
@@ -257,20 +250,17 @@ def main(argv=None) -> int:
     response.artifacts  # extracted once, as in a notebook (cached on the response)
     info = {"checks.run(sql=False)": [], "render.panel_html": []}
     for run in range(args.runs + 1):
-        c = time.perf_counter()
-        checks.run(arts, answer_text=answer, sql=False)
-        a = time.perf_counter() - c
+        t = {}
+        _timed(t, "checks.run(sql=False)", checks.run, arts, answer_text=answer, sql=False)
         response.__dict__.pop("openapi", None)     # parsed once per response: parse it each run
-        c = time.perf_counter()
-        render.panel_html(response)
-        b = time.perf_counter() - c
+        _timed(t, "render.panel_html", render.panel_html, response)
         if run:
-            info["checks.run(sql=False)"].append(a)
-            info["render.panel_html"].append(b)
+            for k, v in t.items():
+                info[k].append(v)
     print()
     print("for information (not in the goal):")
     for k, v in info.items():
-        print(f"  {k:32s} {_median_ms(v):9.2f} {min(v) * 1000:9.2f} {max(v) * 1000:9.2f}")
+        print(f"  {k:32s} {ms_columns(v)}")
     return 0 if verdict == "PASS" else 1
 
 

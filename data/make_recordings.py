@@ -68,6 +68,8 @@ class Run:
     save: bool = True               # save the replayed notebook in place (default parameters only)
     workspace: str | None = None    # a --tools notebook: its workspace (relative to the notebook), whose
                                     # path replaces ${AGENTNB_WORKSPACE} in the scripted tool steps
+    failing: int = 0                # answers with a failed check on purpose: a mistake the notebook shows
+                                    # being caught (every other answer must pass every check)
 
 
 # The workshop notebooks replay the design session's conversation up to their topic: the same prompts
@@ -84,6 +86,9 @@ RUNS = [
     Run("05_tools", "notebooks/workshop/05_tools.ipynb", ["05_tools/01.yaml"], workspace="workspace"),
     # its own conversation: an existing SQLite base (made by the notebook) given with --with-db
     Run("06_existing_database", "notebooks/workshop/06_existing_database.ipynb", ["06_existing_database/01.md"]),
+    # the design session's first answer, then GraphQL, then gRPC with a mistake protoc catches, then its fix
+    Run("07_graphql_grpc", "notebooks/workshop/07_graphql_grpc.ipynb",
+        LIBRARY[:1] + [f"07_graphql_grpc/{n:02d}.md" for n in range(2, 5)], failing=1),
 ]
 
 
@@ -190,8 +195,9 @@ def do_run(run: Run) -> dict:
         output = notebook if run.save else Path(tmp) / "replay.ipynb"
         _execute(notebook, output, run.parameters)
         failed = failed_checks(output)
-        if failed:
-            raise RuntimeError(f"{run.name}: the sample answers must pass every check; failed: {failed}")
+        if len(failed) != run.failing:
+            raise RuntimeError(f"{run.name}: the sample answers must pass every check (but the {run.failing} "
+                               f"failing on purpose); failed: {failed}")
         if run.save:
             clean_metadata(notebook)
     return {"name": run.name, "recordings": used, "recorded_s": recorded,

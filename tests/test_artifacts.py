@@ -18,6 +18,12 @@ def load(name: str) -> str:
     return (ANSWERS / name).read_text(encoding="utf-8")
 
 
+def loaded(name: str) -> tuple[str, Artifacts]:
+    """An answer file's text and its artifacts."""
+    text = load(name)
+    return text, extract(text)
+
+
 def assert_exact(answer: str, a: Artifact) -> None:
     """``code`` is the answer's text from line ``a.line`` on, byte for byte (less the indentation of
     a fence nested in a list item)."""
@@ -38,8 +44,7 @@ def assert_exact(answer: str, a: Artifact) -> None:
 
 @pytest.fixture(scope="module")
 def library():
-    text = load("library.md")
-    return text, extract(text)
+    return loaded("library.md")
 
 
 def test_library_kinds_filenames_titles(library):
@@ -210,8 +215,7 @@ def test_answer_without_code():
 
 @pytest.fixture(scope="module")
 def edge():
-    text = load("edge_cases.md")
-    return text, extract(text)
+    return loaded("edge_cases.md")
 
 
 def test_edge_nested_and_tilde_fences(edge):

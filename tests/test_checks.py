@@ -60,7 +60,10 @@ def test_nest_prisma_answer_passes_and_typescript_is_parsed():
     pytest.importorskip("tree_sitter_typescript")
     text = answer("nest_prisma.md")
     rows = code_rows(text, BACKEND_FORMAT)
-    assert {r.name: r.status for r in rows} == {
+    statuses = {r.name: r.status for r in rows}
+    # Prisma's parser needs Node and `agentnb setup prisma`: passed with them, skipped without (tests/test_prisma.py)
+    assert statuses.pop("Prisma schema: prisma/schema.prisma") in ("passed", "skipped")
+    assert statuses == {
         "TypeScript syntax: src/loans/loans.service.ts": "passed",
         "TypeScript syntax: src/main.ts": "passed",
         "Dockerfile lint (hadolint): block 6 (dockerfile)": "passed",

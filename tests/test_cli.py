@@ -32,6 +32,12 @@ def test_ask_streams_to_the_terminal(api, capsys):
     assert api.message_requests[-1].body["messages"][-1]["content"][-1]["text"] == "Design {this}"
 
 
+def test_ask_no_stream_prints_the_answer_once_whole(api, capsys):
+    api.enqueue(text("Le schéma {ok}.", chunk_size=3))
+    assert main(["ask", "backend-dev", "x", "--no-stream", "--no-check"]) == 0
+    assert capsys.readouterr().out == "Le schéma {ok}.\n"
+
+
 def test_ask_prints_the_checks_and_fails_when_one_fails(api, capsys):
     api.enqueue(text("```python\n# app.py\ndef broken(:\n```\n"))
     assert main(["ask", "backend-dev", "x"]) == 1

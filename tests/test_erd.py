@@ -115,13 +115,18 @@ def test_svg_escapes_names():
     assert "a<b&c" in texts and 'x"<y>' in texts
 
 
-def test_svg_30_tables_and_self_reference():
+def tree_of_30() -> Schema:
+    """30 tables, each referencing its parent in a binary tree; the root references itself."""
     tables = [Table("t0", [Column("id", "int", False), Column("parent_id", "int")], primary_key=["id"],
                     foreign_keys=[ForeignKey(["parent_id"], "t0", ["id"])])]
     for i in range(1, 30):
         tables.append(Table(f"t{i}", [Column("id", "int", False), Column("up", "int", False)],
                             primary_key=["id"], foreign_keys=[ForeignKey(["up"], f"t{(i - 1) // 2}", ["id"])]))
-    root = ET.fromstring(erd.svg(Schema(tables)))
+    return Schema(tables)
+
+
+def test_svg_30_tables_and_self_reference():
+    root = ET.fromstring(erd.svg(tree_of_30()))
     assert len([g for g in root.iter(SVG_NS + "g") if g.get("class") == "table"]) == 30
     assert len([g for g in root.iter(SVG_NS + "g") if g.get("class") == "fk"]) == 30
     assert int(root.get("width")) < 4000 and int(root.get("height")) < 4000
@@ -177,12 +182,7 @@ def shared(a, b, close=2.5) -> bool:
 
 
 def test_no_two_connectors_share_a_segment():
-    tables = [Table("t0", [Column("id", "int", False), Column("parent_id", "int")], primary_key=["id"],
-                    foreign_keys=[ForeignKey(["parent_id"], "t0", ["id"])])]
-    for i in range(1, 30):
-        tables.append(Table(f"t{i}", [Column("id", "int", False), Column("up", "int", False)],
-                            primary_key=["id"], foreign_keys=[ForeignKey(["up"], f"t{(i - 1) // 2}", ["id"])]))
-    for schema in (design_library(), library(), Schema(tables)):
+    for schema in (design_library(), library(), tree_of_30()):
         lines = connector_segments(erd.svg(schema))
         assert len(lines) == sum(len(t.foreign_keys) for t in schema.tables)
         for i, one in enumerate(lines):

@@ -160,43 +160,27 @@ def test_memory_is_bounded(server):
 
 
 @pytest.fixture
-def customers_db(server):
+def customers_db(owned_database):
     """A database the test owns, with a customers table, reached by a role that is no superuser."""
-    from sqlalchemy.engine import make_url
-
-    admin = server
-    with admin.connect(autocommit=True) as conn:
-        if not conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]:
-            pytest.skip("needs a superuser to make the test's role")
-        conn.execute("CREATE ROLE crm_owner LOGIN PASSWORD 'crm-pw' CREATEDB CREATEROLE")
-        conn.execute("CREATE DATABASE crm OWNER crm_owner")
-    url = make_url(admin.url).set(drivername="postgresql", username="crm_owner", password="crm-pw",
-                                  database="crm").render_as_string(hide_password=False)
-    import psycopg
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE customers (id int PRIMARY KEY, name text)")
-        conn.execute("INSERT INTO customers VALUES (1, 'Ada')")
-    try:
-        yield url
-    finally:
-        with admin.connect(autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS crm WITH (FORCE)")
-            conn.execute("DROP ROLE IF EXISTS crm_owner")
+    with owned_database("crm", "CREATE TABLE customers (id int PRIMARY KEY, name text);"
+                        "INSERT INTO customers VALUES (1, 'Ada');",
+                        password="crm-pw", rights="CREATEDB CREATEROLE") as db:
+        yield db
 
 
 def test_the_transaction_escape_cannot_drop_a_users_table(customers_db, monkeypatch):
     import psycopg
 
-    monkeypatch.setenv("AGENTNB_POSTGRES_URL", customers_db)
+    monkeypatch.setenv("AGENTNB_POSTGRES_URL", customers_db.url)
     answer = ("```sql\nSELECT begin atomic FROM (VALUES (1)) v(begin); COMMIT; DROP TABLE customers;\n```\n")
     report = checks.run(extract(answer), answer_text=answer)
     (row,) = [r for r in report.rows if r.name == "Schema on PostgreSQL"]
     assert row.status == "failed" and row.message.startswith('table "customers" does not exist\nat line 2 of the answer')
-    with psycopg.connect(customers_db) as conn:
+    with psycopg.connect(customers_db.url) as conn:
         assert conn.execute("SELECT * FROM customers").fetchall() == [(1, "Ada")]
         names = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'agentnb%' UNION ALL "
                              "SELECT datname FROM pg_database WHERE datname LIKE 'agentnb_scratch%' AND "
-                             "pg_has_role('crm_owner', datdba, 'USAGE')").fetchall()
+                             f"pg_has_role('{customers_db.owner}', datdba, 'USAGE')").fetchall()
     assert names == []
 
 

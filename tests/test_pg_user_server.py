@@ -28,32 +28,16 @@ def admin_url(shared_postgres):
     return server
 
 
-def _url_for(admin: pgserver.PostgresServer, user: str, password: str, database: str) -> str:
-    from sqlalchemy.engine import make_url
-    return (make_url(admin.url).set(drivername="postgresql", username=user, password=password, database=database)
-            .render_as_string(hide_password=False))
-
-
 @pytest.fixture(scope="module")
-def shop(admin_url):
-    """A database of the user's, with data, reached by a role that is no superuser (CREATEDB, CREATEROLE)."""
-    with admin_url.connect(autocommit=True) as conn:
-        conn.execute("CREATE ROLE shop_owner LOGIN PASSWORD 'shop-pw-s3cret' CREATEDB CREATEROLE")
-        conn.execute("CREATE ROLE shop_clerk LOGIN PASSWORD 'clerk-pw-s3cret'")
-        conn.execute("CREATE DATABASE shop OWNER shop_owner")
-    url = _url_for(admin_url, "shop_owner", "shop-pw-s3cret", "shop")
-    import psycopg
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL)")
-        conn.execute("INSERT INTO customers VALUES (1, 'Ada'), (2, 'Grace')")
-        conn.execute("CREATE TYPE tier AS ENUM ('gold', 'silver')")
-    try:
-        yield url
-    finally:
-        with admin_url.connect(autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS shop WITH (FORCE)")
-            conn.execute("DROP ROLE IF EXISTS shop_owner")
-            conn.execute("DROP ROLE IF EXISTS shop_clerk")
+def shop(owned_database):
+    """A database of the user's, with data, reached by a role that is no superuser (CREATEDB, CREATEROLE),
+    and a clerk's role without those rights."""
+    with owned_database("shop", "CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL);"
+                        "INSERT INTO customers VALUES (1, 'Ada'), (2, 'Grace');"
+                        "CREATE TYPE tier AS ENUM ('gold', 'silver');",
+                        password="shop-pw-s3cret", rights="CREATEDB CREATEROLE",
+                        others={"clerk": "clerk-pw-s3cret"}) as db:
+        yield db
 
 
 def shop_state(url: str) -> tuple:
@@ -78,8 +62,8 @@ def agentnb_objects(admin: pgserver.PostgresServer) -> tuple:
 
 
 def test_checks_on_a_users_server_leave_its_objects_as_they_were(shop, admin_url, monkeypatch):
-    monkeypatch.setenv("AGENTNB_POSTGRES_URL", shop)
-    before, agentnb_before = shop_state(shop), agentnb_objects(admin_url)
+    monkeypatch.setenv("AGENTNB_POSTGRES_URL", shop.url)
+    before, agentnb_before = shop_state(shop.url), agentnb_objects(admin_url)
     result, schema = postgres.check_schema("CREATE EXTENSION pgcrypto;\nCREATE TABLE customers (id uuid "
                                            "DEFAULT gen_random_uuid() PRIMARY KEY);\nCREATE TYPE tier AS ENUM ('x');")
     # the answer found an empty database of its own: its customers and tier are not the user's
@@ -88,20 +72,20 @@ def test_checks_on_a_users_server_leave_its_objects_as_they_were(shop, admin_url
     migration = postgres.check_migration("CREATE TABLE a (id int);", "ALTER TABLE a ADD b int;",
                                          "ALTER TABLE a DROP b;")
     assert migration.status == "passed", migration.to_dict()
-    assert shop_state(shop) == before
+    assert shop_state(shop.url) == before
     assert agentnb_objects(admin_url) == agentnb_before
 
 
 def test_a_role_that_cannot_create_a_sandbox_gets_a_skipped_row_saying_what_to_grant(shop, admin_url,
                                                                                      monkeypatch):
-    clerk = _url_for(admin_url, "shop_clerk", "clerk-pw-s3cret", "shop")
-    monkeypatch.setenv("AGENTNB_POSTGRES_URL", clerk)
+    clerk = shop.roles["clerk"]
+    monkeypatch.setenv("AGENTNB_POSTGRES_URL", shop.urls["clerk"])
     result, schema = postgres.check_schema("DROP TABLE customers;")
     assert (result.status, schema) == ("skipped", None)
-    assert result.message.startswith("AGENTNB_POSTGRES_URL (postgresql://shop_clerk:***@")
-    assert "ALTER ROLE shop_clerk CREATEDB CREATEROLE;" in result.message
+    assert result.message.startswith(f"AGENTNB_POSTGRES_URL (postgresql://{clerk}:***@")
+    assert f"ALTER ROLE {clerk} CREATEDB CREATEROLE;" in result.message
     assert "clerk-pw-s3cret" not in result.message
-    assert shop_state(shop)[2] == [(1, "Ada"), (2, "Grace")]
+    assert shop_state(shop.url)[2] == [(1, "Ada"), (2, "Grace")]
 
 
 @pytest.mark.parametrize("value, problem", [

@@ -23,7 +23,8 @@ def test_checks_exports_what_a_notebook_may_call():
     assert sorted(agentnb.checks.__all__) == sorted([
         "CheckReport", "CheckResult", "run", "check_syntax", "check_schema", "check_migration", "diff_schemas",
         "check_openapi", "check_python", "check_typescript", "check_secrets", "check_env", "check_answer_format",
-        "check_graphql", "check_security", "check_dockerfile", "check_compose", "check_proto"])
+        "check_graphql", "check_security", "check_dockerfile", "check_compose", "check_proto",
+        "check_asyncapi", "check_mongodb", "check_prisma"])
     for name in agentnb.checks.__all__:
         member = getattr(agentnb.checks, name)
         assert callable(member) and member.__module__.startswith("agentnb.checks"), name
@@ -52,7 +53,8 @@ def test_load_ext_imports_no_heavy_library():
             "from IPython.core.interactiveshell import InteractiveShell\n"
             "InteractiveShell.instance().run_line_magic('load_ext', 'agentnb')\n"
             "heavy = [m for m in ('anthropic', 'httpx2', 'duckdb', 'sqlalchemy', 'psycopg', 'pglast', 'nbformat',\n"
-            "                     'papermill', 'ipywidgets', 'pydantic', 'openapi_spec_validator') if m in sys.modules]\n"
+            "                     'papermill', 'ipywidgets', 'pydantic', 'openapi_spec_validator',\n"
+            "                     'agentnb.checks.secrets') if m in sys.modules]\n"
             "print(heavy)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

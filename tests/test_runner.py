@@ -298,6 +298,10 @@ def test_collect_reads_agentnb_output_metadata():
     assert [(c["name"], c["status"], c["cell"]) for c in got["checks"]] == [
         ("SQL syntax", "passed", 1), ("Round trip", "failed", 1), ("ERD", "skipped", 2)]
     assert (got["checks_passed"], got["checks_failed"]) == (1, 1)
+    # the summary's "tokens in" is the whole input: fresh and cache-written tokens added
+    run = RunResult(id="2", notebook="nb.ipynb", parameters={}, output="out/nb.ipynb", html=None, status="ok",
+                    duration_s=1.0, **got)
+    assert "| 157 / 23 |" in summary_markdown(Batch([run], "now", 1.0, 1, "out", {}))
 
     # a notebook that made no call cost nothing: 0, not "unknown"
     empty = collect({"cells": [{"cell_type": "code", "outputs": [{"output_type": "stream"}]}]})

@@ -161,6 +161,15 @@ def test_unwritable_home_names_the_path(tmp_path):
     assert str(home / "log") in message and "AGENTNB_HOME" in message
 
 
+def test_a_log_folder_that_cannot_be_made_reads_as_empty_views(tmp_path):
+    home = tmp_path / "a-file"
+    home.write_text("not a folder")
+    con = connect(home)
+    assert con.sql("select count(*) from exchanges").fetchall() == [(0,)]
+    assert "input_tokens" in con.sql("select * from exchanges").columns
+    assert con.sql("select count(*), sum(duration_s) from tool_calls").fetchall() == [(0, None)]
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes through chmod")
 def test_read_only_home(tmp_path):
     tmp_path.chmod(0o500)

@@ -31,7 +31,7 @@ def offline_env(tmp_path) -> dict:
 
 def test_every_shipped_notebook_replays_its_saved_outputs(tmp_path):
     notebooks = sorted(NOTEBOOKS.rglob("*.ipynb"))
-    assert len(notebooks) == 7, notebooks
+    assert len(notebooks) == 8, notebooks
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-q", "--rootdir", str(REPO),
          "-o", "addopts=", "-o", "testpaths=", *map(str, notebooks)],

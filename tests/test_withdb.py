@@ -4,10 +4,8 @@ answer's schema is compared with, and never let the URL's password out."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import uuid
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -27,27 +25,10 @@ INSERT INTO customers (email) VALUES ('row-only@example.org');
 
 
 @pytest.fixture(scope="module")
-def shop_url():
+def shop_url(owned_database):
     """A database of the test's own on the session's PostgreSQL, owned by a role with a password."""
-    url = os.environ.get("AGENTNB_POSTGRES_URL")
-    if not url:
-        pytest.skip("no PostgreSQL for this test session")
-    import psycopg
-
-    admin = url.replace("postgresql+psycopg://", "postgresql://")
-    name, role = "shop_" + uuid.uuid4().hex[:8], "owner_" + uuid.uuid4().hex[:8]
-    with psycopg.connect(admin, autocommit=True) as con:
-        con.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{PASSWORD}'")
-        con.execute(f"CREATE DATABASE {name} OWNER {role}")
-    parts = urlsplit(admin)
-    host = parts.netloc.rsplit("@", 1)[-1]
-    own = urlunsplit(parts._replace(netloc=f"{role}:{PASSWORD}@{host}", path="/" + name))
-    with psycopg.connect(own, autocommit=True) as con:
-        con.execute(SHOP)
-    yield own
-    with psycopg.connect(admin, autocommit=True) as con:
-        con.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        con.execute(f"DROP ROLE {role}")
+    with owned_database("shop", SHOP, password=PASSWORD) as db:
+        yield db.url
 
 
 def test_postgres_schema_read_from_the_catalog_not_the_data(shop_url):

@@ -41,8 +41,15 @@ _HTTPIE = re.compile(
     r"^[ \t]*(?:\$[ \t]*)?(?:http|https|xh)[ \t]+(?:-{1,2}\w|[A-Z]+[ \t]|:\d|:/|localhost|[\w.-]+[:/])",
                      re.M)
 _RAW_HTTP = re.compile(r"^(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) +\S+(?: +HTTP/[\d.]+)?\r?$", re.M)
-_OPENAPI_YAML = re.compile(r"^[\"']?(?:openapi|swagger)[\"']?[ \t]*:", re.M)
-_OPENAPI_JSON = re.compile(r"\"(?:openapi|swagger)\"\s*:")
+_SPEC_YAML = re.compile(r"^[\"']?(openapi|swagger|asyncapi)[\"']?[ \t]*:", re.M)
+_SPEC_JSON = re.compile(r"\"(openapi|swagger|asyncapi)\"\s*:")
+_SPEC_KIND = {"openapi": "openapi", "swagger": "openapi", "asyncapi": "asyncapi"}
+# MongoDB: mongosh statements at the start of a line (an application's driver calls are awaited or
+# chained from db.collection(...), and stay JavaScript), or a JSON validator or createIndexes command
+_MONGOSH = re.compile(r"^[ \t]*(?:db\.(?:createCollection|runCommand|\w+\.createIndex(?:es)?)\(|use[ \t]+\w+[ \t]*;?$)",
+                      re.M)
+_JS_MODULE = re.compile(r"\brequire\(|^[ \t]*(?:import|export)\b|\bawait\b", re.M)
+_MONGO_JSON = re.compile(r"\"\$jsonSchema\"\s*:|\"createIndexes\"\s*:")
 _COMPOSE_FILE = re.compile(r"(?:docker-)?compose[\w.-]*\.ya?ml$")
 _SERVICES = re.compile(r"^services[ \t]*:[ \t]*(?:#.*)?\r?$", re.M)
 ENV_LINE = re.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=(.*?)\r?$")
@@ -135,21 +142,27 @@ def _sql_kind(code: str) -> str:
     return "schema" if ddl and ddl >= dml else "query"
 
 
-def _is_openapi(code: str, language: str) -> bool:
+def _spec_kind(code: str, language: str) -> str | None:
+    """"openapi" or "asyncapi" when the document's first top-level key among ``openapi``, ``swagger``
+    and ``asyncapi`` says so, else None."""
     if language == "json":
-        if not _OPENAPI_JSON.search(code):
-            return False
+        found = _SPEC_JSON.search(code)
+        if not found:
+            return None
         try:
             data = json.loads(code)
         except (ValueError, RecursionError):             # nested too deeply: the check says so
-            return True                                   # a broken contract is still a contract
-        return isinstance(data, dict) and ("openapi" in data or "swagger" in data)
-    if not _OPENAPI_YAML.search(code):
-        return False
+            return _SPEC_KIND[found.group(1)]            # a broken contract is still a contract
+        if not isinstance(data, dict):
+            return None
+        return next((_SPEC_KIND[k] for k in data if k in _SPEC_KIND), None)
+    found = _SPEC_YAML.search(code)
+    if not found:
+        return None
     try:
         import yaml
     except ImportError:
-        return True
+        return _SPEC_KIND[found.group(1)]
     # Confirm on the event stream, stopping at the first top-level key that says so: loading a
     # whole contract would cost milliseconds, and a contract broken further down is still a contract.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -159,20 +172,28 @@ def _is_openapi(code: str, language: str) -> bool:
             if isinstance(event, (yaml.StreamStartEvent, yaml.DocumentStartEvent)):
                 continue
             if depth == 0 and not isinstance(event, yaml.MappingStartEvent):
-                return False
+                return None
             if depth == 1:
                 if isinstance(event, yaml.MappingEndEvent):
-                    return False
-                if is_key and isinstance(event, yaml.ScalarEvent) and event.value in ("openapi", "swagger"):
-                    return True
+                    return None
+                if is_key and isinstance(event, yaml.ScalarEvent) and event.value in _SPEC_KIND:
+                    return _SPEC_KIND[event.value]
                 is_key = not is_key
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
     except yaml.YAMLError:
+        return _SPEC_KIND[found.group(1)]
+    return None
+
+
+def _is_mongodb(code: str, language: str) -> bool:
+    if language in ("mongodb", "mongo", "mongosh"):
         return True
-    return False
+    if language == "javascript":
+        return bool(_MONGOSH.search(code)) and not _JS_MODULE.search(code)
+    return language == "json" and bool(_MONGO_JSON.search(code)) and not _SPEC_JSON.search(code)
 
 
 # --- classification ------------------------------------------------------------------------------
@@ -186,6 +207,9 @@ def classify(a: Artifact) -> None:
             a.kind = kind
             return
     lang, code, fname = a.language, a.code, a.filename or ""
+    if _is_mongodb(code, lang):
+        a.kind = "mongodb"
+        return
     base = fname.rsplit("/", 1)[-1].lower()
     mig = migration_from_filename(fname) if fname else None
     if lang == "sql":
@@ -220,8 +244,9 @@ def classify(a: Artifact) -> None:
     elif lang == "dockerfile":
         a.kind = "dockerfile"
     elif lang in ("yaml", "json"):
-        if _is_openapi(code, lang):
-            a.kind = "openapi"
+        spec = _spec_kind(code, lang)
+        if spec:
+            a.kind = spec
         elif lang == "yaml" and (_SERVICES.search(code) or _COMPOSE_FILE.match(base)):
             a.kind = "compose"
         else:

@@ -8,7 +8,7 @@ from typing import Any
 
 KINDS = (
     "schema", "migration", "query", "python", "typescript", "javascript", "prisma", "openapi",
-    "graphql", "proto", "example", "dockerfile", "compose", "env", "shell", "json", "yaml", "other",
+    "graphql", "proto", "asyncapi", "mongodb", "example", "dockerfile", "compose", "env", "shell", "json", "yaml", "other",
 )
 CODE_KINDS = ("python", "typescript", "javascript")     # the kinds that are program code
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterable
 
 from agentnb.batch.results import Batch, RunResult, money, total
-from agentnb.llm.models import USAGE_KEYS
+from agentnb.llm.models import USAGE_KEYS, input_total
 from agentnb.text import one_line
 
 SUMMARY_NAMES = ("summary.md", "summary.html", "summary.json")
@@ -160,8 +160,7 @@ def _sum_tokens(values: Iterable[dict | None]) -> dict | None:
 def _tokens(tokens: dict | None) -> str:
     if not tokens:
         return "unknown"
-    into = tokens["input_tokens"] + tokens["cache_creation_input_tokens"] + tokens["cache_read_input_tokens"]
-    return f"{into:,} / {tokens['output_tokens']:,}"
+    return f"{input_total(tokens):,} / {tokens['output_tokens']:,}"
 
 
 def _value(value) -> str:

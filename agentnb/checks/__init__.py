@@ -22,6 +22,7 @@ __all__ = [
     "check_syntax", "check_schema", "check_migration", "diff_schemas",
     "check_openapi", "check_python", "check_typescript", "check_secrets", "check_env", "check_answer_format",
     "check_graphql", "check_security", "check_dockerfile", "check_compose", "check_proto",
+    "check_asyncapi", "check_mongodb", "check_prisma",
 ]
 
 # public name -> the module that defines it, imported on first use
@@ -41,6 +42,9 @@ _LAZY = {
     "check_dockerfile": "agentnb.checks.docker",
     "check_compose": "agentnb.checks.docker",
     "check_proto": "agentnb.checks.proto",
+    "check_asyncapi": "agentnb.checks.asyncapi",
+    "check_mongodb": "agentnb.checks.mongodb",
+    "check_prisma": "agentnb.checks.prisma",
 }
 
 
@@ -168,6 +172,8 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
     if models_job is not None:
         done = outcomes[id(models_job)]
         report.rows.extend(done.value if done.ok else [done.row])
+    if ddl and pg_row is not None:
+        report.rows.extend(_prisma_model_rows(artifacts, schema if pg_row.status == "passed" else None, pg_row))
     if diff is not None:
         report.diff = diff
         if diff.details.get("upgrade_sql"):
@@ -208,6 +214,25 @@ def _models_job(artifacts, pg_done: dict):
     return Job(name, rows, models.TIMEOUT, cancel=child.stop)
 
 
+def _prisma_model_rows(artifacts, schema, pg_row: CheckResult) -> list[CheckResult]:
+    """The answer's Prisma models against the same schema, from what the Prisma schema row parsed (the
+    parser ran there, under the checks' limits)."""
+    if not artifacts.by_kind("prisma"):
+        return []
+    from agentnb.checks import prisma
+
+    try:
+        rows = prisma.compare_with_schema(artifacts, schema, cached_only=True)
+    except Exception as err:          # a bug of ours costs the row, never the report
+        return [CheckResult(prisma.MODELS_ROW, FAILED, f"internal error: {type(err).__name__}: {err}")]
+    if schema is None:
+        why = "the schema did not load on PostgreSQL" if pg_row.status == FAILED else pg_row.message
+        for row in rows:
+            if row.status == SKIPPED and row.message.startswith("no schema reflected"):
+                row.message = f"nothing to compare the models with: {why}"
+    return rows
+
+
 def _extra(check: Callable, artifacts) -> list[CheckResult]:
     rows = check(artifacts)
     return [rows] if isinstance(rows, CheckResult) else list(rows)
@@ -240,8 +265,8 @@ def _code_checks(answer_text: str, artifacts, required) -> list[tuple[str, Calla
 
 
 def _stack_checks(artifacts) -> list[tuple[str, Callable[[], list[CheckResult]]]]:
-    """GraphQL, gRPC, Docker and the code's security: each family a check of its own, only when the
-    answer holds its kind (each returns its rows, none when there is nothing to check)."""
+    """GraphQL, gRPC, Docker, AsyncAPI, MongoDB, Prisma and the code's security: each family a check of its
+    own, only when the answer holds its kind (each returns its rows, none when there is nothing to check)."""
     checks: list[tuple[str, Callable[[], list[CheckResult]]]] = []
     kinds = {a.kind for a in artifacts}
     if "graphql" in kinds:
@@ -252,6 +277,14 @@ def _stack_checks(artifacts) -> list[tuple[str, Callable[[], list[CheckResult]]]
         checks.append(("Dockerfile", partial(_family, "docker", "check_dockerfile", artifacts)))
     if "compose" in kinds:
         checks.append(("Compose file", partial(_family, "docker", "check_compose", artifacts)))
+    if "prisma" in kinds:
+        checks.append(("Prisma schema", partial(_family, "prisma", "check_prisma", artifacts)))
+    if "asyncapi" in kinds:
+        checks.append(("AsyncAPI document", partial(_family, "asyncapi", "check_asyncapi", artifacts)))
+    from agentnb.checks.mongodb import mongodb_blocks
+
+    if mongodb_blocks(artifacts):         # mongosh blocks, and driver calls in the answer's code
+        checks.append(("MongoDB", partial(_family, "mongodb", "check_mongodb", artifacts)))
     if any(a.language == "python" and a.kind in ("python", "migration") for a in artifacts):
         checks.append(("Security of the Python code", partial(_family, "security", "check_security", artifacts)))
     return checks

@@ -31,14 +31,22 @@ def _has_tests(arts: Sequence[Artifact]) -> bool:
         r"^\s*(?:async\s+)?def test_\w*\(|\b(?:describe|it|test)\(\s*['\"`]", a.code, re.M) for a in arts)
 
 
+# a GraphQL block defining types (not only operations), a .proto file declaring a service
+_SDL = re.compile(r"^\s*(?:(?:extend\s+)?(?:type|input|interface|union|enum|scalar)\s+[A-Za-z_]"
+                  r"|(?:extend\s+)?schema\s*[{@]|directive\s+@)", re.M)
+_SERVICE = re.compile(r"^\s*service\s+\w+\s*\{", re.M)
+# a gRPC service's request examples are grpcurl commands (a shell block, not an HTTP example)
+_GRPCURL = re.compile(r"(?:^|[\s;|&($])grpcurl\s", re.M)
+
 # key -> (test, what is missing in plain words)
 FORMAT_PARTS = {
     "code": (lambda arts: any(a.kind in CODE_KINDS for a in arts),
              "no code (a Python, TypeScript or JavaScript block)"),
     "schema": (lambda arts: any(a.kind in ("schema", "prisma", "migration") for a in arts),
                "no data schema (SQL DDL, Prisma schema or migration)"),
-    "examples": (lambda arts: any(a.kind == "example" for a in arts),
-                 "no request examples (curl or HTTPie)"),
+    "examples": (lambda arts: any(a.kind == "example" or (a.kind == "shell" and _GRPCURL.search(a.code))
+                                  for a in arts),
+                 "no request examples (curl, HTTPie or grpcurl)"),
     "env": (lambda arts: bool(getattr(arts, "env", None)),
             "no list of environment variables"),
     "openapi": (lambda arts: any(a.kind == "openapi" for a in arts), "no OpenAPI contract"),
@@ -46,7 +54,14 @@ FORMAT_PARTS = {
     "tests": (_has_tests, "no tests (pytest `def test_…` or `describe(`/`it(` blocks)"),
     "dockerfile": (lambda arts: any(a.kind == "dockerfile" for a in arts), "no Dockerfile"),
     "compose": (lambda arts: any(a.kind == "compose" for a in arts), "no docker-compose file"),
-    "graphql": (lambda arts: any(a.kind == "graphql" for a in arts), "no GraphQL schema"),
+    "graphql": (lambda arts: any(a.kind == "graphql" and _SDL.search(a.code) for a in arts),
+                "no GraphQL schema (SDL type definitions; example operations alone are not one)"),
+    "proto": (lambda arts: any(a.kind == "proto" for a in arts), "no Protocol Buffers file (.proto)"),
+    "grpc": (lambda arts: any(a.kind == "proto" and _SERVICE.search(a.code) for a in arts),
+             "no gRPC service (a .proto file declaring a `service`)"),
+    "asyncapi": (lambda arts: any(a.kind == "asyncapi" for a in arts), "no AsyncAPI document"),
+    "mongodb": (lambda arts: any(a.kind == "mongodb" for a in arts),
+                "no MongoDB validator or index (a mongosh block or a $jsonSchema document)"),
 }
 
 

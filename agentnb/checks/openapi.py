@@ -1,9 +1,9 @@
 """OpenAPI checks: the contract is valid, every operation is documented, and the answer's request
 examples (curl, HTTPie, raw HTTP lines, located by ``http_examples``) call declared paths and methods.
 
-The contract is untrusted text: its YAML is composed first and its expanded size and depth are measured
-before anything is built from it, so an alias bomb or a deeply nested document is refused in
-milliseconds with a short message. Nothing is fetched: external ``$ref``s are reported, not resolved.
+The contract is untrusted text, loaded with bounds by ``documents.load_document`` (an alias bomb or a
+deeply nested document is refused in milliseconds with a short message). Nothing is fetched: external
+``$ref``s are reported, not resolved.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from agentnb.artifacts import Artifact
-from agentnb.checks.limits import MAX_DEPTH, MAX_NODES, MAX_TEXT, too_large
+from agentnb.checks.documents import load_document, stringify_keys
 from agentnb.checks.http_examples import LOCAL_HOSTS, example_requests, match_path, url_path
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 from agentnb.text import plural
@@ -24,109 +24,10 @@ __all__ = ["check_openapi", "HTTP_METHODS"]
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
-def _stringify_keys(node):
-    """YAML turns ``200:`` into an int and ``2024-01-01`` into a date; JSON and OpenAPI tools see text."""
-    if isinstance(node, dict):
-        return {str(k): _stringify_keys(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_stringify_keys(v) for v in node]
-    if hasattr(node, "isoformat") and not isinstance(node, (int, float, str, bool)):
-        return node.isoformat()
-    return node
-
-
 def _load_contract(a: Artifact) -> tuple[object, str | None]:
     """(document, None) or (None, error message with line and column, or why the text was refused)."""
-    name = a.filename or "the contract"
-    text = a.code
-    if len(text) > MAX_TEXT:
-        return None, too_large(name, text)
-    if a.language == "json" or text.lstrip().startswith("{"):
-        try:
-            doc = json.loads(text)
-        except RecursionError:
-            return None, _too_deep(name)
-        except ValueError as exc:
-            if a.language == "json":
-                lineno, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
-                msg = getattr(exc, "msg", str(exc))
-                return None, f"{name} line {lineno}, column {col}: {msg}" if lineno else f"{name}: {exc}"
-        else:
-            refused = _measure(doc, _json_children)
-            return (None, f"{name}: {refused}") if refused else (doc, None)
-    try:
-        import yaml
-    except ImportError:
-        return None, "PyYAML is not installed: pip install pyyaml"
-    # Compose the node graph first (an alias is a shared node there, so this is cheap), measure it
-    # as it would expand, and only then build Python objects from it.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
-    try:
-        node = loader.get_single_node()
-        refused = _measure(node, _yaml_children) if node is not None else None
-        if refused:
-            return None, f"{name}: {refused}"
-        return (loader.construct_document(node) if node is not None else None), None
-    except RecursionError:
-        return None, _too_deep(name)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        if "maximum nesting depth" in problem:
-            return None, _too_deep(name)
-        if mark is not None:
-            return None, f"{name} line {mark.line + 1}, column {mark.column + 1}: {problem}"
-        return None, f"{name}: {problem}"
-    finally:
-        loader.dispose()
-
-
-def _too_deep(name: str) -> str:
-    return f"{name}: nested more than {MAX_DEPTH} levels deep: refused, not checked"
-
-
-def _yaml_children(node) -> list:
-    value = node.value
-    if isinstance(value, list):              # a sequence's items, or a mapping's (key, value) pairs
-        return [part for item in value for part in (item if isinstance(item, tuple) else (item,))]
-    return []
-
-
-def _json_children(node) -> list:
-    if isinstance(node, dict):
-        return list(node.values())
-    return node if isinstance(node, list) else []
-
-
-def _measure(root, children) -> str | None:
-    """Why a document is refused (too many values once aliases are expanded, too deep, an alias inside
-    its own anchor), or None. Each shared node is measured once: a loop, memoised, never expanding."""
-    size: dict[int, int] = {}
-    depth: dict[int, int] = {}
-    entered: set[int] = set()
-    stack = [(root, False)]
-    while stack:
-        node, finished = stack.pop()
-        key = id(node)
-        if finished:
-            kids = children(node)
-            size[key] = 1 + sum(size[id(k)] for k in kids)
-            depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
-            entered.discard(key)
-            if size[key] > MAX_NODES:
-                return (f"more than {MAX_NODES:,} values once its aliases are expanded (aliases repeating "
-                        "aliases: an alias bomb?): refused, not checked")
-            if depth[key] > MAX_DEPTH:
-                return f"nested more than {MAX_DEPTH} levels deep: refused, not checked"
-            continue
-        if key in size:
-            continue
-        if key in entered:
-            return "an alias refers to the node that holds it (a loop): refused, not checked"
-        entered.add(key)
-        stack.append((node, True))
-        stack.extend((k, False) for k in children(node) if id(k) not in size)
-    return None
+    loaded = load_document(a.code, a.filename or "the contract", a.language)
+    return loaded.doc, loaded.error
 
 
 def _external_refs(node, found: list[str]) -> list[str]:
@@ -207,7 +108,7 @@ def check_openapi(artifact: Artifact, examples: Iterable[Artifact] = ()) -> list
         return [CheckResult("OpenAPI contract", FAILED,
                             f"{name}: the document is a {type(doc).__name__}, not a mapping with "
                             "`openapi`, `info` and `paths`", {"file": name})]
-    spec = _stringify_keys(doc)
+    spec = stringify_keys(doc)
     operations: list[tuple[str, str, object]] = []
     paths = spec.get("paths")
     for path, item in (paths.items() if isinstance(paths, dict) else ()):

@@ -18,43 +18,29 @@ from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 __all__ = ["check_secrets", "check_env"]
 
 
-class _Lazy:
-    """A regex compiled on first use: the module is imported with the magics, most sessions never
-    check code, and compiling these patterns costs ~8 ms."""
-
-    __slots__ = ("_args", "_rx")
-
-    def __init__(self, pattern: str, flags: int = 0):
-        self._args, self._rx = (pattern, flags), None
-
-    def __getattr__(self, name: str):
-        if self._rx is None:
-            self._rx = re.compile(*self._args)
-        return getattr(self._rx, name)
-
-
-
 def _where(a: Artifact, line: int | None = None) -> str:
     """``app/main.py line 12`` or ``block 3 (python) line 4`` (``line`` is 1-based within the code)."""
     place = a.filename or f"block {a.index + 1} ({a.kind})"
     return f"{place} line {line}" if line else place
 
 
+# The patterns are compiled at import (~2 ms): the checks' first run imports this module, `%load_ext
+# agentnb` never does (tests/test_public_api.py).
 # (what, substrings that must occur for the pattern to be tried at all, pattern)
 _TOKENS = [
     ("AWS access key ID", ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA"),
-     _Lazy(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b")),
-    ("Anthropic API key", ("sk-ant-",), _Lazy(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
-    ("OpenAI-style API key", ("sk-",), _Lazy(r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}")),
-    ("Stripe secret key", ("k_live_", "k_test_"), _Lazy(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}")),
+     re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b")),
+    ("Anthropic API key", ("sk-ant-",), re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
+    ("OpenAI-style API key", ("sk-",), re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}")),
+    ("Stripe secret key", ("k_live_", "k_test_"), re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}")),
     ("GitHub token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-     _Lazy(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})")),
-    ("Slack token", ("xox",), _Lazy(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    ("Google API key", ("AIza",), _Lazy(r"\bAIza[0-9A-Za-z_-]{35}")),
-    ("private key", ("PRIVATE KEY",), _Lazy(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY(?: BLOCK)?-----")),
+     re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})")),
+    ("Slack token", ("xox",), re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("Google API key", ("AIza",), re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
+    ("private key", ("PRIVATE KEY",), re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY(?: BLOCK)?-----")),
 ]
-_JWT = _Lazy(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
-_PLACEHOLDER = _Lazy(
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
+_PLACEHOLDER = re.compile(
     r"x{4,}|X{4,}|\.\.\.|…|\*{3,}|<[^>]*>|\$\{|\{\{|%\(|%s|^\$\w|example|exemple|your[-_ ]?|votre|"
     r"change[-_ ]?me|changeit|placeholder|dummy|fake|redacted|replace|remplacer|todo|fixme|"
     r"not[-_]?a[-_]?real|insert|secret[-_]here|dev[-_]only", re.I)
@@ -76,14 +62,14 @@ _NOT_SECRET_WORDS = {
 _TRIVIAL = {"bearer", "basic", "password", "secret", "token", "hs256", "hs384", "hs512", "rs256",
             "es256", "jwt", "utf-8", "utf8", "none", "null", "true", "false", "string", "str",
             "required", "optional", "hidden", "text", "access", "refresh"}
-_ASSIGN = _Lazy(
+_ASSIGN = re.compile(
     r"""(?<![\w$])(?P<name>[A-Za-z_$][\w$]*)['"]?[ \t]*(?::[ \t]*[A-Za-z_][\w\[\], .|]*?[ \t]*)?"""
     r"""(?:=(?![=>])|:(?!:)|\?\?=?|\|\|=?)[ \t]*(?P<q>['"`])(?P<val>[^'"`\n]*)(?P=q)""")
-_ENV_DEFAULT = _Lazy(
+_ENV_DEFAULT = re.compile(
     r"""(?:getenv|environ\.get|env\.get)\(\s*['"](?P<name>\w+)['"]\s*,\s*(?P<q>['"])(?P<val>[^'"\n]*)(?P=q)"""
     r"""|process\.env\.(?P<name2>\w+)\s*(?:\?\?|\|\|)\s*(?P<q2>['"`])(?P<val2>[^'"`\n]*)(?P=q2)""")
-_JWT_CALL = _Lazy(r"\bjwt\.(?:encode|decode|sign|verify)\s*\(")
-_CONN_URL = _Lazy(r"\b(?P<scheme>[a-z][\w+.-]*)://(?P<user>[^\s:/@'\"`]+):(?P<pw>[^\s@/'\"`]+)@")
+_JWT_CALL = re.compile(r"\bjwt\.(?:encode|decode|sign|verify)\s*\(")
+_CONN_URL = re.compile(r"\b(?P<scheme>[a-z][\w+.-]*)://(?P<user>[^\s:/@'\"`]+):(?P<pw>[^\s@/'\"`]+)@")
 _DOC_KINDS = ("example", "shell", "openapi")      # documentation: JWTs shown in examples are fine
 
 
@@ -125,7 +111,7 @@ def _is_test_file(a: Artifact) -> bool:
             or bool(re.search(r"^\s*def test_\w+\(|^\s*(?:describe|it|test)\(\s*['\"`]", a.code, re.M)))
 
 
-_LITERAL = _Lazy(r"\s*(?P<q>['\"`])(?P<val>[^'\"`\n]*)(?P=q)")
+_LITERAL = re.compile(r"\s*(?P<q>['\"`])(?P<val>[^'\"`\n]*)(?P=q)")
 
 
 def _jwt_key_literals(code: str) -> list[re.Match]:
@@ -160,9 +146,9 @@ def _jwt_key_literals(code: str) -> list[re.Match]:
     return found
 
 
-_COMMENT_LINE = _Lazy(r"^\s*(?:#|//|\*|/\*|--)")
-_ENV_LINE = _Lazy(r"^[ \t]*(?:export[ \t]+|ENV[ \t]+|ARG[ \t]+)?([A-Za-z_]\w*)[ \t]*=[ \t]*['\"]?([^'\"\s#]+)", re.M)
-_CODE_PLACEHOLDER = _Lazy(r"<[^>]*>|\$\{|\{\{|%\(|%s|\{\w*\}|\.\.\.|…|x{4,}|X{4,}")
+_COMMENT_LINE = re.compile(r"^\s*(?:#|//|\*|/\*|--)")
+_ENV_LINE = re.compile(r"^[ \t]*(?:export[ \t]+|ENV[ \t]+|ARG[ \t]+)?([A-Za-z_]\w*)[ \t]*=[ \t]*['\"]?([^'\"\s#]+)", re.M)
+_CODE_PLACEHOLDER = re.compile(r"<[^>]*>|\$\{|\{\{|%\(|%s|\{\w*\}|\.\.\.|…|x{4,}|X{4,}")
 
 
 def _scan_secrets(a: Artifact) -> list[dict]:
@@ -270,15 +256,15 @@ def check_secrets(artifacts: Sequence[Artifact]) -> CheckResult:
                        {"blocks": len(artifacts)})
 
 
-_PY_ENV = _Lazy(
+_PY_ENV = re.compile(
     r"""\b(?:os\.)?(?:environ\s*\[\s*|environ\.get\(\s*|environ\.setdefault\(\s*|getenv\(\s*)"""
     r"""['"](?P<name>[A-Za-z_]\w*)['"]""")
-_JS_ENV = _Lazy(
+_JS_ENV = re.compile(
     r"""\b(?:process\.env|Bun\.env|import\.meta\.env)(?:\.(?P<a>[A-Za-z_]\w*)|\[\s*['"`](?P<b>[A-Za-z_]\w*)['"`]\s*\])"""
     r"""|\bDeno\.env\.get\(\s*['"`](?P<c>[A-Za-z_]\w*)['"`]""")
-_JS_DESTRUCTURE = _Lazy(r"\{(?P<names>[^{}]*)\}\s*=\s*(?:process\.env|Bun\.env|Deno\.env\.toObject\(\))")
-_PRISMA_ENV = _Lazy(r"""\benv\(\s*["'](?P<name>[A-Za-z_]\w*)["']\s*\)""")
-_COMPOSE_ENV = _Lazy(r"(?<!\$)\$\{(?P<name>[A-Za-z_]\w*)(?:[:?+-][^}]*)?\}")
+_JS_DESTRUCTURE = re.compile(r"\{(?P<names>[^{}]*)\}\s*=\s*(?:process\.env|Bun\.env|Deno\.env\.toObject\(\))")
+_PRISMA_ENV = re.compile(r"""\benv\(\s*["'](?P<name>[A-Za-z_]\w*)["']\s*\)""")
+_COMPOSE_ENV = re.compile(r"(?<!\$)\$\{(?P<name>[A-Za-z_]\w*)(?:[:?+-][^}]*)?\}")
 _STANDARD_VARS = {"NODE_ENV", "HOME", "PATH", "PWD", "USER", "HOSTNAME", "TZ", "CI", "PYTHONPATH",
                   "LANG", "SHELL", "TMPDIR", "TERM"}
 

@@ -37,8 +37,9 @@ def worst_cost(body: dict) -> float | None:
     """The most a call with this body can cost: its input estimate plus every allowed output token;
     None for a model without a known price."""
     fam = models.family(body["model"])
-    cost_in = input_cost(body)
-    return None if fam is None or cost_in is None else cost_in + body["max_tokens"] * fam.price.output / 1_000_000
+    if fam is None:
+        return None
+    return input_cost(body) + body["max_tokens"] * fam.price.output / 1_000_000
 
 
 def spent(session_spent: float, home: Path) -> float:
@@ -51,13 +52,15 @@ def spent(session_spent: float, home: Path) -> float:
     return sessionlog.spent_since(since, home=home)
 
 
-def check(body: dict, *, session_spent: float, home: Path) -> None:
+def check(body: dict, *, session_spent: float, home: Path, worst: float | None = None) -> None:
     """Before a live call: raise BudgetExceeded if the call could take the spend past the budget, or if a
-    budget is set and the model's price is unknown. Nothing when no budget is set."""
+    budget is set and the model's price is unknown. Nothing when no budget is set. ``worst`` is
+    ``worst_cost(body)`` when the caller has it already (estimating a long conversation is not free)."""
     limit = settings.budget_usd()
     if limit is None:
         return
-    worst = worst_cost(body)
+    if worst is None:
+        worst = worst_cost(body)
     if worst is None:
         raise BudgetExceeded(
             f"Model {body['model']!r} has no known price, so a budget (${limit:.2f}, AGENTNB_BUDGET_USD or "

@@ -14,9 +14,15 @@ from typing import Callable, Mapping
 from agentnb.text import plural
 
 # The usage figures of one call, as the API names them (the session log's columns, the batch summary's
-# keys); a call's whole input is the three input figures added.
+# keys); a call's whole input is the three input figures added (``input_total``).
 INPUT_USAGE_KEYS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+
+
+def input_total(usage: Mapping) -> int:
+    """A call's whole input from its usage dict: fresh, cache-written and cache-read tokens added (the
+    API's ``input_tokens`` alone leaves out what the cache served)."""
+    return sum(int(usage.get(k) or 0) for k in INPUT_USAGE_KEYS)
 
 # Aliases as Claude Code's `model:` field uses them; "inherit" means "the session's default".
 ALIASES = {

@@ -153,17 +153,15 @@ class TerminalRenderer:
     def __init__(self, out=None, stream: bool = True):
         self.out = out or sys.stdout
         self.stream = stream
-        self.parts: list[str] = []
 
     def start(self, replayed: bool) -> None:
         pass
 
     def text(self, delta: str) -> None:
+        # unstreamed, the answer is written whole by finish (or its partial text by fail)
         if self.stream:
             self.out.write(delta)
             self.out.flush()
-        else:
-            self.parts.append(delta)
 
     def finish(self, response: Response) -> None:
         if not self.stream:
