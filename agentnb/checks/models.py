@@ -26,7 +26,7 @@ from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 from agentnb.checks.schema import Schema, Table
 from agentnb.text import plural
 
-__all__ = ["Child", "check_models", "model_blocks", "model_lines", "row_name", "ROW"]
+__all__ = ["Child", "check_models", "compare", "differences", "model_blocks", "model_lines", "row_name", "ROW"]
 
 ROW = "Models match the schema"
 MEMORY = 1 << 30          # bytes of address space for the child (SQLAlchemy itself takes ~150 MB)
@@ -97,16 +97,16 @@ def check_models(artifacts, schema: Schema | None, *, timeout: float | None = No
     if not tables:
         return [CheckResult(f"{ROW}: {n}", FAILED, "the models define no table") for n in names]
     undeclared: list[str] = []
-    differences = compare(tables, schema, undeclared)
+    found = differences(tables, schema, undeclared)
     details = {"indexes_not_in_models": undeclared} if undeclared else {}
-    if differences:
+    if found:
         places = model_lines(blocks)
-        found = [_placed(d, places) for d in differences]
+        found = [_placed(d, places) for d in found]
         first = next((f for f in found if "answer_line" in f), {})
         return [CheckResult(row_name(blocks), FAILED,
                             f"{plural(len(found), 'difference')} between the models and the schema: "
                             + "; ".join(f["text"] for f in found),
-                            {"differences": [d[0] for d in differences], "findings": found,
+                            {"differences": [f["error"] for f in found], "findings": found,
                              **{k: first[k] for k in ("file", "line", "answer_line") if k in first}, **details})]
     return [CheckResult(row_name(blocks), PASSED,
                         f"{plural(len(tables), 'table')}: columns, types, nullability, keys and the indexes the "
@@ -312,8 +312,14 @@ def type_family(spelling: str, enums: dict | None = None) -> str:
     return base + "[]" * min(dims, 1)
 
 
-def compare(model_tables: list[dict], schema: Schema,
-            undeclared: list[str] | None = None) -> list[tuple[str, str, str | None]]:
+def compare(model_tables: list[dict], schema: Schema, undeclared: list[str] | None = None) -> list[str]:
+    """Every difference between the models' tables and the reflected schema, as readable sentences (see
+    ``differences``)."""
+    return [text for text, _, _ in differences(model_tables, schema, undeclared)]
+
+
+def differences(model_tables: list[dict], schema: Schema,
+                undeclared: list[str] | None = None) -> list[tuple[str, str, str | None]]:
     """Every difference between the child's tables and the reflected schema: (a readable sentence, its
     table, its column or None).
     An index only in the schema is not a difference (many teams keep indexes in migrations only):
