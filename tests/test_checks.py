@@ -69,6 +69,7 @@ def test_nest_prisma_answer_passes_and_typescript_is_parsed():
         "Dockerfile lint (hadolint): block 6 (dockerfile)": "passed",
         "Dockerfile: block 6 (dockerfile)": "failed",   # no USER: the container runs as root
         "Compose file: docker-compose.yml": "passed",
+        "Compose services: docker-compose.yml": "passed",   # its Dockerfile is unnamed: builds not matched
         "No hard-coded secrets": "passed",            # JWT_SECRET=change-me, POSTGRES_PASSWORD: library
         "Environment variables listed": "passed",     # process.env.X and Prisma env("DATABASE_URL")
         "Answer format": "passed",

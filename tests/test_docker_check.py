@@ -103,3 +103,55 @@ def test_a_compose_file_of_expanding_aliases_is_refused():
     lines += ["services:", "  api:", "    image: x:1", "```", ""]
     row = rows_of("\n".join(lines), check_compose)["Compose file: compose.yaml"]
     assert row.status == "failed" and "refused" in row.message
+
+
+API_DOCKERFILE = GOOD_DOCKERFILE            # named api/Dockerfile
+
+
+def test_compose_builds_matching_the_answers_dockerfiles_pass():
+    rows = rows_of(API_DOCKERFILE + GOOD_COMPOSE, check_compose)
+    row = rows["Compose services: compose.yaml"]
+    assert row.status == "passed", row.message
+    assert row.message == "1 build, 1 image: each Dockerfile in the answer, images tagged"
+    assert row.details["builds"] == ["api/Dockerfile"]
+
+
+def test_a_build_context_that_names_no_dockerfile_of_the_answer_fails_at_its_line():
+    text = API_DOCKERFILE + GOOD_COMPOSE.replace("build: ./api", "build: ./backend")
+    row = rows_of(text, check_compose)["Compose services: compose.yaml"]
+    assert row.status == "failed"
+    assert row.message == ("compose.yaml line 4: services/api/build: backend/Dockerfile is not one of the "
+                           "answer's Dockerfiles; the answer has api/Dockerfile")
+    assert text.splitlines()[row.details["answer_line"] - 1].strip() == "build: ./backend"
+
+
+def test_a_dockerfile_key_and_the_compose_files_folder_are_followed():
+    dockerfile = GOOD_DOCKERFILE.replace("# api/Dockerfile", "# deploy/docker/api.Dockerfile")
+    compose = GOOD_COMPOSE.replace("# compose.yaml", "# deploy/compose.yaml").replace(
+        "build: ./api", "build:\n      context: ./docker\n      dockerfile: api.Dockerfile")
+    row = rows_of(dockerfile + compose, check_compose)["Compose services: deploy/compose.yaml"]
+    assert row.status == "passed" and row.details["builds"] == ["deploy/docker/api.Dockerfile"]
+
+
+def test_a_pulled_image_without_a_tag_is_flagged():
+    row = rows_of(GOOD_COMPOSE.replace("postgres:16", "postgres"), check_compose)["Compose services: compose.yaml"]
+    assert row.status == "failed"
+    assert row.message == ("compose.yaml line 7: services/db/image: postgres has no tag or digest: the service "
+                           "changes when the image does")
+
+
+def test_compose_variables_go_through_the_answers_variable_list():
+    text = GOOD_COMPOSE.replace("image: postgres:16", "image: postgres:16\n    environment:\n"
+                                                      "      POSTGRES_PASSWORD: ${DB_PASSWORD}")
+    row = checks.check_env(extract(text))
+    assert row.status == "failed" and "DB_PASSWORD" in row.message
+
+
+def test_a_dockerfile_named_by_its_heading_counts_an_unnamed_one_leaves_builds_unjudged():
+    titled = "### `api/Dockerfile`\n\n" + GOOD_DOCKERFILE.replace("# api/Dockerfile\n", "")
+    row = rows_of(titled + GOOD_COMPOSE, check_compose)["Compose services: compose.yaml"]
+    assert row.status == "passed" and row.message.endswith("each Dockerfile in the answer, images tagged")
+    unnamed = "### Running it\n\n" + GOOD_DOCKERFILE.replace("# api/Dockerfile\n", "")
+    row = rows_of(unnamed + GOOD_COMPOSE.replace("./api", "./backend"), check_compose)[
+        "Compose services: compose.yaml"]
+    assert row.status == "passed" and "builds not matched: the answer does not name all its Dockerfiles" in row.message

@@ -28,7 +28,7 @@ def test_a_correct_schema_and_its_operations_pass():
     schema = rows["GraphQL schema"]
     assert schema.status == "passed", schema.message
     assert schema.message == "4 types, 2 queries, 1 mutation"
-    assert {"kind": "mutation", "name": "addBook", "type": "Book!", "args": {"title": "String!"}} \
+    assert {"kind": "mutation", "name": "addBook", "type": "Book!", "args": {"title": "String!"}, "description": ""} \
         in schema.details["operations"]
     ops = rows["GraphQL operations: block 2 (graphql)"]
     assert ops.status == "passed" and ops.message == "2 operations valid against the schema"

@@ -148,7 +148,7 @@ MEASURE = """(longWord) => {
     inputs: panel.querySelectorAll('input, style, svg').length,
     sections: sections.map(d => ({summary: d.querySelector('summary').innerText, open: d.open,
       height: d.getBoundingClientRect().height, contrast: contrast(d.querySelector('summary')),
-      badges: [...d.querySelectorAll('summary span')].filter(s => s.innerText.includes('failed'))
+      badges: [...d.querySelector(':scope > summary').querySelectorAll('span')].filter(s => s.innerText.includes('failed'))
         .map(s => ({color: getComputedStyle(s).backgroundColor, contrast: contrast(s)}))})),
     rows: rows.map(r => ({text: r.innerText, background: behind(r.cells[1]),
       icon: (() => { const s = r.cells[0].querySelector('span'), c = getComputedStyle(s), b = s.getBoundingClientRect();
@@ -240,7 +240,7 @@ EXPORT_MEASURE = """() => {
     return false; };
   const img = panel.querySelector('img');
   return {boxed: [...answer.querySelectorAll('pre')].map(bordered), answerText: answer.innerText,
-          sections: [...panel.querySelectorAll('details')].map(d => [d.querySelector('summary').innerText, d.open]),
+          sections: [...panel.querySelectorAll('.agentnb-panel > details')].map(d => [d.querySelector('summary').innerText, d.open]),
           image: {natural: img.naturalWidth, shown: img.getBoundingClientRect().width}};
 }"""
 

@@ -75,7 +75,7 @@ def _row(models: str):
 def test_matching_models_pass():
     row, _ = _row(MODELS)
     assert row.passed, row.message
-    assert "2 table(s)" in row.message
+    assert row.message.startswith("2 tables: ")
     assert "indexes_not_in_models" not in row.details
 
 
@@ -120,6 +120,43 @@ def test_a_unique_constraint_only_in_the_schema_still_fails():
     row, _ = _row(MODELS.replace("mapped_column(Text, unique=True)", "mapped_column(Text)"))
     assert row.failed
     assert "unique (isbn) is in the schema but not in the model" in row.message
+
+
+def test_each_difference_names_the_line_of_its_column_or_model_in_the_answer():
+    drifted = MODELS.replace("name: Mapped[str] = mapped_column(String(200))",
+                             "name: Mapped[str | None] = mapped_column(String(200))")
+    drifted = drifted.replace('    published: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))\n', "")
+    row, _ = _row(drifted)
+    assert row.failed
+    assert row.message.startswith("2 differences between the models and the schema: ")
+    nullable = next(f for f in row.details["findings"] if "authors.name" in f["text"])
+    assert nullable["file"] == "app/models.py" and nullable["line"] == 15     # its path comment is line 1
+    assert _answer(drifted).splitlines()[nullable["answer_line"] - 1].strip() == \
+        "name: Mapped[str | None] = mapped_column(String(200))"
+    assert "authors.name: nullable in the model, NOT NULL in the schema (app/models.py line 15)" in row.message
+    missing = next(f for f in row.details["findings"] if "books.published" in f["text"])
+    assert _answer(drifted).splitlines()[missing["answer_line"] - 1].strip() == "class Book(Base):"
+    assert row.details["answer_line"] == nullable["answer_line"]           # the row's place: its first
+
+
+def test_a_table_declared_with_table_has_its_lines_too():
+    from agentnb.checks.models import model_lines
+
+    code = ("from sqlalchemy import Column, Integer, MetaData, Table\nmetadata = MetaData()\n"
+            "tags = Table(\n    'tags', metadata,\n    Column('id', Integer, primary_key=True),\n)\n")
+    [block] = agentnb.extract(f"```python\n# app/tables.py\n{code}```\n")
+    places = {key: line for key, (_, line) in model_lines([block]).items()}
+    assert places == {("tags", None): 4, ("tags", "id"): 6}
+
+
+def test_the_models_draw_from_the_checks_total_time(monkeypatch):
+    """A total of 3 s (AGENTNB_CHECK_TIMEOUT) stops models that sleep: no separate 15 s of their own."""
+    monkeypatch.setenv("AGENTNB_CHECK_TIMEOUT", "3")
+    started = time.monotonic()
+    row, report = _row(MODELS + "import time\ntime.sleep(60)\n")
+    elapsed = time.monotonic() - started
+    assert row.failed and "stopped after 3" in row.message, row.message
+    assert elapsed < 8
 
 
 def test_no_models_no_row():

@@ -113,7 +113,7 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
     if not isinstance(artifacts, Artifacts):
         artifacts = Artifacts(artifacts)
     main: list[Job] = []
-    syntax_jobs = duck_job = pg_job = None
+    syntax_jobs = duck_job = pg_job = models_job = None
     ddl = artifacts.schema if sql else None
     if sql:
         from agentnb.checks import sql as sqlcheck
@@ -128,13 +128,16 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
             duck_job = Job(DUCKDB_CHECK, partial(_load_duckdb, ddl), CHECK_LIMIT)
             main.append(duck_job)
         if ddl or artifacts.migrations:
-            # PostgreSQL's checks wait on the server: they run in a lane of their own meanwhile
+            # PostgreSQL's checks wait on the server: they run in a lane of their own meanwhile, the
+            # models (compared with the schema PostgreSQL reflects) after them, within the same total
+            pg_done: dict = {}
             pg_job = Job("Schema on PostgreSQL" if ddl else "Migrations",
-                         partial(_postgres_checks, artifacts, ddl, previous_ddl))
+                         partial(_postgres_checks, artifacts, ddl, previous_ddl, pg_done))
+            models_job = _models_job(artifacts, pg_done) if ddl else None
     code_jobs = [Job(name, check, CHECK_LIMIT) for name, check in _code_checks(answer_text, artifacts, required)]
     code_jobs += [Job(name, partial(_extra, check, artifacts), CHECK_LIMIT) for name, check in extra_checks]
     main += code_jobs
-    lanes = [main] + ([[pg_job]] if pg_job else [])
+    lanes = [main] + ([[pg_job] + ([models_job] if models_job else [])] if pg_job else [])
     outcomes = dict(zip(map(id, (job for lane in lanes for job in lane)),
                         (o for lane in run_lanes(lanes, timeout) for o in lane)))
 
@@ -166,8 +169,10 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
         if report.schema is None and report.schema_valid:
             report.schema = duck.schema      # no server: the diagram comes from DuckDB's catalog
     report.rows.extend(migration_rows)
+    if models_job is not None:
+        done = outcomes[id(models_job)]
+        report.rows.extend(done.value if done.ok else [done.row])
     if ddl and pg_row is not None:
-        report.rows.extend(_model_rows(artifacts, schema if pg_row.status == "passed" else None, pg_row))
         report.rows.extend(_prisma_model_rows(artifacts, schema if pg_row.status == "passed" else None, pg_row))
     if diff is not None:
         report.diff = diff
@@ -183,20 +188,30 @@ def run(artifacts, *, answer_text: str = "", previous_ddl: str | None = None,
     return report
 
 
-def _model_rows(artifacts, schema, pg_row: CheckResult) -> list[CheckResult]:
-    """The answer's SQLAlchemy models against the schema PostgreSQL reflected (only when both are there)."""
+def _models_job(artifacts, pg_done: dict):
+    """The answer's SQLAlchemy models against the schema PostgreSQL reflected (``pg_done``, filled by the
+    PostgreSQL job before it in the lane), or None without models. Its child process is stopped when
+    the check's limit or the total runs out."""
     from agentnb.checks import models
+    from agentnb.checks.limits import Job
 
-    if not models.model_blocks(artifacts):
-        return []
-    if schema is None:
-        why = ("the schema did not load on PostgreSQL" if pg_row.status == FAILED else pg_row.message)
-        return [CheckResult(f"{models.ROW}: {', '.join(map(_label, models.model_blocks(artifacts)))}", SKIPPED,
-                            f"nothing to compare the models with: {why}")]
-    try:
-        return models.check_models(artifacts, schema)
-    except Exception as err:          # a bug of ours costs the row, never the report
-        return [CheckResult(models.ROW, FAILED, f"internal error: {type(err).__name__}: {err}")]
+    blocks = models.model_blocks(artifacts)
+    if not blocks:
+        return None
+    name = models.row_name(blocks)
+    child = models.Child()
+
+    def rows() -> list[CheckResult]:
+        if "value" not in pg_done:
+            return [CheckResult(name, SKIPPED, "nothing to compare the models with: the schema check on "
+                                               "PostgreSQL did not finish")]
+        pg_row, schema = pg_done["value"][:2]
+        if pg_row.status != "passed":
+            why = "the schema did not load on PostgreSQL" if pg_row.status == FAILED else pg_row.message
+            return [CheckResult(name, SKIPPED, f"nothing to compare the models with: {why}")]
+        return models.check_models(artifacts, schema, timeout=models.TIMEOUT, child=child)
+
+    return Job(name, rows, models.TIMEOUT, cancel=child.stop)
 
 
 def _prisma_model_rows(artifacts, schema, pg_row: CheckResult) -> list[CheckResult]:
@@ -294,18 +309,20 @@ def _load_duckdb(ddl: str):
     return duck, duck.check()
 
 
-def _postgres_checks(artifacts, ddl: str | None, previous_ddl: str | None):
+def _postgres_checks(artifacts, ddl: str | None, previous_ddl: str | None, done: dict):
     """Schema, migrations and evolution on PostgreSQL: (schema row, reflected schema, migration rows,
-    evolution row). A server that cannot be reached makes every row a skipped one saying why."""
+    evolution row), also left in ``done["value"]`` for the models after it. A server that cannot be
+    reached makes every row a skipped one saying why."""
     from agentnb.checks import postgres
 
     try:
-        return _postgres_rows(artifacts, ddl, previous_ddl)
+        done["value"] = _postgres_rows(artifacts, ddl, previous_ddl)
     except postgres.ConnectionFailed as err:
         skipped = CheckResult("Schema on PostgreSQL", SKIPPED, str(err))
         migrations = [CheckResult(f"Migration {p.id} up/down", SKIPPED, str(err))
                       for p in artifacts.migrations if p.up is not None and p.down is not None]
-        return (skipped if ddl else None), None, migrations, None
+        done["value"] = (skipped if ddl else None), None, migrations, None
+    return done["value"]
 
 
 def _postgres_rows(artifacts, ddl: str | None, previous_ddl: str | None):

@@ -20,6 +20,7 @@ from functools import lru_cache
 from agentnb.artifacts import Artifact
 from agentnb.checks.limits import CHECK_LIMIT, MAX_TEXT, too_large
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
+from agentnb.text import first_line
 
 __all__ = ["check_python", "check_typescript"]
 
@@ -129,7 +130,7 @@ def check_typescript(artifact: Artifact) -> CheckResult:
             what = f"missing `{node.type}`"
         else:
             text = source[node.start_byte:node.end_byte].decode("utf-8", "replace").strip()
-            first = text.split("\n", 1)[0]
+            first = first_line(text)
             what = f"unexpected `{first[:40]}`" if first else "syntax error"
         found.append({"line": line, "column": col, "error": what,
                       "answer_line": artifact.line + line - 1})

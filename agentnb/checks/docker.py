@@ -7,14 +7,18 @@ given a value in ``ENV``/``ARG`` (named, never quoted), a base image without a t
 its standard input, in an empty scratch folder, with an empty environment and a time limit.
 
 A compose file is validated against the Compose specification's JSON schema as check-jsonschema ships
-it (``jsonschema`` does the validating), each error with its path and line in the answer. The ``${VAR}``
-it reads are checked by the environment variables row (``secrets.check_env``).
+it (``jsonschema`` does the validating), each error with its path and line in the answer; its YAML is
+read once, through the bounded loader the OpenAPI and AsyncAPI checks share (``documents``). A second row checks its services against the
+answer: each ``build`` (context and ``dockerfile``, from the compose file's folder) names one of the
+answer's Dockerfiles (by file name or title), each pulled image has a tag or digest. The ``${VAR}`` it
+reads are checked by the environment variables row (``secrets.check_env``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import posixpath
 import re
 import shutil
 import subprocess
@@ -24,8 +28,10 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from agentnb.artifacts.model import Artifact
-from agentnb.checks.limits import CHECK_LIMIT, MAX_DEPTH, MAX_NODES, MAX_TEXT, too_large
+from agentnb.checks.documents import line_of, load_document
+from agentnb.checks.limits import CHECK_LIMIT, MAX_TEXT, too_large
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
+from agentnb.text import plural
 
 __all__ = ["check_dockerfile", "check_compose"]
 
@@ -94,8 +100,7 @@ def _hadolint(a: Artifact) -> CheckResult:
         return _failed(name, serious, {"notes": [f for f in found if f not in serious]})
     message = "no error or warning"
     if found:
-        message += f" ({len(found)} note{'s' if len(found) != 1 else ''}: " \
-                   f"{', '.join(sorted({f['rule'] for f in found}))})"
+        message += f" ({plural(len(found), 'note')}: {', '.join(sorted({f['rule'] for f in found}))})"
     return CheckResult(name, PASSED, message, {"notes": found})
 
 
@@ -137,13 +142,9 @@ def _own_rules(a: Artifact) -> CheckResult:
             user = None                                   # each stage starts as root again
             if len(parts) >= 3 and parts[1].upper() == "AS":
                 stages.add(parts[2].lower())
-            last = image.rsplit("/", 1)[-1]
-            if image.lower() in stages or image == "scratch" or "$" in image or "@" in image:
-                continue
-            if ":" not in last:
-                add(line, f"base image {image} has no tag or digest: the build changes when the image does")
-            elif last.endswith(":latest"):
-                add(line, f"base image {image} uses :latest: pin a version or a digest")
+            why = None if image.lower() in stages or image == "scratch" else _unpinned(image, "the build")
+            if why:
+                add(line, f"base image {image} {why}")
         elif word in ("ENV", "ARG"):
             for key, value in _assignments(args):
                 if _SECRET_NAME.search(key) and value is not None and not _PLACEHOLDER.match(value.strip("'\"")):
@@ -158,6 +159,16 @@ def _own_rules(a: Artifact) -> CheckResult:
     if found:
         return _failed(name, found, {})
     return CheckResult(name, PASSED, "base images pinned, no secret in ENV/ARG, runs as an unprivileged user")
+
+
+def _unpinned(image: str, what: str) -> str | None:
+    """Why ``image`` is not pinned (no tag or digest, or ``:latest``), or None (pinned, or a variable)."""
+    if "$" in image or "@" in image:
+        return None
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return f"has no tag or digest: {what} changes when the image does"
+    return "uses :latest: pin a version or a digest" if last.endswith(":latest") else None
 
 
 def _assignments(args: str) -> list[tuple[str, str | None]]:
@@ -185,89 +196,106 @@ def _compose_schema():
     return json.loads(text)
 
 
-def _line_of(root, path) -> int | None:
-    """The 1-based line of ``path`` (keys and indexes) in a composed YAML node tree."""
-    import yaml
-
-    node, line = root, root.start_mark.line + 1 if root is not None else None
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
-            if match is None:
-                break
-            line, node = match[0].start_mark.line + 1, match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
 def check_compose(artifacts: Sequence[Artifact]) -> list[CheckResult]:
+    """Two rows a compose file: valid against the Compose specification, and its services against the
+    answer (build contexts and ``dockerfile`` naming one of its Dockerfiles, pulled images tagged)."""
+    dockerfiles = [a for a in artifacts if a.kind == "dockerfile"]
     rows = []
     for a in artifacts:
         if a.kind == "compose":
-            rows.append(_compose(a))
+            rows += _compose(a, dockerfiles)
     return rows
 
 
-def _compose(a: Artifact) -> CheckResult:
-    import yaml
-
+def _compose(a: Artifact, dockerfiles: list[Artifact]) -> list[CheckResult]:
     name = f"Compose file: {_place(a)}"
     if len(a.code) > MAX_TEXT:
-        return CheckResult(name, SKIPPED, too_large(_place(a), a.code))
+        return [CheckResult(name, SKIPPED, too_large(_place(a), a.code))]
     schema = _compose_schema()
     if isinstance(schema, str):
-        return CheckResult(name, SKIPPED, schema)
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        root = yaml.compose(a.code, Loader=loader)
-        nodes = _count(root)
-        if nodes > MAX_NODES:
-            return CheckResult(name, FAILED, f"{_place(a)}: refused: {nodes:,} values once aliases are expanded "
-                                             f"(at most {MAX_NODES:,})")
-        data = yaml.load(a.code, Loader=loader)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        return _failed(name, [{"file": _place(a), "line": line, "answer_line": a.line + line - 1,
-                               "error": f"YAML: {getattr(err, 'problem', None) or err}"}], {})
+        return [CheckResult(name, SKIPPED, schema)]
+    loaded = load_document(a.code, _place(a), "yaml")
+    if loaded.error:
+        return [CheckResult(name, FAILED, loaded.error, {"file": _place(a), **({"line": loaded.line,
+                            "answer_line": a.line + loaded.line - 1} if loaded.line else {})})]
+    data = loaded.doc
     import jsonschema
 
     validator = jsonschema.validators.validator_for(schema)(schema)
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    services = _mapping(data.get("services")) if isinstance(data, dict) else {}
     if not errors:
-        services = sorted((data or {}).get("services") or {}) if isinstance(data, dict) else []
-        return CheckResult(name, PASSED, f"valid against the Compose specification "
-                                         f"({len(services)} service{'s' if len(services) != 1 else ''})",
-                           {"services": services})
-    found = []
-    for err in errors[:20]:
-        line = _line_of(root, list(err.absolute_path)) or 1
-        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        found.append({"file": _place(a), "line": line, "answer_line": a.line + line - 1,
-                      "error": f"{where}: {err.message}", "path": where})
-    return _failed(name, found, {})
+        row = CheckResult(name, PASSED, f"valid against the Compose specification ({plural(len(services), 'service')})",
+                          {"services": sorted(map(str, services))})
+    else:
+        found = []
+        for err in errors[:20]:
+            line = line_of(loaded, a.code, list(err.absolute_path)) or 1
+            where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+            found.append({"file": _place(a), "line": line, "answer_line": a.line + line - 1,
+                          "error": f"{where}: {err.message}", "path": where})
+        row = _failed(name, found, {})
+    return [row, _services(a, loaded, services, dockerfiles)] if services else [row]
 
 
-def _count(node, depth: int = 0) -> int:
-    """Values in a composed YAML tree, aliases counted each time they are used (bounded)."""
-    import yaml
+def _mapping(value) -> dict:
+    return value if isinstance(value, dict) else {}
 
-    if node is None:
-        return 0
-    if depth > MAX_DEPTH:
-        return MAX_NODES + 1
-    stack, count = [(node, 0)], 0
-    while stack and count <= MAX_NODES:
-        current, level = stack.pop()
-        count += 1
-        if level > MAX_DEPTH:
-            return MAX_NODES + 1
-        if isinstance(current, yaml.MappingNode):
-            stack.extend((n, level + 1) for pair in current.value for n in pair)
-        elif isinstance(current, yaml.SequenceNode):
-            stack.extend((n, level + 1) for n in current.value)
-    return count
+
+def _services(a: Artifact, loaded, services: dict, dockerfiles: list[Artifact]) -> CheckResult:
+    """Each service's build (its context and ``dockerfile``, from the compose file's folder) names one of
+    the answer's Dockerfiles, when the answer names them; each pulled image has a tag or digest."""
+    name = f"Compose services: {_place(a)}"
+    base = posixpath.dirname(a.filename or "")
+    named = {_dockerfile_name(d): d for d in dockerfiles}
+    unnamed = named.pop("", None) is not None        # a build may be that one: no build can be judged
+    found, built, pulled = [], [], 0
+
+    def add(path: list, error: str) -> None:
+        line = line_of(loaded, a.code, path) or 1
+        found.append({"file": _place(a), "line": line, "answer_line": a.line + line - 1, "error": error})
+
+    for service, spec in services.items():
+        spec = _mapping(spec)
+        build = spec.get("build")
+        if build is not None:
+            build = {"context": build} if isinstance(build, str) else _mapping(build)
+            context, dockerfile = build.get("context", "."), build.get("dockerfile", "Dockerfile")
+            if not isinstance(context, str) or not isinstance(dockerfile, str) or "$" in context + dockerfile \
+                    or "://" in context or context.startswith("git@") or "dockerfile_inline" in build:
+                continue
+            wanted = _normal(posixpath.join(base, context, dockerfile))
+            built.append(wanted)
+            if named and not unnamed and wanted not in named:
+                same = sorted(p for p in named if posixpath.basename(p) == posixpath.basename(wanted))
+                hint = f"; the answer has {', '.join(same or sorted(named))}"
+                add(["services", service, "build"], f"services/{service}/build: {wanted} is not one of the "
+                                                    f"answer's Dockerfiles{hint}")
+        elif isinstance(spec.get("image"), str):
+            pulled += 1
+            why = _unpinned(spec["image"], "the service")
+            if why:
+                add(["services", service, "image"], f"services/{service}/image: {spec['image']} {why}")
+    if found:
+        return _failed(name, found, {"builds": built})
+    what = [plural(len(built), "build")] + ([plural(pulled, "image")] if pulled else [])
+    message = ", ".join(what) + (": each Dockerfile in the answer" if built and named and not unnamed else "")
+    message += ", images tagged" if pulled else ""
+    if built and (unnamed or not named):
+        message += " (builds not matched: the answer does not name all its Dockerfiles)"
+    return CheckResult(name, PASSED, message, {"builds": built})
+
+
+def _dockerfile_name(a: Artifact) -> str:
+    """The path a Dockerfile of the answer goes by: its file name, or a title that is one (a heading
+    ``api/Dockerfile``, not ``Running it``); "" when it has none."""
+    for name in (a.filename, a.title):
+        name = (name or "").strip().strip("`")
+        if name and " " not in name and "dockerfile" in posixpath.basename(name).lower():
+            return _normal(name)
+    return ""
+
+
+def _normal(path: str) -> str:
+    path = posixpath.normpath(path.replace("\\", "/").strip()) if path.strip() else ""
+    return "" if path == "." else path.removeprefix("./")

@@ -18,7 +18,7 @@ from agentnb.checks.limits import MAX_NODES, MAX_TEXT, too_large
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 from agentnb.text import plural
 
-__all__ = ["check_graphql"]
+__all__ = ["check_graphql", "graphql_operations"]
 
 SCHEMA_ROW = "GraphQL schema"
 # a block that opens with an operation (after comments): its parse error is not the schema's
@@ -133,7 +133,7 @@ def check_graphql(artifacts: Sequence[Artifact]) -> list[CheckResult]:
         if errors:
             rows.append(_failed(name, [_located(e, owners, a) for e in errors]))
         else:
-            rows.append(CheckResult(name, PASSED, f"{count} operation{'s' if count != 1 else ''} valid against "
+            rows.append(CheckResult(name, PASSED, f"{plural(count, 'operation')} valid against "
                                                   "the schema", {"file": _place(a)}))
     return rows
 
@@ -145,5 +145,29 @@ def _root_fields(schema) -> list[dict]:
                        ("subscription", schema.subscription_type)):
         for field_name, field in (root.fields.items() if root is not None else ()):
             out.append({"kind": kind, "name": field_name, "type": str(field.type),
-                        "args": {arg: str(f.type) for arg, f in field.args.items()}})
+                        "args": {arg: str(f.type) for arg, f in field.args.items()},
+                        "description": field.description or ""})
     return out
+
+
+def graphql_operations(artifacts: Sequence[Artifact]) -> list[dict]:
+    """The queries, mutations and subscriptions the answer's SDL declares (kind, name, args, type,
+    description), for the API tab; none when the SDL does not build (its check row says why)."""
+    import graphql
+    from graphql.language import DocumentNode
+    from graphql.validation.validate import validate_sdl
+
+    definitions = []
+    for a in artifacts:
+        if a.kind != "graphql" or len(a.code) > MAX_TEXT:
+            continue
+        try:
+            doc = graphql.parse(graphql.Source(a.code, _place(a)), max_tokens=MAX_NODES)
+        except (graphql.GraphQLError, RecursionError):
+            continue
+        definitions += [d for d in doc.definitions if not isinstance(d, graphql.ExecutableDefinitionNode)]
+    document = DocumentNode(definitions=tuple(definitions))
+    if not definitions or validate_sdl(document):
+        return []
+    schema = graphql.build_ast_schema(document, assume_valid_sdl=True)
+    return [] if graphql.validate_schema(schema) else _root_fields(schema)

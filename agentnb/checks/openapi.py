@@ -17,6 +17,7 @@ from agentnb.artifacts import Artifact
 from agentnb.checks.documents import load_document, stringify_keys
 from agentnb.checks.http_examples import LOCAL_HOSTS, example_requests, match_path, url_path
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
+from agentnb.text import plural
 
 __all__ = ["check_openapi", "HTTP_METHODS"]
 
@@ -144,10 +145,6 @@ def _contract_row(spec: dict, name: str) -> CheckResult:
     return CheckResult(title, status, message, details)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _documented_row(operations: list[tuple[str, str, object]]) -> CheckResult:
     """The agent's standard: each endpoint described in the contract (summary or description, responses)."""
     undocumented = []
@@ -162,11 +159,11 @@ def _documented_row(operations: list[tuple[str, str, object]]) -> CheckResult:
             undocumented.append(f"{method} {path} ({', '.join(missing)})")
     title, details = "OpenAPI operations documented", {"operations": len(operations)}
     if undocumented:
-        return CheckResult(title, FAILED, f"{len(undocumented)} of {_plural(len(operations), 'operation')} "
+        return CheckResult(title, FAILED, f"{len(undocumented)} of {plural(len(operations), 'operation')} "
                                           "not documented: " + "; ".join(undocumented),
                            {**details, "undocumented": undocumented})
     return CheckResult(title, PASSED,
-                       f"{_plural(len(operations), 'operation')}, each with a summary or description and "
+                       f"{plural(len(operations), 'operation')}, each with a summary or description and "
                        "its responses" if operations else "the contract declares no operation", details)
 
 
@@ -212,5 +209,5 @@ def _examples_row(spec: dict, operations: list[tuple[str, str, object]],
         details["other_hosts"] = elsewhere
     if mismatches:
         return CheckResult(title, FAILED, "; ".join(mismatches), {**details, "mismatches": mismatches})
-    return CheckResult(title, PASSED, f"{_plural(matched, 'request')} "
+    return CheckResult(title, PASSED, f"{plural(matched, 'request')} "
                                       f"match{'es' if matched == 1 else ''} a declared path and method", details)

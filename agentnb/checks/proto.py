@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from agentnb.artifacts.model import Artifact
 from agentnb.checks.limits import MAX_TEXT, too_large
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
+from agentnb.text import plural
 
-__all__ = ["check_proto"]
+__all__ = ["check_proto", "proto_services"]
 
 _IMPORT = re.compile(r"""^\s*import\s+(?:public\s+|weak\s+)?["']([^"']+)["']""", re.M)
 
@@ -43,18 +44,35 @@ def check_proto(artifacts: Sequence[Artifact]) -> list[CheckResult]:
     blocks = [a for a in artifacts if a.kind == "proto"]
     if not blocks:
         return []
+    compiled = _compile_all(blocks)
+    if compiled is None:
+        return [CheckResult(f"Protocol Buffers: {_place(a)}", SKIPPED,
+                            "grpcio-tools is not installed: pip install grpcio-tools") for a in blocks]
+    rows = [CheckResult(f"Protocol Buffers: {_place(a)}", SKIPPED, too_large(_place(a), a.code))
+            for a in blocks if len(a.code) > MAX_TEXT]
+    return rows + [_row(a, outcome, by_name) for a, outcome, by_name in compiled]
+
+
+def proto_services(artifacts: Sequence[Artifact]) -> list[dict]:
+    """The services of the answer's ``.proto`` files that compile, each with its rpcs (name, input and
+    output messages, streaming), for the API tab."""
+    blocks = [a for a in artifacts if a.kind == "proto"]
+    compiled = _compile_all(blocks) if blocks else None
+    return [s for _, outcome, _ in compiled or () if not isinstance(outcome, list) for s in outcome[0]]
+
+
+def _compile_all(blocks: list[Artifact]) -> list[tuple[Artifact, object, dict]] | None:
+    """(artifact, its (services, messages) or protoc's errors, the files by compiled name) for each block
+    within ``MAX_TEXT``; None without grpcio-tools."""
     try:
         import grpc_tools
         from grpc_tools import _protoc_compiler
     except ImportError:
-        return [CheckResult(f"Protocol Buffers: {_place(a)}", SKIPPED,
-                            "grpcio-tools is not installed: pip install grpcio-tools") for a in blocks]
+        return None
     well_known = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
-    rows, paths = [], {}
+    paths: dict[str, Artifact] = {}
     for a in blocks:
-        if len(a.code) > MAX_TEXT:
-            rows.append(CheckResult(f"Protocol Buffers: {_place(a)}", SKIPPED, too_large(_place(a), a.code)))
-        else:
+        if len(a.code) <= MAX_TEXT:
             paths.setdefault(_safe_path(a), a)
     # the name each file is compiled under: the shortest way another file imports it, else its path
     imported = {spec for a in paths.values() for spec in _IMPORT.findall(a.code)}
@@ -65,6 +83,7 @@ def check_proto(artifacts: Sequence[Artifact]) -> list[CheckResult]:
         root = path[:len(path) - len(spec)] if spec else ""
         if root not in roots:
             roots.append(root)
+    out = []
     with tempfile.TemporaryDirectory(prefix="agentnb-protoc-") as scratch:
         for path, a in paths.items():
             target = os.path.join(scratch, path)
@@ -74,17 +93,19 @@ def check_proto(artifacts: Sequence[Artifact]) -> list[CheckResult]:
         includes = [os.path.join(scratch, r).encode() for r in roots] + [well_known.encode()]
         by_name = {names[p]: a for p, a in paths.items()}
         for path, a in paths.items():
-            rows.append(_compile(a, names[path], includes, by_name, _protoc_compiler))
-    return rows
+            try:
+                outcome = _contents(_protoc_compiler.get_protos(names[path].encode(), includes), names[path])
+            except _protoc_compiler.ProtocErrors as err:
+                outcome = list(err.errors())
+            out.append((a, outcome, by_name))
+    return out
 
 
-def _compile(a: Artifact, name: str, includes: list[bytes], by_name: dict, compiler) -> CheckResult:
+def _row(a: Artifact, outcome, by_name: dict) -> CheckResult:
     title = f"Protocol Buffers: {_place(a)}"
-    try:
-        protos = compiler.get_protos(name.encode(), includes)
-    except compiler.ProtocErrors as err:
+    if isinstance(outcome, list):
         found = []
-        for e in err.errors():
+        for e in outcome:
             file = e.filename.decode("utf-8", "replace")
             owner = by_name.get(file)
             line = e.line + 1 if e.line >= 0 else None
@@ -101,11 +122,10 @@ def _compile(a: Artifact, name: str, includes: list[bytes], by_name: dict, compi
         message = f"{where}: {first['error']}" + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
         return CheckResult(title, FAILED, message, {"errors": found[:20], **{k: first[k] for k in
                            ("file", "line", "column", "answer_line") if k in first}})
-    services, messages = _contents(protos, name)
+    services, messages = outcome
     rpcs = sum(len(s["methods"]) for s in services)
-    return CheckResult(title, PASSED, f"compiles: {len(services)} service{'s' if len(services) != 1 else ''} "
-                                      f"({rpcs} rpc{'s' if rpcs != 1 else ''}), {len(messages)} "
-                                      f"message{'s' if len(messages) != 1 else ''}",
+    return CheckResult(title, PASSED, f"compiles: {plural(len(services), 'service')} ({plural(rpcs, 'rpc')}), "
+                                      f"{plural(len(messages), 'message')}",
                        {"file": _place(a), "services": services, "messages": messages})
 
 

@@ -15,6 +15,40 @@ PASSED = "passed"
 FAILED = "failed"
 SKIPPED = "skipped"
 
+# The Checks tab's headings, in display order, and the row names each heads (by prefix). A check not
+# listed is headed by its name's first word ("Redis config: x" -> "Redis"), or by ``details["family"]``
+# when a check sets one: a new check needs no change here nor in ``agentnb.render``.
+FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("SQL / PostgreSQL", ("SQL syntax", "Schema on PostgreSQL")),
+    ("DuckDB", ("Schema on DuckDB",)),
+    ("Migrations", ("Migration", "Schema changes")),
+    ("Models", ("Models match",)),
+    ("Prisma", ("Prisma",)),
+    ("MongoDB", ("MongoDB",)),
+    ("OpenAPI / HTTP", ("OpenAPI", "Request examples")),
+    ("GraphQL", ("GraphQL",)),
+    ("gRPC", ("Protocol Buffers", "gRPC")),
+    ("AsyncAPI", ("AsyncAPI",)),
+    ("Docker / Compose", ("Dockerfile", "Compose")),
+    ("Code", ("Python syntax", "TypeScript syntax", "JavaScript syntax")),
+    ("Security", ("Security", "JWT")),
+    ("Secrets & env", ("No hard-coded secrets", "Environment variables")),
+    ("Answer format", ("Answer format",)),
+)
+
+
+def family_of(name: str) -> str:
+    """The family heading a row named ``name`` goes under (see FAMILIES)."""
+    for family, prefixes in FAMILIES:
+        if name.startswith(prefixes):
+            return family
+    return (name.split() or ["Other"])[0].rstrip(":")
+
+
+def family_order(family: str) -> int:
+    """Where ``family`` stands among the headings (a family FAMILIES does not list comes after them)."""
+    return next((i for i, (f, _) in enumerate(FAMILIES) if f == family), len(FAMILIES))
+
 
 @dataclass
 class CheckResult:
@@ -31,6 +65,13 @@ class CheckResult:
             if secrets:                   # in place: a caller may still hold the dict it passed
                 value.update(redact_data(value, secrets))
         object.__setattr__(self, key, value)
+
+    @property
+    def family(self) -> str:
+        """The Checks tab's heading for this row: ``details["family"]`` if the check set one, else from
+        its name."""
+        given = self.details.get("family")
+        return given if isinstance(given, str) and given else family_of(self.name)
 
     @property
     def passed(self) -> bool:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from agentnb.artifacts.model import Artifact
 from agentnb.checks.limits import MAX_TEXT
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
+from agentnb.text import plural
 
 __all__ = ["check_security", "check_jwt"]
 
@@ -89,7 +90,7 @@ def _bandit(blocks: list[Artifact]) -> CheckResult:
         return CheckResult(BANDIT_ROW, FAILED, message,
                            {**details, **{k: first[k] for k in ("file", "line", "answer_line", "rule")}})
     low = len(findings)
-    message = f"{len(blocks)} Python block{'s' if len(blocks) != 1 else ''}: no medium or high severity finding"
+    message = f"{plural(len(blocks), 'Python block')}: no medium or high severity finding"
     if low:
         rules = sorted({f["rule"] for f in findings})
         message += f" ({low} low: {', '.join(rules)})"
@@ -189,5 +190,5 @@ def check_jwt(artifacts: Sequence[Artifact]) -> CheckResult | None:
                                                                          ("file", "line", "answer_line")}})
     if not calls:
         return CheckResult(JWT_ROW, PASSED, "a JWT library is imported; no token is decoded in this answer")
-    return CheckResult(JWT_ROW, PASSED, f"{calls} jwt.decode call{'s' if calls != 1 else ''}: algorithms "
+    return CheckResult(JWT_ROW, PASSED, f"{plural(calls, 'jwt.decode call')}: algorithms "
                                         "pinned, signature verified")

@@ -10,6 +10,7 @@ import weakref
 from typing import TYPE_CHECKING
 
 from agentnb.render import answer, metadata, panel
+from agentnb.text import plural
 
 if TYPE_CHECKING:
     from agentnb.response import Response
@@ -62,7 +63,7 @@ def _shown_here(response: Response) -> bool:
 
 
 def summary(response: Response) -> str:
-    text = f"{response.agent}: {len(response.text):,} characters, {len(response.artifacts)} artifact(s)"
+    text = f"{response.agent}: {len(response.text):,} characters, {plural(len(response.artifacts), 'artifact')}"
     if response.check_report is not None and response.checks:
         text += f", {panel.checks_summary(response)}"
     return f"<Response {text}>"

@@ -6,7 +6,8 @@ Every output agentnb displays carries ``metadata["agentnb"]``, a mapping with ``
 
 - the answer: ``agent``, ``model``, ``thread``, ``usage`` (the four token counts), ``cost_usd`` (list
   price; None for a model without a price), ``replayed`` (a replayed call is not billed);
-- the panel: ``checks`` (each ``name``, ``status``, ``message``) and ``artifacts``;
+- the panel: ``checks`` (each ``name``, ``status``, ``message``, ``family``: the Checks tab's heading)
+  and ``artifacts``;
 - the ER diagram: ``erd`` (``tables``);
 - a cell's one-line result: ``summary``.
 
@@ -14,12 +15,17 @@ Version 1 is the first format; outputs saved before the version was written (the
 carry no ``version`` and are read as version 1. A reader meeting a newer version raises
 :class:`FormatError` rather than guess. nbval does not compare output metadata (its ``skip_compare``
 holds ``metadata``), so writing the version changes nothing a saved notebook is compared on.
+
+A key added inside an entry, which an older reader ignores without misreading the rest (a check's
+``family``), keeps the version; a reader fills it in for outputs written before it. A change an older
+reader would misread (a key renamed, a meaning changed) takes the next version.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from agentnb.checks.result import family_of
 from agentnb.llm.models import USAGE_KEYS
 
 KEY = "agentnb"
@@ -50,7 +56,8 @@ def for_answer(response) -> dict:
 
 
 def for_panel(response) -> dict:
-    return build(checks=[{"name": r.name, "status": r.status, "message": r.message} for r in response.checks],
+    return build(checks=[{"name": r.name, "status": r.status, "message": r.message, "family": r.family}
+                         for r in response.checks],
                  artifacts=response.artifacts.to_dict()["artifacts"] if response.text else [])
 
 
@@ -70,7 +77,7 @@ class OutputRecord:
     usage: dict | None = None              # the four token counts, when the output is an answer
     cost_usd: float | None = None
     replayed: bool = False
-    checks: list[dict] = field(default_factory=list)     # name, status (passed/failed/...), message
+    checks: list[dict] = field(default_factory=list)     # name, status (passed/failed/...), message, family
 
 
 def read(metadata) -> OutputRecord | None:
@@ -94,8 +101,11 @@ def read(metadata) -> OutputRecord | None:
     for check in checks if isinstance(checks, list) else []:
         if isinstance(check, dict) and check.get("name") is not None:
             status = str(check.get("status", "")).lower()
+            family = check.get("family")
             record.checks.append({"name": str(check["name"]), "status": _STATUS.get(status, status),
-                                  "message": str(check.get("message") or "")})
+                                  "message": str(check.get("message") or ""),
+                                  "family": family if isinstance(family, str) and family
+                                  else family_of(str(check["name"]))})
     return record
 
 

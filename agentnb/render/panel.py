@@ -28,8 +28,10 @@ import os
 from agentnb import settings
 from agentnb.render import metadata
 from agentnb.render.code import GREY, highlight
+from agentnb.text import plural
 
 EMPTY = "<p class='anb-empty'>"      # how a section with nothing in it starts
+EMPTY_NOTE = "<p style='opacity:0.7'>"  # a part of a section with nothing in it
 STATUS_ICON = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}    # text/plain and the terminal
 # colours that read on a white and on a near-black background (contrast 3:1 or more on both)
 RED, GREEN = "#d32f2f", "#2e7d32"
@@ -145,67 +147,41 @@ def diagram_img(svg: str, tables: int) -> str:
     size = re.search(r'width="(\d+)" height="(\d+)"', svg)
     width, height = (int(size.group(1)), int(size.group(2))) if size else (600, 400)
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    alt = f"ER diagram: {tables} table{'s' if tables != 1 else ''}"
+    alt = f"ER diagram: {plural(tables, 'table')}"
     return (f"<div style='overflow-x:auto;max-width:100%'><img alt='{alt}' width='{width}' height='{height}' "
             f"style='max-width:none;width:{width}px;min-width:{width}px;height:{height}px' "
             f"src='data:image/svg+xml;base64,{data}'></div>")
 
 
 def code_tab(response) -> str:
-    shown = ("python", "typescript", "javascript", "graphql", "dockerfile", "compose", "query", "shell",
+    shown = ("python", "typescript", "javascript", "graphql", "proto", "dockerfile", "compose", "query", "shell",
              "json", "yaml", "other")
     parts = [_code_block(a) for a in response.artifacts if a.kind in shown]
     return "".join(parts) or EMPTY + "No code in this answer.</p>"
 
 
-def openapi_operations(document: dict) -> list[dict]:
-    """Method, path, summary, request and responses of each operation of an OpenAPI document. A
-    malformed contract (the checks say what is wrong with it) gives what can be read, never an error."""
-    mapping = lambda v: v if isinstance(v, dict) else {}      # noqa: E731
-    listing = lambda v: v if isinstance(v, list) else []      # noqa: E731
-    ops = []
-    for path, item in mapping(document.get("paths")).items():
-        item = mapping(item)
-        for method in ("get", "post", "put", "patch", "delete", "head", "options"):
-            op = item.get(method)
-            if not isinstance(op, dict):
-                continue
-            request = []
-            for p in listing(item.get("parameters")) + listing(op.get("parameters")):
-                if isinstance(p, dict) and "name" in p:
-                    request.append(f"{p.get('in', '?')} {p['name']}")
-                elif isinstance(p, dict) and isinstance(p.get("$ref"), str):
-                    request.append(p["$ref"].rsplit("/", 1)[-1])
-            body = mapping(op.get("requestBody"))
-            for media, spec in mapping(body.get("content")).items():
-                ref = mapping(mapping(spec).get("schema")).get("$ref", "")
-                ref = ref.rsplit("/", 1)[-1] if isinstance(ref, str) else ""
-                request.append(f"body {media}{(' ' + ref) if ref else ''}")
-            if isinstance(body.get("$ref"), str):
-                request.append("body " + body["$ref"].rsplit("/", 1)[-1])
-            responses = [str(code) for code in mapping(op.get("responses"))]
-            summary = op.get("summary") or op.get("description") or ""
-            ops.append({"method": method.upper(), "path": str(path), "summary": str(summary),
-                        "request": ", ".join(request), "responses": ", ".join(responses)})
-    return ops
-
-
 def api_tab(response) -> str:
-    artifact = response.artifacts.openapi
-    if artifact is None:
-        return EMPTY + "No OpenAPI contract in this answer.</p>"
-    document = response.openapi
+    """REST, GraphQL and gRPC operations side by side: a heading a protocol (``agentnb.render.api``), a
+    table of the same columns for each of its sections; the OpenAPI contract itself below its table."""
+    from agentnb.render import api
+
     parts = []
-    if isinstance(document, dict):
-        info = document.get("info") if isinstance(document.get("info"), dict) else {}
-        parts.append(f"<div style='font-weight:600'>{html.escape(str(info.get('title', '')))} "
-                     f"{html.escape(str(info.get('version', '')))}</div>")
-        rows = [[f"<code>{html.escape(o['method'])}</code>", f"<code>{html.escape(o['path'])}</code>",
-                 html.escape(o["summary"]), html.escape(o["request"]), html.escape(o["responses"])]
-                for o in openapi_operations(document)]
-        parts.append(_table(["method", "path", "summary", "request", "responses"], rows))
-    parts.append("<details><summary>contract</summary>" + _code_block(artifact) + "</details>")
-    return "".join(parts)
+    for heading, sections in api.PROTOCOLS:
+        found = sections(response)
+        if not found:
+            continue
+        parts.append(f"<h4 style='margin:6px 0'>{html.escape(heading)}</h4>")
+        for title, rows in found:
+            if title:
+                parts.append(f"<div style='font-weight:600'>{html.escape(title)}</div>")
+            cells = [[f"<code>{html.escape(r['operation'])}</code>"] + [html.escape(str(r.get(c) or ""))
+                                                                        for c in api.COLUMNS[1:]] for r in rows]
+            parts.append(_table(api.COLUMNS, cells) if cells else EMPTY_NOTE + "nothing readable: the checks say "
+                         "why</p>")
+        if heading.startswith("REST") and response.artifacts.openapi is not None:
+            parts.append("<details><summary>contract</summary>" + _code_block(response.artifacts.openapi)
+                         + "</details>")
+    return "".join(parts) or EMPTY + "No API in this answer (OpenAPI, GraphQL or .proto).</p>"
 
 
 def examples_tab(response) -> str:
@@ -219,17 +195,43 @@ def examples_tab(response) -> str:
     return "".join(parts) or EMPTY + "No request examples in this answer.</p>"
 
 
+def check_families(rows) -> list[tuple[str, list, dict[str, int]]]:
+    """The rows under their family headings (``CheckResult.family``): (family, rows, counts by status),
+    families with a failed row first, then in ``FAMILIES`` order; rows keep their order."""
+    from agentnb.checks.result import family_order
+
+    groups: dict[str, list] = {}
+    for r in rows:
+        groups.setdefault(r.family, []).append(r)
+    out = [(family, members, {s: sum(r.status == s for r in members) for s in ("passed", "failed", "skipped")})
+           for family, members in groups.items()]
+    return sorted(out, key=lambda g: (not g[2]["failed"], family_order(g[0])))
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """``3 passed, 1 failed`` (the statuses that occur)."""
+    return ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+
+
 def checks_tab(response) -> str:
-    """One row a check; a failed row has a red edge and background and a red status badge, besides its
-    red square icon."""
-    rows, styles = [], []
-    for r in response.checks:
-        failed = r.status == "failed"
-        status = badge("failed", RED) if failed else html.escape(r.status)
-        name = f"<b>{html.escape(r.name)}</b>" if failed else html.escape(r.name)
-        rows.append([status_icon(r.status), name, status, _pre(r.message)])
-        styles.append(f"background-color:{FAILED_ROW};box-shadow:inset 4px 0 0 {RED}" if failed else "")
-    return _table(["", "check", "status", "message"], rows, styles) if rows else EMPTY + "No checks ran.</p>"
+    """The rows under a heading a family (SQL / PostgreSQL, OpenAPI / HTTP, GraphQL...) with its counts,
+    families with a failure first. A failed row has a red edge and background and a red status badge,
+    besides its red square icon."""
+    sections = []
+    for family, members, counts in check_families(response.checks):
+        rows, styles = [], []
+        for r in members:
+            failed = r.status == "failed"
+            status = badge("failed", RED) if failed else html.escape(r.status)
+            name = f"<b>{html.escape(r.name)}</b>" if failed else html.escape(r.name)
+            rows.append([status_icon(r.status), name, status, _pre(r.message)])
+            styles.append(f"background-color:{FAILED_ROW};box-shadow:inset 4px 0 0 {RED}" if failed else "")
+        note = " ".join(html.escape(f"{n} {s}") if s != "failed" else badge(f"{n} failed", RED)
+                        for s, n in counts.items() if n)
+        sections.append(f"<details open style='margin:2px 0 6px 0'><summary style='cursor:pointer;font-weight:600'>"
+                        f"{html.escape(family)} <span style='font-weight:400;opacity:0.85'>{note}</span></summary>"
+                        + _table(["", "check", "status", "message"], rows, styles) + "</details>")
+    return "".join(sections) or EMPTY + "No checks ran.</p>"
 
 
 TABS = (("Schema", schema_tab), ("Migrations", migrations_tab), ("Code", code_tab), ("API", api_tab),
@@ -245,17 +247,20 @@ _PLURALS = {"schema": "schemas", "migration": "migrations", "query": "queries", 
 
 
 def panel_text(response) -> str:
-    """The artifacts and checks as text (a terminal, a ``text/plain`` output): each check's whole message,
-    its first line after the check's name and its other lines indented below it."""
+    """The artifacts and checks as text (a terminal, a ``text/plain`` output): the checks under their
+    family headings with counts, each check's whole message, its first line after the check's name and
+    its other lines indented below it."""
     from agentnb.text import indent_rest
 
     kinds: dict[str, int] = {}
     for a in response.artifacts:
         kinds[a.kind] = kinds.get(a.kind, 0) + 1
-    counted = [f"{n} {_PLURALS.get(kind, kind) if n > 1 else kind}" for kind, n in kinds.items()]
+    counted = [plural(n, kind, _PLURALS.get(kind, kind)) for kind, n in kinds.items()]
     lines = ["artifacts: " + (", ".join(counted) or "none"), checks_summary(response)]
-    lines += [f"  {STATUS_ICON.get(r.status, r.status)} {r.name}: {indent_rest(r.message, ' ' * 6)}"
-              for r in response.checks]
+    for family, members, counts in check_families(response.checks):
+        lines.append(f"  {family} ({counts_text(counts)})")
+        lines += [f"    {STATUS_ICON.get(r.status, r.status)} {r.name}: {indent_rest(r.message, ' ' * 8)}"
+                  for r in members]
     return "\n".join(lines)
 
 
@@ -328,6 +333,6 @@ def erd_bundle(schema) -> tuple[dict, dict]:
     # Mermaid only: JupyterLab draws it; the SVG for exports and other front ends is in the Schema section
     tables = len(schema.tables)
     return ({"text/markdown": f"```mermaid\n{erd.mermaid(schema)}\n```\n",
-             "text/plain": f"ER diagram: {tables} table{'s' if tables != 1 else ''}"},
+             "text/plain": f"ER diagram: {plural(tables, 'table')}"},
             metadata.for_erd(schema))
 

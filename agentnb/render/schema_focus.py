@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from agentnb.checks.schema import Schema, Table
+from agentnb.text import plural
 
 __all__ = ["READABLE", "touched_tables", "focus"]
 
@@ -65,6 +66,6 @@ def large_schema_html(schema: Schema, response, diagram) -> str:
         return (f"<div style='margin-top:8px;font-weight:600'>ER diagram: {n} tables, too many for one "
                 "picture; the answer changed none in particular</div>" + whole)
     part = focus(schema, touched)
-    return (f"<div style='margin-top:8px;font-weight:600'>ER diagram: the {len(touched)} table"
-            f"{'s' if len(touched) != 1 else ''} this answer changed and their neighbours "
+    return (f"<div style='margin-top:8px;font-weight:600'>ER diagram: the {plural(len(touched), 'table')} "
+            "this answer changed and their neighbours "
             f"({len(part.tables)} of {n})</div>" + diagram(part) + whole)

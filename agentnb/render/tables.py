@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 import os
 
+from agentnb.text import plural
+
 
 class Table:
     def __init__(self, title: str, columns: list[str], rows: list[list], notes: list[str] | None = None):
@@ -30,7 +32,7 @@ def agents_table(catalog) -> Table:
     rows = [[catalog.invocation(magic), a.name, a.model or "(default)", ", ".join(a.tools) or "-", str(a.path or "")]
             for magic, a in catalog.by_magic().items()]
     notes = [f"skipped: {e}" for e in catalog.errors] + [f"warning: {w}" for w in catalog.warnings]
-    return Table(f"{len(rows)} agent(s)", ["magic", "name", "model", "tools", "file"], rows, notes)
+    return Table(plural(len(rows), "agent"), ["magic", "name", "model", "tools", "file"], rows, notes)
 
 
 def status(session) -> Table:

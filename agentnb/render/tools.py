@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from agentnb.render.live import NotebookRenderer, TerminalRenderer
+from agentnb.text import first_line, plural
 
 RESULT_CHARS = 1500
 INPUT_CHARS = 2000
@@ -43,7 +44,7 @@ def short_input(name: str, data: dict) -> str:
     """One line for a tool call: the command, the file or the pattern it works on."""
     for key in ("command", "file_path", "notebook_path", "pattern", "path", "url", "description", "prompt"):
         if data.get(key):
-            value = str(data[key]).splitlines()[0]
+            value = first_line(str(data[key]))
             return value[:120]
     return json.dumps(data, ensure_ascii=False)[:120]
 
@@ -145,7 +146,7 @@ def files_markdown(workspace: Path, changes) -> str:
     except ValueError:        # another drive (Windows)
         base = workspace.as_posix()
     rows = [f"- [{c.path}]({base}/{c.path}) · {c.status} · {c.size:,} bytes" for c in changes]
-    return f"**Workspace `{base}/`**: {len(changes)} file(s) created or changed\n\n" + "\n".join(rows) + "\n"
+    return f"**Workspace `{base}/`**: {plural(len(changes), 'file')} created or changed\n\n" + "\n".join(rows) + "\n"
 
 
 class ToolsNotebookRenderer(NotebookRenderer):
