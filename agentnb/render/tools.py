@@ -12,6 +12,7 @@ import re
 import sys
 from pathlib import Path
 
+from agentnb.llm.models import input_total
 from agentnb.render.live import NotebookRenderer, TerminalRenderer
 from agentnb.text import first_line, plural
 
@@ -111,11 +112,9 @@ def summary_line(call, live: bool, workspace: Path | None = None) -> str:
 def consultation_usage(call) -> str:
     """A teammate's own requests under the call that consulted it: count, tokens in and out, cost."""
     u = call.usage
-    tokens_in = sum(int(u.get(k) or 0) for k in ("input_tokens", "cache_creation_input_tokens",
-                                                  "cache_read_input_tokens"))
     cost = "cost unknown" if call.cost_usd is None else f"${call.cost_usd:.4f}"
-    plural = "s" if call.requests != 1 else ""
-    return f"{call.requests} request{plural}, in {tokens_in:,} out {int(u.get('output_tokens') or 0):,}, {cost}"
+    return (f"{plural(call.requests, 'request')}, in {input_total(u):,} out {int(u.get('output_tokens') or 0):,}, "
+            f"{cost}")
 
 
 def call_bundle(call, *, live: bool, depth: int = 0, workspace: Path | None = None,
