@@ -74,14 +74,10 @@ class Response:
         artifact = self.artifacts.openapi
         if artifact is None:
             return None
-        import json
+        from agentnb.checks.documents import load_document
 
-        import yaml
-
-        try:
-            document = json.loads(artifact.code) if artifact.language == "json" else yaml.safe_load(artifact.code)
-        except (ValueError, yaml.YAMLError):
-            return None
+        # the bounded loader: the contract is the model's text (an alias bomb must not reach yaml)
+        document = load_document(artifact.code, "OpenAPI contract", artifact.language).doc
         return document if isinstance(document, dict) else None
 
     @property

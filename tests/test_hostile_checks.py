@@ -72,6 +72,18 @@ def test_an_alias_inside_its_own_anchor_is_refused():
         "failed", "openapi.yaml: an alias refers to the node that holds it (a loop): refused, not checked")
 
 
+def test_a_response_s_contract_is_read_with_the_same_bounds():
+    """``r.openapi`` (what a notebook reads) goes through the bounded loader too: a bomb is None, not a
+    document whose first walk (a json.dumps, a validator) would expand it."""
+    from agentnb.response import Response
+
+    r = Response(text=fence("yaml", "# openapi.yaml\n" + BILLION_LAUGHS), agent="backend-dev", model="m")
+    assert r.openapi is None
+    good = Response(text=fence("yaml", "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}"),
+                    agent="backend-dev", model="m")
+    assert good.openapi["info"]["title"] == "t"
+
+
 @pytest.mark.parametrize("lang,body", [
     ("yaml", "openapi: 3.1.0\ndeep: " + "[" * 900 + "]" * 900),              # under libyaml's own limit
     ("yaml", "openapi: 3.1.0\ndeep: " + "[" * 5000 + "]" * 5000),            # over it
