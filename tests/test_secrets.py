@@ -73,6 +73,8 @@ def secrets_of(lang: str, code: str, env_table: str = "") -> list[str]:
      "block 1 (python) line 1: JWT"),
     ("dotenv", "# .env.example\nJWT_SECRET=9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c\n",
      ".env.example line 2: real-looking value for JWT_SECRET"),
+    ("prisma", 'datasource db {\n  provider = "postgresql"\n  url = "postgresql://app:s3cret@db:5432/app"\n}\n',
+     "block 1 (prisma) line 3: password in a postgresql connection URL"),
 ])
 def test_hard_coded_secrets_are_found(lang, code, expected):
     assert secrets_of(lang, code) == [expected]
@@ -93,6 +95,7 @@ def test_hard_coded_secrets_are_found(lang, code, expected):
     ("bash", "curl -H 'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N' localhost/me\n"),
     ("python", 'AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"  # the AWS docs example\n'),
     ("python", '# e.g. DATABASE_URL=postgresql://app:app@localhost/app\nx = 1\n'),
+    ("prisma", 'datasource db {\n  provider = "postgresql"\n  url = env("DATABASE_URL")\n}\n'),
 ])
 def test_placeholders_and_non_secrets_are_not_flagged(lang, code):
     assert secrets_of(lang, code) == []

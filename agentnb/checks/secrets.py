@@ -199,7 +199,8 @@ def _scan_secrets(a: Artifact) -> list[dict]:
         for m in _ENV_LINE.finditer(code):
             if _secret_name(m.group(1)) and _looks_random(m.group(2)) and not _PLACEHOLDER.search(m.group(2)):
                 candidates.append((line_of(m.start(1)), 4, f"real-looking value for {m.group(1)}", m.group(2)))
-    if strict and "://" in code:
+    # a Prisma datasource is config the ORM reads as is: its URL belongs in env("DATABASE_URL")
+    if (strict or a.kind == "prisma") and "://" in code:
         for m in _CONN_URL.finditer(code):
             pw, n = m.group("pw"), line_of(m.start())
             if not re.search(r"[$<{%]|\*{3,}", pw) and not is_comment(n):
