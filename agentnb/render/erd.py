@@ -22,6 +22,7 @@ from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
+from agentnb.checks.gcpause import gc_paused
 from agentnb.checks.schema import Column, ForeignKey, Schema, Table
 
 __all__ = ["mermaid", "svg"]
@@ -334,6 +335,11 @@ def svg(schema: Schema) -> str:
     """A standalone SVG ER diagram: one box per table (name; columns with PK/FK/UK marks and types),
     laid out in layers from the foreign-key graph (referenced tables on the left), with orthogonal
     connectors from each FK column to the referenced column and crow's-foot ends."""
+    with gc_paused():
+        return _svg(schema)
+
+
+def _svg(schema: Schema) -> str:
     boxes: dict[str, _Box] = {}
     for i, t in enumerate(schema.tables):
         key = _qualified(t)
