@@ -111,6 +111,9 @@ def _find(by_name: dict[str, list[Table]], name: str, own: Table) -> Table | Non
     """The referenced table: same schema first, then any table of that name (``by_name``: the schema's
     tables by name, in order)."""
     named = by_name.get(name, ())
+    if not named and "." in name:          # a key to another schema, qualified: that schema's table
+        schema, _, bare = name.rpartition(".")
+        return next((t for t in by_name.get(bare, ()) if t.schema == schema), None)
     return next((t for t in named if t.schema == own.schema), named[0] if named else None)
 
 
