@@ -108,3 +108,28 @@ def test_the_constraints_duckdb_keeps_still_hold_after_a_default_is_dropped():
         result.con.execute("INSERT INTO t VALUES (1, 2)")
     with pytest.raises(duckdb.ConstraintException):
         result.con.execute("INSERT INTO t VALUES (2, 0)")
+
+
+def test_set_search_path_puts_tables_of_the_same_name_in_their_schemas():
+    result = duck.load("CREATE SCHEMA app; CREATE SCHEMA audit;\n"
+                       "SET search_path = app, pg_catalog;\n"
+                       "CREATE TABLE users (id int PRIMARY KEY);\n"
+                       "SET search_path = audit, app;\n"
+                       "CREATE TABLE users (id int PRIMARY KEY, at timestamptz);\n"
+                       "CREATE TABLE log (id int, user_id int REFERENCES users (id));\n"
+                       "CREATE INDEX log_user ON log (user_id);\n"
+                       "SELECT pg_catalog.set_config('search_path', 'public', false);\n"
+                       "CREATE TABLE plain (id int);")
+    assert result.failures == []
+    assert {(t.schema, t.name) for t in result.schema.tables} == {
+        ("app", "users"), ("audit", "users"), ("audit", "log"), (None, "plain")}
+    assert result.schema.tables[2].foreign_keys[0].ref_table == "users"      # audit's, the first on the path
+    assert not any(c.kind == "cross-schema key" for c in result.lowered.changes)
+    assert result.con.execute("SELECT schema_name FROM duckdb_indexes()").fetchall() == [("audit",)]
+    assert any("search_path audit, app" in c.message for c in result.lowered.changes)
+
+
+def test_without_set_search_path_names_stay_as_written():
+    result = duck.load("CREATE SCHEMA app;\nCREATE TABLE app.users (id int);\nCREATE TABLE users (id int);")
+    assert {(t.schema, t.name) for t in result.schema.tables} == {("app", "users"), (None, "users")}
+    assert not any(c.kind == "search path" for c in result.lowered.changes)
