@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
@@ -447,7 +447,9 @@ def _svg(schema: Schema) -> str:
     free_spans: dict[tuple[int, int], list[tuple[float, float]]] = {}   # by column range: boxes never move
     resume: dict = {}                                                   # see _first_clear_step
 
-    def spans_free(c0: int, c1: int) -> list[tuple[float, float]]:
+    def spans_free(c0: int, c1: int) -> tuple[list[tuple[int, float, float]], list[float]]:
+        """The free spans of heights across columns c0..c1, top down: (position among the gaps, lowest
+        and highest height a line may take), and their lowest heights, for bisection."""
         if (c0, c1) not in free_spans:
             blocked = sorted((boxes[k].y - 8, boxes[k].y + boxes[k].height + 8)
                              for c in range(c0, c1 + 1) for k in columns[c])
@@ -457,20 +459,38 @@ def _svg(schema: Schema) -> str:
                     free.append((top, a))
                 top = max(top, b)
             free.append((top, top + 10_000))
-            free_spans[c0, c1] = free
+            usable = [(i, a + 3, b - 3) for i, (a, b) in enumerate(free) if a + 3 <= b - 3]
+            free_spans[c0, c1] = usable, [lo for _, lo, _ in usable]
         return free_spans[c0, c1]
+
+    def nearest_spans(c0: int, c1: int, target: float):
+        """The free spans in order of how near the target they come (the upper one first on a tie):
+        outwards from the target's place, so a search that stops early never looks at the rest."""
+        usable, los = spans_free(c0, c1)
+        left, right = bisect_right(los, target) - 1, bisect_right(los, target)
+
+        def entry(j):
+            i, lo, hi = usable[j]
+            start = min(max(target, lo), hi)
+            return (abs(start - target), i, lo, hi, start)
+
+        a = entry(left) if left >= 0 else None
+        b = entry(right) if right < len(usable) else None
+        while a is not None or b is not None:
+            if b is None or (a is not None and a < b):
+                yield a
+                left -= 1
+                a = entry(left) if left >= 0 else None
+            else:
+                yield b
+                right += 1
+                b = entry(right) if right < len(usable) else None
 
     def free_y(c0: int, c1: int, target: float) -> float:
         # the free height nearest the target (the first free span's on a tie): spans in order of how
         # near they could be, stopping once none can be nearer than the best found; within a span, the
         # heights 7 apart from the nearest point, upwards first on a tie
-        spans = []
-        for i, (a, b) in enumerate(spans_free(c0, c1)):
-            lo, hi = a + 3, b - 3
-            if lo <= hi:
-                start = min(max(target, lo), hi)
-                spans.append((abs(start - target), i, lo, hi, start))
-        spans.sort()
+        spans = nearest_spans(c0, c1, target)
         best, best_key = None, None
         for reach, i, lo, hi, start in spans:
             if best_key is not None and reach > best_key[0]:
