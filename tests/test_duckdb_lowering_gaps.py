@@ -133,3 +133,13 @@ def test_without_set_search_path_names_stay_as_written():
     result = duck.load("CREATE SCHEMA app;\nCREATE TABLE app.users (id int);\nCREATE TABLE users (id int);")
     assert {(t.schema, t.name) for t in result.schema.tables} == {("app", "users"), (None, "users")}
     assert not any(c.kind == "search path" for c in result.lowered.changes)
+
+
+def test_a_column_of_an_extension_type_loads_as_text_and_is_listed():
+    result = duck.load("CREATE EXTENSION IF NOT EXISTS cube;\nCREATE EXTENSION IF NOT EXISTS vector;\n"
+                       "CREATE TABLE shapes (id int, box public.cube, corners cube[], embedding vector(3));")
+    assert result.failures == []
+    assert [(c.name, c.type) for c in result.schema.table("shapes").columns] == [
+        ("id", "integer"), ("box", "varchar"), ("corners", "varchar[]"), ("embedding", "varchar")]
+    assert [c.message for c in result.lowered.changes if c.kind in ("cube", "vector")] == [
+        "CUBE → VARCHAR on shapes.box", "CUBE → VARCHAR on shapes.corners", "VECTOR → VARCHAR on shapes.embedding"]

@@ -27,6 +27,11 @@ _TYPE_MAP = {
     "tstzrange": "varchar", "daterange": "varchar", "int4multirange": "varchar",
     "int8multirange": "varchar", "nummultirange": "varchar", "tsmultirange": "varchar",
     "tstzmultirange": "varchar", "datemultirange": "varchar",
+    # types of common extensions (cube, seg, earthdistance, ltree, isn, pgvector): DuckDB has none of them
+    "cube": "varchar", "seg": "varchar", "earth": "varchar", "lquery": "varchar", "ltxtquery": "varchar",
+    "isbn": "varchar", "isbn13": "varchar", "ean13": "varchar", "upc": "varchar", "ismn": "varchar",
+    "ismn13": "varchar", "issn": "varchar", "issn13": "varchar", "vector": "varchar", "halfvec": "varchar",
+    "sparsevec": "varchar",
 }
 _SERIALS = {"serial": "integer", "serial4": "integer", "bigserial": "bigint", "serial8": "bigint",
             "smallserial": "smallint", "serial2": "smallint"}
