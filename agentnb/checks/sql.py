@@ -2,8 +2,9 @@
 
 ``check_syntax`` parses every statement and, on an error, reports PostgreSQL's message, the statement
 and the line and column in the text the user sees. ``split_statements`` cuts a script into statements
-with PostgreSQL's scanner, so ``$$`` bodies, strings, comments and ``BEGIN ATOMIC`` bodies that hold
-semicolons stay whole. pglast is imported on first use, never at import time.
+where PostgreSQL's parser does (its scanner when the script does not parse), so ``$$`` bodies, strings,
+comments and ``BEGIN ATOMIC`` bodies that hold semicolons stay whole; the last script's cut is kept for
+the next check of the same script. pglast is imported on first use, never at import time.
 """
 
 from __future__ import annotations
