@@ -270,8 +270,11 @@ def _sqlite_key_actions(con, meta) -> None:
             key["from"].append(row["from"])
         for constraint in table.foreign_key_constraints:
             cols = [c.name for c in constraint.columns]
-            found = next((k for k in keys.values() if k["from"] == cols
-                          and k["table"].lower() == constraint.referred_table.name.lower()), None)
+            # the referenced table's name from the key's text: the table itself may be missing
+            target = constraint.elements[0].target_fullname.rsplit(".", 1)[0].rsplit(".", 1)[-1] \
+                if constraint.elements else ""
+            found = next((k for k in keys.values() if k["from"] == cols and k["table"].lower() == target.lower()),
+                         None)
             if found is None:
                 continue
             for attr, action in (("ondelete", found["on_delete"]), ("onupdate", found["on_update"])):
