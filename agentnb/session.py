@@ -205,8 +205,12 @@ class Session:
         agent = self.agent(agent)
         body, blocks, conversation, notes, dropped = self.prepare(
             agent, prompt, model=model, thread=thread, new=new, max_tokens=max_tokens, context=context)
-        if base_schema is not None:
+        if base_schema is not None:      # the existing database is the starting point from now on
             conversation.schema = base_schema
+            conversation.from_database = True
+            if conversation.schema_db is not None:
+                conversation.schema_db.close()
+                conversation.schema_db = None
         mode = self.settings.resolved_record_mode()
         recordings = self.settings.resolved_recordings()
         if self._client is None:
@@ -290,14 +294,46 @@ class Session:
         if report.schema_valid and response.schema:
             conversation.schema = response.schema
             if report.duck is not None:
-                if conversation.schema_db is not None:
-                    conversation.schema_db.close()
-                conversation.schema_db = report.duck.con
-                self.latest_schema = conversation
+                self._keep_schema_db(conversation, report.duck.con)
+        elif conversation.from_database and conversation.schema is not None:
+            self._migrate_database(conversation, response, report)
+
+    def _keep_schema_db(self, conversation: Conversation, con) -> None:
+        if conversation.schema_db is not None and conversation.schema_db is not con:
+            conversation.schema_db.close()
+        conversation.schema_db = con
+        self.latest_schema = conversation
+
+    def _migrate_database(self, conversation: Conversation, response: Response, report) -> None:
+        """A conversation started from an existing database (``--with-db``): without a schema of its own,
+        the answer's migrations that passed are applied to the conversation's schema (the next answer
+        starts from there), and ``schema_db()`` holds the result, or the schema as it was when DuckDB
+        cannot apply them (said in the response's warnings)."""
+        from agentnb.checks import duckdb as duck
+        from agentnb.withdb import migrated_schema
+
+        ddl, applied = migrated_schema(conversation.schema, response.artifacts, report.rows) \
+            if not response.schema else (conversation.schema, [])
+        if not applied and conversation.schema_db is not None:
+            return
+        loaded = duck.load(ddl)
+        if applied and not loaded.ok:
+            loaded.con.close()
+            first = loaded.failures[0].message.splitlines()[0]
+            response.warnings.append(f"schema_db() holds the schema without migration {', '.join(applied)}: "
+                                     f"DuckDB could not apply it ({first})")
+            if conversation.schema_db is not None:
+                return
+            loaded = duck.load(conversation.schema)
+        elif applied:
+            conversation.schema = ddl
+        self._keep_schema_db(conversation, loaded.con)
 
     def schema_db(self, agent: str | None = None, thread: str | None = None):
         """A DuckDB connection holding the latest valid schema of a conversation (the latest of any
-        conversation by default)."""
+        conversation by default): the last schema an answer gave that passed its checks; in a
+        conversation started from an existing database (``--with-db``), that database's schema with
+        the migrations of later answers applied (those whose check did not fail)."""
         if agent is None:
             conversation = self.latest_schema
         else:

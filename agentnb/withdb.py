@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from agentnb.errors import AgentnbError
 from agentnb.redact import redact, register_url
 
-__all__ = ["ExistingSchema", "schema_from", "display_source"]
+__all__ = ["ExistingSchema", "schema_from", "display_source", "migrated_schema"]
 
 TIMEOUT = 60                    # seconds for pg_dump, or one catalog query
 MAX_SAMPLE = 1000
@@ -128,6 +128,25 @@ def schema_from(source: str, *, sample: int = 0) -> ExistingSchema:
     return ExistingSchema(ddl, loaded.schema, display_source(source), notes, rows)
 
 
+def migrated_schema(base_ddl: str, artifacts, rows) -> tuple[str, list[str]]:
+    """The schema after an answer that changes an existing database by migrations only: ``base_ddl``
+    then the up script of each of the answer's migrations, in order, unless its check failed (or it
+    passed from another starting point than the conversation's schema). The DDL, and the ids of the
+    migrations applied. (``schema_db()`` of a conversation started with ``--with-db`` holds this.)"""
+    by_name = {row.name: row for row in rows}
+    parts, applied = [base_ddl.rstrip() + "\n"], []
+    for pair in artifacts.migrations:
+        if pair.up is None or pair.up.language not in ("sql", ""):
+            continue
+        row = by_name.get(f"Migration {pair.id} up/down") or by_name.get(f"Migration {pair.id}")
+        if row is not None and (row.status == "failed"
+                                or row.details.get("base", "previous schema") != "previous schema"):
+            continue
+        parts.append(f"\n-- migration {pair.id} (up)\n" + pair.up.code.rstrip() + "\n")
+        applied.append(str(pair.id))
+    return "".join(parts), applied
+
+
 # --------------------------------------------------------------------------------------------------
 # PostgreSQL: pg_dump --schema-only when it is there, else SQLAlchemy's reflection
 
@@ -230,12 +249,41 @@ def _from_sqlite(path: Path, sample: int) -> tuple[str, dict]:
         meta = sa.MetaData()
         with engine.connect() as con:
             meta.reflect(con)
+            _sqlite_key_actions(con, meta)
             rows = _sample(con, meta, sample) if sample else {}
         from sqlalchemy.dialects import postgresql
 
         return _render(meta, postgresql.dialect(), generic=True), rows
     finally:
         engine.dispose()
+
+
+def _sqlite_key_actions(con, meta) -> None:
+    """ON DELETE / ON UPDATE of every foreign key, from SQLite's own ``PRAGMA foreign_key_list``:
+    SQLAlchemy reads them from the table's text, and only from a table-level FOREIGN KEY clause (a
+    column's ``REFERENCES p ON DELETE CASCADE`` came back without its action)."""
+    for table in meta.sorted_tables:
+        keys: dict[int, dict] = {}
+        for row in con.exec_driver_sql(f"PRAGMA foreign_key_list({_sqlite_quote(table.name)})").mappings():
+            key = keys.setdefault(row["id"], {"table": row["table"], "from": [], "on_update": row["on_update"],
+                                              "on_delete": row["on_delete"]})
+            key["from"].append(row["from"])
+        for constraint in table.foreign_key_constraints:
+            cols = [c.name for c in constraint.columns]
+            # the referenced table's name from the key's text: the table itself may be missing
+            target = constraint.elements[0].target_fullname.rsplit(".", 1)[0].rsplit(".", 1)[-1] \
+                if constraint.elements else ""
+            found = next((k for k in keys.values() if k["from"] == cols and k["table"].lower() == target.lower()),
+                         None)
+            if found is None:
+                continue
+            for attr, action in (("ondelete", found["on_delete"]), ("onupdate", found["on_update"])):
+                if getattr(constraint, attr) is None and action and action.upper() != "NO ACTION":
+                    setattr(constraint, attr, action.upper())
+
+
+def _sqlite_quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _render(meta, dialect, generic: bool = False) -> str:

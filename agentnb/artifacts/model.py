@@ -57,6 +57,7 @@ class Artifacts(list):
     def __init__(self, items: Iterable[Artifact] = (), env: Iterable[EnvVar] = ()):
         super().__init__(items)
         self._env = list(env)
+        self._pairs: tuple[tuple, list[MigrationPair]] | None = None   # see ``migrations``
 
     def by_kind(self, kind: str) -> list[Artifact]:
         return [a for a in self if a.kind == kind]
@@ -77,11 +78,17 @@ class Artifacts(list):
 
     @property
     def migrations(self) -> list[MigrationPair]:
-        from agentnb.artifacts.migrations import (
-            pair_migrations,  # it imports Artifact from here
-        )
+        """The migration blocks paired up and down. Paired once and kept while those blocks and what
+        the pairing reads of them stay the same (the checks and the panel read this many times)."""
+        found = self.by_kind("migration")
+        key = tuple((id(a), a.direction, a.pair, a.index, a.code) for a in found)
+        if self._pairs is None or self._pairs[0] != key:
+            from agentnb.artifacts.migrations import (
+                pair_migrations,  # it imports Artifact from here
+            )
 
-        return pair_migrations(self.by_kind("migration"))
+            self._pairs = (key, pair_migrations(found))     # holds the artifacts: their ids stay theirs
+        return list(self._pairs[1])
 
     @property
     def openapi(self) -> Artifact | None:

@@ -335,7 +335,7 @@ def _postgres_rows(artifacts, ddl: str | None, previous_ddl: str | None):
     if row is not None and row.status == "passed" and previous_ddl and previous_ddl.strip() != ddl.strip():
         has_migration = any(p.up is not None for p in artifacts.migrations)
         diff = postgres.diff_schemas(previous_ddl, ddl, name="Schema changes since the previous answer",
-                                     implied=not has_migration)
+                                     implied=not has_migration, new_schema=schema)
     return row, schema, migration_rows, diff
 
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentnb.checks.duckdb_catalog import read_schema
+from agentnb.checks.gcpause import gc_paused
 from agentnb.checks.lowering import Lowered, LoweredStatement, Lowering, lower
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 from agentnb.checks.schema import Schema
@@ -158,11 +159,12 @@ def load(pg_ddl: str, con=None, *, timeout: float = STATEMENT_TIMEOUT) -> LoadRe
     statements are collected with DuckDB's exact message in ``.failures``, and so is a statement
     cancelled after ``timeout`` seconds; nothing is raised for bad SQL.
     """
-    lowered = lower(pg_ddl)
-    if con is None:
-        con = connect()
-    failures = execute(con, lowered, timeout=timeout)
-    return LoadResult(con, lowered, failures, read_schema(con, lowered))
+    with gc_paused():
+        lowered = lower(pg_ddl)
+        if con is None:
+            con = connect()
+        failures = execute(con, lowered, timeout=timeout)
+        return LoadResult(con, lowered, failures, read_schema(con, lowered))
 
 
 def execute(con, lowered: Lowered, *, timeout: float = STATEMENT_TIMEOUT) -> list[Failure]:
@@ -180,11 +182,11 @@ def execute(con, lowered: Lowered, *, timeout: float = STATEMENT_TIMEOUT) -> lis
 
     if not lowered.statements:
         return []
-    refused = _refused_by_duckdbs_parser(con, lowered)
+    refused, parsed = _refused_by_duckdbs_parser(con, lowered)
     threads = _one_thread(con, duckdb)
     try:
         with _Watchdog(con, timeout) as watchdog:
-            at, failure = _run_in_transaction(con, lowered, refused, watchdog, duckdb)
+            at, failure = _run_in_transaction(con, lowered, refused, parsed, watchdog, duckdb)
             if at is None:
                 return list(refused.values())
             failures = []
@@ -217,18 +219,20 @@ def _one_thread(con, duckdb):
         return None
 
 
-def _refused_by_duckdbs_parser(con, lowered: Lowered) -> dict[int, Failure]:
+def _refused_by_duckdbs_parser(con, lowered: Lowered) -> tuple[dict[int, Failure], list | None]:
     """The lowered statements DuckDB's own parser does not read as one CREATE, ALTER or DROP each (a
-    second lock behind the lowering's allowlist): they are reported, never run."""
+    second lock behind the lowering's allowlist): they are reported, never run. When none is, also
+    the statements as DuckDB parsed them, one per lowered statement: those are what runs (None when
+    the script had to be read statement by statement)."""
     import duckdb
 
     def kinds(sql):
         return [st.type.name for st in con.extract_statements(sql)]
 
     try:
-        whole = kinds(lowered.sql)
-        if len(whole) == len(lowered.statements) and all(k in _DUCKDB_KINDS for k in whole):
-            return {}
+        whole = con.extract_statements(lowered.sql)
+        if len(whole) == len(lowered.statements) and all(st.type.name in _DUCKDB_KINDS for st in whole):
+            return {}, whole
     except duckdb.Error:
         pass
     refused = {}
@@ -241,21 +245,23 @@ def _refused_by_duckdbs_parser(con, lowered: Lowered) -> dict[int, Failure]:
             refused[i] = Failure(i, st.source, st.sql, "refused: DuckDB reads this lowered statement as "
                                  f"{', '.join(found) or 'nothing'}, not one {'/'.join(_DUCKDB_KINDS)}",
                                  "Refused")
-    return refused
+    return refused, None
 
 
-def _run_in_transaction(con, lowered: Lowered, refused: dict, watchdog, duckdb):
+def _run_in_transaction(con, lowered: Lowered, refused: dict, parsed: list | None, watchdog, duckdb):
     """Every statement in one transaction: ``(None, None)`` when all ran and were committed, else
     ``(position, Failure)`` of the first that failed (0, None when no transaction could start: the
-    caller's connection is already in one), with nothing changed."""
+    caller's connection is already in one), with nothing changed. ``parsed``: the statements as
+    DuckDB's parser read them (run as they are, not parsed again)."""
     try:
         con.execute("BEGIN TRANSACTION")
     except duckdb.Error:
         return 0, None
-    if not refused and not any(st.kind == "CreateTableAsStmt" for st in lowered.statements):
-        watchdog.arm()
+    if parsed is not None and not any(st.kind == "CreateTableAsStmt" for st in lowered.statements):
+        watchdog.arm()       # the time limit of one statement, for them all
         try:
-            con.execute(lowered.sql)
+            for statement in parsed:
+                con.execute(statement)
             con.execute("COMMIT")
             return None, None
         except duckdb.Error:

@@ -137,7 +137,7 @@ def _index_columns(sql: str | None, exprs: str | None) -> list[str]:
 
 def _enrich(schema: Schema, lowered: Lowered) -> None:
     """Put back what DuckDB discards but the PostgreSQL DDL said: constraint names, ON DELETE
-    actions, partial index predicates."""
+    actions, partial index predicates, foreign keys across schemas."""
     for t in schema.tables:
         key = f"{t.schema}.{t.name}" if t.schema else t.name
         for fk in t.foreign_keys:
@@ -148,3 +148,7 @@ def _enrich(schema: Schema, lowered: Lowered) -> None:
         for ix in t.indexes:
             if ix.name in lowered.index_where:
                 ix.where = lowered.index_where[ix.name]
+    tables = {f"{t.schema}.{t.name}" if t.schema else t.name: t for t in schema.tables}
+    for key, cols, ref, ref_cols, name, on_delete in lowered.cross_schema_fks:
+        if key in tables:
+            tables[key].foreign_keys.append(ForeignKey(list(cols), ref, list(ref_cols), name, on_delete))

@@ -297,22 +297,22 @@ class Scratch:
 
 
 def _statements(sql: str) -> list[tuple[Any, Any]]:
-    """``(span, parse node or None)`` per statement: cut by PostgreSQL's scanner, each piece then read
-    by its parser; a piece the parser reads as several statements is cut again where it says."""
+    """``(span, parse node or None)`` per statement: cut by PostgreSQL's parser (its scanner when the
+    script does not parse), each piece then read by its parser; a piece the parser reads as several
+    statements is cut again where it says."""
     from pglast import parser
 
     from agentnb.checks.sql import Statement, line_col, statement_spans
-
-    import json
 
     out = []
     for span in statement_spans(sql):
         try:
             # the kind first, from the parser's JSON (C only): a Python tree only where a field is read
-            stmts = json.loads(parser.parse_sql_json(span.text)).get("stmts", [])
-            if len(stmts) == 1 and len(stmts[0].get("stmt", {})) == 1:
-                [kind] = stmts[0]["stmt"]
-                if kind in _READ_BY_KIND:
+            js = parser.parse_sql_json(span.text)
+            found = _ONE_KIND.match(js)
+            if found is not None and '"stmt_location":' not in js:     # one statement (only a second has it)
+                kind = found.group(1)
+                if kind in _READ_BY_KIND or (kind == "IndexStmt" and '"concurrent":true' not in js):
                     out.append((span, _by_kind(kind)))
                     continue
             raws = parser.parse_sql(span.text)
@@ -332,8 +332,11 @@ def _statements(sql: str) -> list[tuple[Any, Any]]:
     return out
 
 
+# the parser's JSON of one statement begins with its kind (a key never holds a quote: see the JSON)
+_ONE_KIND = re.compile(r'\{"version":\d+,"stmts":\[\{"stmt":\{"(\w+)":')
 # kinds nothing here reads a field of: their node stands for its kind alone (building pglast's Python
-# tree is most of the cost of reading a large schema)
+# tree is most of the cost of reading a large schema); an IndexStmt too, unless CONCURRENTLY (a key
+# in the JSON: text inside a string has its quotes escaped, so it cannot read as one)
 _READ_BY_KIND = {"CreateStmt", "AlterTableStmt", "CreateSeqStmt", "AlterSeqStmt", "CommentStmt",
                  "CreateEnumStmt", "CompositeTypeStmt", "CreateDomainStmt", "ViewStmt"}
 _KIND_TYPES: dict[str, type] = {}

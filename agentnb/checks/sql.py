@@ -2,8 +2,9 @@
 
 ``check_syntax`` parses every statement and, on an error, reports PostgreSQL's message, the statement
 and the line and column in the text the user sees. ``split_statements`` cuts a script into statements
-with PostgreSQL's scanner, so ``$$`` bodies, strings, comments and ``BEGIN ATOMIC`` bodies that hold
-semicolons stay whole. pglast is imported on first use, never at import time.
+where PostgreSQL's parser does (its scanner when the script does not parse), so ``$$`` bodies, strings,
+comments and ``BEGIN ATOMIC`` bodies that hold semicolons stay whole; the last script's cut is kept for
+the next check of the same script. pglast is imported on first use, never at import time.
 """
 
 from __future__ import annotations
@@ -64,12 +65,66 @@ def line_col(sql: str, index: int) -> tuple[int, int]:
 _COMMENTS = {"SQL_COMMENT", "C_COMMENT"}
 
 
+_last_spans: tuple[str, list[Statement], bool] | None = None   # the syntax check's, for the next check
+
+
 def statement_spans(sql: str) -> list[Statement]:
-    """The statements of ``sql``, located by PostgreSQL's scanner; comments between statements dropped.
+    """The statements of ``sql``, from first token to last; comments between statements dropped.
 
     Raises ``pglast.parser.ParseError`` when the scanner itself fails (an unterminated string,
     quoted identifier, dollar quote or comment); its second argument is the character index.
     """
+    return list(_spans(sql)[0])
+
+
+def forget() -> None:
+    """Drop the kept cut of the last script (a benchmark times each check cold)."""
+    global _last_spans
+    _last_spans = None
+
+
+def _spans(sql: str) -> tuple[list[Statement], bool]:
+    """``(spans, whether the whole script parses)``. A script that parses is cut where PostgreSQL's
+    parser says (one pass in C); one that does not, by its scanner, which a syntax error does not stop.
+    The last script's answer is kept: the syntax check, the PostgreSQL check and the DuckDB copy all
+    cut the same script."""
+    global _last_spans
+    cached = _last_spans
+    if cached is not None and cached[0] == sql:
+        return cached[1], cached[2]
+    from pglast import parser
+
+    try:
+        slices = parser.split(sql, with_parser=True, only_slices=True)
+    except parser.ParseError:
+        spans, parsed = _scanned_spans(sql), False
+    else:
+        spans, parsed = _parsed_spans(sql, slices), True
+    _last_spans = (sql, spans, parsed)
+    return spans, parsed
+
+
+def _parsed_spans(sql: str, slices) -> list[Statement]:
+    """The statements at the parser's cuts. A cut starts at the first token and ends at the semicolon:
+    a comment before it (rare) is trimmed by scanning that statement alone."""
+    from pglast import parser
+
+    lines = LineIndex(sql)
+    spans = []
+    for cut in slices:
+        start, end = cut.start, cut.stop
+        text = sql[start:end]
+        if "--" in text or "/*" in text:
+            tokens = [t for t in parser.scan(text) if t.name not in _COMMENTS]
+            if tokens:
+                end = start + tokens[-1].end + 1
+                text = sql[start:end]
+        spans.append(Statement(text, start, end, lines.line_col(start)[0]))
+    return spans
+
+
+def _scanned_spans(sql: str) -> list[Statement]:
+    """The statements of a script that does not parse, cut at semicolons by PostgreSQL's scanner."""
     from pglast import parser
 
     # pglast's own scanner split drops statements that begin with an unknown word ("SELEC 1;"),
@@ -134,7 +189,7 @@ def check_syntax(sql: str, name: str = "SQL syntax") -> CheckResult:
     from pglast import parser
 
     try:
-        spans = statement_spans(sql)
+        spans, parsed = _spans(sql)
     except parser.ParseError as exc:
         message, index = exc.args[0], (exc.args[1] if len(exc.args) > 1 else None)
         details: dict = {"statement": "", "statement_text": ""}
@@ -149,13 +204,9 @@ def check_syntax(sql: str, name: str = "SQL syntax") -> CheckResult:
         return CheckResult(name, SKIPPED, "no SQL statements")
 
     errors = []
-    try:
-        # the usual case: the whole script parses. parse_sql_json stays in C (no Python tree), ~1 ms;
-        # only a failure needs the statement-by-statement pass that locates every error
-        parser.parse_sql_json(sql)
-        failing = []
-    except parser.ParseError:
-        failing = spans
+    # the usual case: the whole script parses (the cut was the parser's); only a failure needs the
+    # statement-by-statement pass that locates every error
+    failing = [] if parsed else spans
     for span in failing:
         try:
             parser.parse_sql_json(span.text)

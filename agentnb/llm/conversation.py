@@ -33,6 +33,7 @@ class Conversation:
     dropped: int = 0            # turns dropped so far to fit the context window
     schema: str | None = None   # the latest DDL that passed the checks, and its DuckDB copy
     schema_db: object | None = field(default=None, repr=False)
+    from_database: bool = False  # started from an existing database (--with-db): migrations move its schema
 
     def messages(self, new_prompt: list[dict]) -> list[dict]:
         out: list[dict] = []

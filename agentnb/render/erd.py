@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
+from agentnb.checks.gcpause import gc_paused
 from agentnb.checks.schema import Column, ForeignKey, Schema, Table
 
 __all__ = ["mermaid", "svg"]
@@ -110,6 +111,9 @@ def _find(by_name: dict[str, list[Table]], name: str, own: Table) -> Table | Non
     """The referenced table: same schema first, then any table of that name (``by_name``: the schema's
     tables by name, in order)."""
     named = by_name.get(name, ())
+    if not named and "." in name:          # a key to another schema, qualified: that schema's table
+        schema, _, bare = name.rpartition(".")
+        return next((t for t in by_name.get(bare, ()) if t.schema == schema), None)
     return next((t for t in named if t.schema == own.schema), named[0] if named else None)
 
 
@@ -291,18 +295,54 @@ def _layers(schema: Schema, boxes: dict[str, _Box], refs: dict[str, list[str]]) 
 
 def _clear(sorted_ys: list[float], y: float, gap: float) -> bool:
     """No height of ``sorted_ys`` closer to ``y`` than ``gap``."""
+    return _blocker(sorted_ys, y, gap) is None
+
+
+def _blocker(sorted_ys: list[float], y: float, gap: float) -> float | None:
+    """A height of ``sorted_ys`` closer to ``y`` than ``gap`` (None: there is none)."""
     i = bisect_left(sorted_ys, y - gap - 1)
     while i < len(sorted_ys) and sorted_ys[i] <= y + gap + 1:
         if abs(y - sorted_ys[i]) < gap:
-            return False
+            return sorted_ys[i]
         i += 1
-    return True
+    return None
+
+
+def _first_clear_step(start: float, direction: int, lo: float, hi: float, used: list[float],
+                      stubs: list[float], resume: dict) -> int | None:
+    """The least step (under 200) at which ``start + direction * step * 7`` lies in [lo, hi], 6 from
+    every ``used`` height and 4 from every ``stubs`` one; None when there is none. A blocked height
+    jumps every step the same blocker blocks; and as heights are only ever added to ``used``, a step
+    once blocked stays blocked: the search from the same start resumes where the last one ended
+    (``resume``), so connectors stacked below the boxes cost one step each, not one per earlier one."""
+    key = (start, direction, lo, hi)
+    step = resume.get(key, 0)
+    while step < 200:
+        c = start + step * 7 if direction > 0 else start - step * 7
+        if not lo <= c <= hi:
+            return None
+        v = _blocker(used, c, 6)
+        gap = 6
+        if v is None:
+            v, gap = _blocker(stubs, c, 4), 4
+            if v is None:
+                resume[key] = step
+                return step
+        # every step until c passes v by gap lies within gap of v (2 * gap > 7): blocked too
+        step += max(1, math.floor((v + gap - c if direction > 0 else c - v + gap) / 7))
+    resume[key] = step
+    return None
 
 
 def svg(schema: Schema) -> str:
     """A standalone SVG ER diagram: one box per table (name; columns with PK/FK/UK marks and types),
     laid out in layers from the foreign-key graph (referenced tables on the left), with orthogonal
     connectors from each FK column to the referenced column and crow's-foot ends."""
+    with gc_paused():
+        return _svg(schema)
+
+
+def _svg(schema: Schema) -> str:
     boxes: dict[str, _Box] = {}
     for i, t in enumerate(schema.tables):
         key = _qualified(t)
@@ -404,38 +444,65 @@ def svg(schema: Schema) -> str:
         lanes[gap] += 1
         return gap, lanes[gap] - 1
 
+    free_spans: dict[tuple[int, int], list[tuple[float, float]]] = {}   # by column range: boxes never move
+    resume: dict = {}                                                   # see _first_clear_step
+
+    def spans_free(c0: int, c1: int) -> tuple[list[tuple[int, float, float]], list[float]]:
+        """The free spans of heights across columns c0..c1, top down: (position among the gaps, lowest
+        and highest height a line may take), and their lowest heights, for bisection."""
+        if (c0, c1) not in free_spans:
+            blocked = sorted((boxes[k].y - 8, boxes[k].y + boxes[k].height + 8)
+                             for c in range(c0, c1 + 1) for k in columns[c])
+            free, top = [], 10.0
+            for a, b in blocked:
+                if a > top:
+                    free.append((top, a))
+                top = max(top, b)
+            free.append((top, top + 10_000))
+            usable = [(i, a + 3, b - 3) for i, (a, b) in enumerate(free) if a + 3 <= b - 3]
+            free_spans[c0, c1] = usable, [lo for _, lo, _ in usable]
+        return free_spans[c0, c1]
+
+    def nearest_spans(c0: int, c1: int, target: float):
+        """The free spans in order of how near the target they come (the upper one first on a tie):
+        outwards from the target's place, so a search that stops early never looks at the rest."""
+        usable, los = spans_free(c0, c1)
+        left, right = bisect_right(los, target) - 1, bisect_right(los, target)
+
+        def entry(j):
+            i, lo, hi = usable[j]
+            start = min(max(target, lo), hi)
+            return (abs(start - target), i, lo, hi, start)
+
+        a = entry(left) if left >= 0 else None
+        b = entry(right) if right < len(usable) else None
+        while a is not None or b is not None:
+            if b is None or (a is not None and a < b):
+                yield a
+                left -= 1
+                a = entry(left) if left >= 0 else None
+            else:
+                yield b
+                right += 1
+                b = entry(right) if right < len(usable) else None
+
     def free_y(c0: int, c1: int, target: float) -> float:
-        blocked = sorted((boxes[k].y - 8, boxes[k].y + boxes[k].height + 8)
-                         for c in range(c0, c1 + 1) for k in columns[c])
-        free, top = [], 10.0
-        for a, b in blocked:
-            if a > top:
-                free.append((top, a))
-            top = max(top, b)
-        free.append((top, top + 10_000))
         # the free height nearest the target (the first free span's on a tie): spans in order of how
-        # near they could be, stopping once none can be nearer than the best found
-        spans = []
-        for i, (a, b) in enumerate(free):
-            lo, hi = a + 3, b - 3
-            if lo <= hi:
-                start = min(max(target, lo), hi)
-                spans.append((abs(start - target), i, lo, hi, start))
-        spans.sort()
+        # near they could be, stopping once none can be nearer than the best found; within a span, the
+        # heights 7 apart from the nearest point, upwards first on a tie
+        spans = nearest_spans(c0, c1, target)
         best, best_key = None, None
         for reach, i, lo, hi, start in spans:
             if best_key is not None and reach > best_key[0]:
                 break
-            for step in range(200):
-                if start + step * 7 > hi and start - step * 7 < lo:
-                    break                          # the span is searched through
-                cands = [c for c in (start + step * 7, start - step * 7) if lo <= c <= hi
-                         and _clear(used_sorted, c, 6) and _clear(stub_y, c, 4)]
-                if cands:
-                    key = (abs(cands[0] - target), i)
-                    if best_key is None or key < best_key:
-                        best, best_key = cands[0], key
-                    break
+            up = _first_clear_step(start, 1, lo, hi, used_sorted, stub_y, resume)
+            down = _first_clear_step(start, -1, lo, hi, used_sorted, stub_y, resume)
+            if up is None and down is None:
+                continue
+            found = start + up * 7 if down is None or (up is not None and up <= down) else start - down * 7
+            key = (abs(found - target), i)
+            if best_key is None or key < best_key:
+                best, best_key = found, key
         best = best if best is not None else bottom + 12
         used_y.append(best)
         insort(used_sorted, best)
@@ -480,16 +547,18 @@ def svg(schema: Schema) -> str:
         if not to_right:
             into_right.setdefault((b[0], math.floor(yb / 4)), []).append((order, b, yb))
 
+    # the pairs that clash when their lanes are in the wrong order, in the order one scan of every stub
+    # meets them: where they are never changes, only the lanes' order, so they are found once
+    close = []
+    for a, from_left, ya in stubs:
+        if not from_left:
+            continue
+        band = math.floor(ya / 4)
+        near = [s for d in (-1, 0, 1) for s in into_right.get((a[0], band + d), ())]
+        close += [(a, b) for _, b, yb in sorted(near) if a != b and abs(ya - yb) < 4]
+
     def first_clash():
-        for a, from_left, ya in stubs:
-            if not from_left:
-                continue
-            band = math.floor(ya / 4)
-            near = [s for d in (-1, 0, 1) for s in into_right.get((a[0], band + d), ())]
-            for _, b, yb in sorted(near):      # in the stubs' order, as one scan of them all would meet them
-                if a != b and abs(ya - yb) < 4 and lane_order[b] < lane_order[a]:
-                    return a, b
-        return None
+        return next(((a, b) for a, b in close if lane_order[b] < lane_order[a]), None)
 
     for _ in range(4 * len(stubs)):
         clash = first_clash()

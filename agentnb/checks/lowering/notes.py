@@ -8,6 +8,7 @@ from typing import Any
 
 from agentnb.checks.lowering.order import _Item
 from agentnb.checks.lowering.policy import _SKIP_STATEMENTS
+from agentnb.checks.lowering.pgtree import _names as _names_of
 from agentnb.checks.lowering.pgtree import _q
 from agentnb.checks.lowering.result import Lowered, Lowering
 
@@ -26,6 +27,11 @@ _TYPE_MAP = {
     "tstzrange": "varchar", "daterange": "varchar", "int4multirange": "varchar",
     "int8multirange": "varchar", "nummultirange": "varchar", "tsmultirange": "varchar",
     "tstzmultirange": "varchar", "datemultirange": "varchar",
+    # types of common extensions (cube, seg, earthdistance, ltree, isn, pgvector): DuckDB has none of them
+    "cube": "varchar", "seg": "varchar", "earth": "varchar", "lquery": "varchar", "ltxtquery": "varchar",
+    "isbn": "varchar", "isbn13": "varchar", "ean13": "varchar", "upc": "varchar", "ismn": "varchar",
+    "ismn13": "varchar", "issn": "varchar", "issn13": "varchar", "vector": "varchar", "halfvec": "varchar",
+    "sparsevec": "varchar",
 }
 _SERIALS = {"serial": "integer", "serial4": "integer", "bigserial": "bigint", "serial8": "bigint",
             "smallserial": "smallint", "serial2": "smallint"}
@@ -183,6 +189,26 @@ class _Notes:
         self.change("array literal", f"array default '{sval}' → '[{sval[1:-1]}]' on {where} "
                     "(DuckDB list syntax)", table=key)
         return "[" + sval[1:-1] + "]"
+
+    def calls_user_function(self, key: str, where: str, c, calls: set[str]):
+        """A CHECK, DEFAULT or generation expression calling a function of the script: left out (the
+        table loads without it)."""
+        CT = self.enums.ConstrType
+        what = {CT.CONSTR_CHECK: (f"CHECK {c.conname or ''}".rstrip(), "check", "skipped"),
+                CT.CONSTR_DEFAULT: ("DEFAULT", "default", "dropped"),
+                CT.CONSTR_GENERATED: ("generation expression", "generated", "dropped (a plain column)")}[c.contype]
+        self.change(what[1], f"{what[0]} {what[2]} on {where}: it calls {', '.join(sorted(calls))}, a function "
+                    "of the script (functions are not copied to DuckDB)", table=key,
+                    skipped=c.contype == CT.CONSTR_CHECK)
+
+    def cross_schema_key(self, key: str, cols: tuple, c):
+        """A foreign key to a table of another schema: DuckDB refuses it, so the table loads without it;
+        the schema read back gets it again (``Lowered.cross_schema_fks``)."""
+        ref = self.key(c.pktable)
+        self.out.cross_schema_fks.append((key, cols, ref, tuple(_names_of(c.pk_attrs)), c.conname,
+                                          _FK_ACTIONS.get(c.fk_del_action)))
+        self.change("cross-schema key", f"foreign key {key}({', '.join(cols)}) → {ref} left out of the DuckDB copy "
+                    "(DuckDB has no foreign keys across schemas); the diagram keeps it", table=key)
 
     def foreign_key(self, key, where, cols, conname, del_action, upd_action, pk_relname,
                     matchtype) -> tuple[bool, bool]:

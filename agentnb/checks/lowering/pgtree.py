@@ -79,7 +79,7 @@ def _populate_ancestors(root) -> None:
                                 if isinstance(v, (tuple, Node)))
             continue
         assign(value, "ancestors", anc)
-        for member in value.__slots__:
+        for member in _tree_slots(type(value)):
             v = getattr(value, member)
             if isinstance(v, (tuple, Node)):
                 todo.append((Ancestor(anc, value, member), v))
@@ -102,6 +102,25 @@ def _child_slots(cls) -> tuple[str, ...]:
         slots = tuple(name for name, info in cls.__slots__.items()
                       if str(getattr(info, "c_type", "*")).endswith("*") and info.c_type != "char*")
         _CHILD_SLOTS[cls] = slots
+    return slots
+
+
+_TREE_SLOTS: dict[type, tuple[str, ...]] = {}
+
+
+def _tree_slots(cls) -> tuple[str, ...]:
+    """The slots of ``cls`` that can hold a node or a tuple of them (``A_Const.val`` included, whose C
+    type is no pointer): the only ones the ancestors chain goes through; scalars are skipped."""
+    slots = _TREE_SLOTS.get(cls)
+    if slots is None:
+        from pglast import ast
+
+        def holds_nodes(py_type) -> bool:
+            types = py_type if isinstance(py_type, tuple) else (py_type,)
+            return any(t in (tuple, list) or (isinstance(t, type) and issubclass(t, ast.Node)) for t in types)
+
+        slots = _TREE_SLOTS[cls] = tuple(name for name, info in cls.__slots__.items()
+                                          if holds_nodes(getattr(info, "py_type", tuple)))
     return slots
 
 

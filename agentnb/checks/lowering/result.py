@@ -42,6 +42,9 @@ class Lowered:
     # What DuckDB forgets but the PostgreSQL DDL said: put back into the schema read from DuckDB.
     fk_info: dict[tuple[str, tuple[str, ...]], tuple[str | None, str | None]] = field(default_factory=dict)
     index_where: dict[str, str] = field(default_factory=dict)
+    # foreign keys across schemas (DuckDB has none): (table, columns, referenced table, its columns,
+    # constraint name, ON DELETE action)
+    cross_schema_fks: list[tuple] = field(default_factory=list)
 
     @property
     def sql(self) -> str:

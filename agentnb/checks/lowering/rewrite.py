@@ -23,6 +23,9 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
         self.index_names: set[str] = set()
         self.uses: set[str] = set()       # sequences the current statement's expressions use
         self.called: set[str] = set()     # the functions it calls
+        self.path: list[str] | None = None  # the search_path the script set (None: it set none)
+        self.mapped_types: dict[str, tuple] = {}
+        self.targets: set[int] = set()    # the relations the current statement creates (ids)
 
     # -- helpers ------------------------------------------------------------------------------
     def deparse(self, node) -> str:
@@ -43,6 +46,20 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
                             args=(ast.A_Const(isnull=False, val=ast.String(sval=seq)),),
                             funcformat=self.enums.CoercionForm.COERCE_EXPLICIT_CALL)
 
+    def mapped_type(self, text: str) -> tuple:
+        """The names and modifiers of type ``text`` as DuckDB takes them, as new nodes: read once per
+        text (a 500-table schema maps a type thousands of times)."""
+        cached = self.mapped_types.get(text)
+        if cached is None:
+            new = self.typename(text)
+            names = _names(new.names)
+            if names[0] == "pg_catalog" and self.deparse(new).startswith("pg_catalog."):
+                names = names[1:]         # DuckDB knows json, not pg_catalog.json
+            cached = self.mapped_types[text] = (tuple(names), bool(new.typmods))
+        names, has_typmods = cached
+        String = self.ast.String
+        return tuple(String(sval=n) for n in names), self.typename(text).typmods if has_typmods else None
+
     def typename(self, text):
         return self.pglast.parse_sql(f"SELECT CAST(NULL AS {text})")[0].stmt.targetList[0].val.typeName
 
@@ -60,6 +77,8 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
             name = type(stmt).__name__
             if name == "CreateFunctionStmt" and stmt.funcname:    # a CHECK calling it is left out
                 self.user_functions.add(_names(stmt.funcname)[-1].lower())
+            if name in ("VariableSetStmt", "SelectStmt"):
+                self.search_path_set(stmt)
             if self.skip_statement(name):
                 continue
             if name not in _SCHEMA_STATEMENTS or (
@@ -73,6 +92,9 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
             self.uses = set()
             self.called = set()
             first = len(self.items)
+            self.targets = {id(rv) for rv in (getattr(stmt, "relation", None) if name == "CreateStmt" else None,
+                                              getattr(stmt, "sequence", None), getattr(stmt, "view", None),
+                                              getattr(getattr(stmt, "into", None), "rel", None)) if rv is not None}
             self.generic(stmt)
             outside = self.called & _OUTSIDE_FUNCTIONS
             if outside:
@@ -137,6 +159,8 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
                     self.note_public()
                 if node.catalogname:
                     node.catalogname = None
+                if node.schemaname is None and self.path is not None and node.relname:
+                    node.schemaname = self.on_path(node.relname, id(node) in self.targets)
                 node.inh = True       # ONLY (pg_dump writes it everywhere): no inheritance in DuckDB
             elif cls is TypeName:
                 if node.names:
@@ -159,6 +183,42 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
                 if fname[-1:] == ["nextval"] and node.args and isinstance(node.args[0], ast.A_Const):
                     self.sequence_used(node.args[0])
 
+    def search_path_set(self, stmt):
+        """``SET search_path = a, b`` (or pg_dump's ``set_config('search_path', ...)``): DuckDB has no
+        search path, so the later statements' unqualified names are qualified as PostgreSQL resolves them."""
+        if type(stmt).__name__ == "VariableSetStmt":
+            if (stmt.name or "").lower() != "search_path":
+                return
+            values = [getattr(getattr(a, "val", None), "sval", None) for a in stmt.args or ()]
+            if stmt.kind.name != "VAR_SET_VALUE" or not all(isinstance(v, str) for v in values):
+                self.path = None       # SET ... TO DEFAULT, RESET: back to the default
+                return
+        else:
+            try:
+                [target] = stmt.targetList
+                call = target.val
+                if _names(call.funcname)[-1] != "set_config" or call.args[0].val.sval != "search_path":
+                    return
+                values = [v.strip() for v in call.args[1].val.sval.split(",") if v.strip()]
+            except (AttributeError, TypeError, ValueError, IndexError):
+                return
+        path = [v.strip('"') if v.startswith('"') else v.lower() for v in values]
+        path = [v for v in path if v not in ("pg_catalog", "$user", "pg_temp")]
+        self.path = path or None
+        if path and path != ["public"]:
+            self.change("search path", f"search_path {', '.join(path)}: later unqualified names are qualified as "
+                        "PostgreSQL resolves them (DuckDB has no search path)")
+
+    def on_path(self, relname: str, creating: bool) -> str | None:
+        """The schema an unqualified name means under the script's search path: where a new relation
+        goes (the path's first schema), or the first schema on the path holding one of that name."""
+        if not creating:
+            for space in self.path:
+                if (relname if space == "public" else f"{space}.{relname}") in self.tables:
+                    return None if space == "public" else space
+            return None
+        return None if self.path[0] == "public" else self.path[0]
+
     def sequence_used(self, const):
         """nextval('public.s'): DuckDB knows the sequence as s, and it must exist before the
         statement that uses it (pg_dump creates it after the table)."""
@@ -180,10 +240,7 @@ class _Lowerer(_TableRules, _Ordering, _Notes):
             tn.names = tn.names[1:]
             self.note_public()
         if base in _TYPE_MAP:
-            new = self.typename(_TYPE_MAP[base])
-            tn.names, tn.typmods = new.names, new.typmods
-            if _names(tn.names)[0] == "pg_catalog" and self.deparse(tn).startswith("pg_catalog."):
-                tn.names = tn.names[1:]     # DuckDB knows json, not pg_catalog.json
+            tn.names, tn.typmods = self.mapped_type(_TYPE_MAP[base])
             self.type_mapped(base, where)
         elif base in _NO_TYPMOD and tn.typmods:
             tn.typmods = None

@@ -89,6 +89,21 @@ class _TableRules:
         col.constraints = tuple(cons) or None
         return [col]
 
+    def user_calls(self, expr) -> set[str]:
+        """The functions of the script that ``expr`` calls (DuckDB gets none of them)."""
+        if not self.user_functions or expr is None:
+            return set()
+        return {_names(n.funcname)[-1].lower() for n in _walk(expr)
+                if isinstance(n, self.ast.FuncCall) and n.funcname} & self.user_functions
+
+    def implicit_index_name(self, key, c, column) -> str:
+        """The name PostgreSQL gives the index of an unnamed PRIMARY KEY or UNIQUE constraint (a later
+        COMMENT ON INDEX may use it)."""
+        table = key.rpartition(".")[2]
+        if c.contype == self.enums.ConstrType.CONSTR_PRIMARY:
+            return _object_name(table, "", "pkey")
+        return _object_name(table, "_".join(_names(c.keys) or ([column] if column else [])), "key")
+
     def lower_constraint(self, key, c, column=None):
         """Lower a column or table constraint in place; None when it must be left out."""
         CT = self.enums.ConstrType
@@ -97,16 +112,13 @@ class _TableRules:
             self.change("exclude", f"EXCLUDE constraint {c.conname or ''} skipped on {key} (no DuckDB "
                         "equivalent)".replace("  ", " "), table=key)
             return None
-        if c.contype == CT.CONSTR_CHECK and self.user_functions:
-            calls = {_names(n.funcname)[-1].lower() for n in _walk(c.raw_expr)
-                     if isinstance(n, self.ast.FuncCall) and n.funcname} & self.user_functions
+        if c.contype in (CT.CONSTR_CHECK, CT.CONSTR_DEFAULT, CT.CONSTR_GENERATED) and self.user_functions:
+            calls = self.user_calls(c.raw_expr)
             if calls:
-                self.change("check", f"CHECK {c.conname or ''} skipped on {where}: it calls "
-                            f"{', '.join(sorted(calls))}, a function of the script (functions are not "
-                            "copied to DuckDB)".replace("  ", " "), table=key, skipped=True)
+                self.calls_user_function(key, where, c, calls)
                 return None
-        if c.contype in (CT.CONSTR_UNIQUE, CT.CONSTR_PRIMARY) and c.conname:
-            self.constraint_indexes.add(c.conname)
+        if c.contype in (CT.CONSTR_UNIQUE, CT.CONSTR_PRIMARY):
+            self.constraint_indexes.add(c.conname or self.implicit_index_name(key, c, column))
         if c.contype in (CT.CONSTR_ATTR_DEFERRABLE, CT.CONSTR_ATTR_DEFERRED):
             self.change("deferrable", f"DEFERRABLE dropped on {where}", table=key)
             return None
@@ -130,6 +142,9 @@ class _TableRules:
         c.indexspace = None
         if c.contype == CT.CONSTR_FOREIGN:
             cols = tuple(_names(c.fk_attrs)) if c.fk_attrs else ((column,) if column else ())
+            if (key.rpartition(".")[0] or None) != (c.pktable.schemaname or None):
+                self.cross_schema_key(key, cols, c)
+                return None
             actions, match_full = self.foreign_key(key, where, cols, c.conname, c.fk_del_action,
                                                    c.fk_upd_action, c.pktable.relname, c.fk_matchtype)
             if actions:
@@ -159,6 +174,12 @@ class _TableRules:
             self.skipped_indexes.add(name)
             self.change("index skipped", f"index {name} skipped: its table {key} is skipped (DuckDB has no "
                         "table inheritance)", table=key, skipped=True)
+            return
+        calls = set().union(*(self.user_calls(p.expr) for p in stmt.indexParams or () if p.expr is not None))
+        if calls:
+            self.skipped_indexes.add(name)
+            self.change("index skipped", f"index {name} skipped: it calls {', '.join(sorted(calls))}, a function "
+                        "of the script (functions are not copied to DuckDB)", table=key, skipped=True)
             return
         method = (stmt.accessMethod or "btree").lower()
         if self.array_index_skipped(key, name, [p.name for p in stmt.indexParams or ()], method):
@@ -244,7 +265,10 @@ class _TableRules:
                 if sub == AT.AT_ColumnDefault:
                     cons = [c for c in cons if c.contype != CT.CONSTR_DEFAULT]
                     if cmd.def_ is not None:
-                        cons.append(ast.Constraint(contype=CT.CONSTR_DEFAULT, raw_expr=cmd.def_))
+                        default = self.lower_constraint(key, ast.Constraint(contype=CT.CONSTR_DEFAULT,
+                                                                            raw_expr=cmd.def_), column=cmd.name)
+                        if default is not None:
+                            cons.append(default)
                 elif sub == AT.AT_SetNotNull:
                     cons.append(ast.Constraint(contype=CT.CONSTR_NOTNULL))
                 elif sub == AT.AT_DropNotNull:
@@ -278,3 +302,19 @@ class _TableRules:
             item = _Item(self.n, "AlterTableStmt", key, node=stmt)
             item.requires.add("table:" + key)
             self.items.append(item)
+
+
+def _object_name(name1: str, name2: str, label: str) -> str:
+    """PostgreSQL's makeObjectName: ``name1_name2_label``, the longer name cut until it fits 63 bytes."""
+    avail = 63 - len(label.encode()) - 1 - (1 if name2 else 0)
+    n1, n2 = len(name1.encode()), len(name2.encode())
+    while n1 + n2 > avail:
+        if n1 > n2:
+            n1 -= 1
+        else:
+            n2 -= 1
+
+    def cut(name: str, n: int) -> str:
+        return name.encode()[:n].decode(errors="ignore")
+
+    return cut(name1, n1) + ("_" + cut(name2, n2) if name2 else "") + "_" + label
