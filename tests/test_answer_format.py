@@ -113,3 +113,11 @@ def test_dockerfile_and_compose_are_known_parts():
     assert (row.status, row.message) == ("failed", "no docker-compose file")
     text += fence("yaml", "# compose.yaml\nservices:\n  api:\n    build: .")
     assert check_answer_format(text, extract(text), ["dockerfile", "compose"]).status == "passed"
+
+
+def test_a_prisma_schema_is_a_known_part():
+    text = fence("sql", "CREATE TABLE members (id bigint PRIMARY KEY);")
+    row = check_answer_format(text, extract(text), ["schema", "prisma"])
+    assert (row.status, row.message) == ("failed", "no Prisma schema")
+    text += fence("prisma", "model Member {\n  id BigInt @id\n  @@map(\"members\")\n}")
+    assert check_answer_format(text, extract(text), ["schema", "prisma"]).status == "passed"

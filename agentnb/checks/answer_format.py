@@ -59,6 +59,7 @@ FORMAT_PARTS = {
     "proto": (lambda arts: any(a.kind == "proto" for a in arts), "no Protocol Buffers file (.proto)"),
     "grpc": (lambda arts: any(a.kind == "proto" and _SERVICE.search(a.code) for a in arts),
              "no gRPC service (a .proto file declaring a `service`)"),
+    "prisma": (lambda arts: any(a.kind == "prisma" for a in arts), "no Prisma schema"),
     "asyncapi": (lambda arts: any(a.kind == "asyncapi" for a in arts), "no AsyncAPI document"),
     "mongodb": (lambda arts: any(a.kind == "mongodb" for a in arts),
                 "no MongoDB validator or index (a mongosh block or a $jsonSchema document)"),
