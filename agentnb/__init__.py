@@ -81,7 +81,9 @@ def schema_from(source, *, sample: int = 0):
 
 
 def schema_db(agent=None, thread=None):
-    """A DuckDB connection holding the latest valid schema of the conversation, for your own SQL.
+    """A DuckDB connection holding the latest valid schema of the conversation, for your own SQL: the
+    last schema an answer gave that passed its checks, or, in a conversation started from an existing
+    database (``--with-db``), that database's schema with the later answers' passing migrations applied.
 
     It is the database the answer's DDL was loaded into, so it stays locked down as that needs: no file
     or network access (no COPY, ATTACH, read_csv, INSTALL), one thread, a memory limit, and settings

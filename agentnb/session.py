@@ -344,6 +344,7 @@ class Session:
                                "the checks), then call schema_db() again.")
         return conversation.schema_db
 
+
 class _Call:
     """One call's two rows in the session log: ``started`` before anything is sent (so that a call
     killed mid-answer still counts toward the budget, at its maximum cost) and its outcome at the end."""
