@@ -4,8 +4,6 @@ their $refs resolved, their message examples validated against the payloads; hos
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ import yaml
 from agentnb import checks, extract
 from agentnb.checks.answer_format import check_answer_format
 from agentnb.checks.asyncapi import SPEC_VERSIONS, asyncapi_operations, check_asyncapi
+from child_checks import checks_in_child
 
 REPO = Path(__file__).resolve().parents[1]
 CHAT = """\
@@ -247,17 +246,7 @@ BOMB = "asyncapi: 3.0.0\n" + "\n".join(
      + "".join(f"  c{i}:\n    address: a/{i}\n" for i in range(200_000)), "is too large to check"),
 ])
 def test_a_hostile_document_costs_one_row_in_bounded_memory(body, expected):
-    code = ("import json, resource, sys\n"
-            "from agentnb import checks, extract\n"
-            "text = sys.stdin.read()\n"
-            "rows = checks.run(extract(text), answer_text=text, sql=False).rows\n"
-            "print(json.dumps({'rows': [[r.name, r.status, r.message] for r in rows],\n"
-            "                  'max_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n")
-    answer = fence("yaml", body) + fence("python", "x = 1\n")
-    done = subprocess.run([sys.executable, "-c", code], input=answer, capture_output=True, text=True,
-                          timeout=120, cwd=REPO)
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout)
+    out = checks_in_child(fence("yaml", body) + fence("python", "x = 1\n"))
     asyncapi = [row for row in out["rows"] if row[0].startswith("AsyncAPI")]
     assert len(asyncapi) == 1 and asyncapi[0][1] == "failed" and expected in asyncapi[0][2]
     assert len(asyncapi[0][2]) < 160

@@ -4,8 +4,6 @@ blocks, JSON, and the drivers' calls in Python and JavaScript; hostile literals 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import pytest
 from agentnb import checks, extract
 from agentnb.checks.answer_format import check_answer_format
 from agentnb.checks.mongodb import check_mongodb
+from child_checks import checks_in_child
 
 REPO = Path(__file__).resolve().parents[1]
 SHELL = """\
@@ -215,17 +214,7 @@ def test_the_rows_come_through_checks_run_and_the_answer_format_knows_mongodb():
     ("db.x.createIndex({a: 1});\n" * 200_000, "is too large to check"),
 ])
 def test_a_hostile_block_is_refused_in_bounded_time_and_memory(code, expected):
-    script = ("import json, resource, sys\n"
-              "from agentnb import checks, extract\n"
-              "text = sys.stdin.read()\n"
-              "rows = checks.run(extract(text), answer_text=text, sql=False).rows\n"
-              "print(json.dumps({'rows': [[r.name, r.status, r.message] for r in rows],\n"
-              "                  'max_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n")
-    answer = fence("mongosh", code) + fence("python", "x = 1\n")
-    done = subprocess.run([sys.executable, "-c", script], input=answer, capture_output=True, text=True,
-                          timeout=120, cwd=REPO)
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout)
+    out = checks_in_child(fence("mongosh", code) + fence("python", "x = 1\n"))
     mongo = [row for row in out["rows"] if row[0].startswith("MongoDB")]
     assert 1 <= len(mongo) <= 2 and all(expected in row[2] for row in mongo)
     assert ["Python syntax: block 2 (python)", "passed"] in [row[:2] for row in out["rows"]]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from agentnb.checks.result import FAILED, CheckResult
 
 __all__ = ["CHECK_LIMIT", "DEFAULT_TOTAL", "MAX_DEPTH", "MAX_NODES", "MAX_TEXT", "CheckStopped", "Job",
-           "Outcome", "run_lanes", "too_large", "total_timeout"]
+           "Outcome", "kill_group", "run_lanes", "too_large", "total_timeout"]
 
 DEFAULT_TOTAL = 30.0      # seconds for all the checks of one answer
 CHECK_LIMIT = 10.0        # seconds for one check on code (or what is left of the total)
@@ -43,6 +43,20 @@ def total_timeout() -> float:
     except ValueError:
         return DEFAULT_TOTAL
     return value if value > 0 else DEFAULT_TOTAL
+
+
+def kill_group(proc, wait: bool = True) -> None:
+    """SIGKILL a contained child's whole process group (it was started with ``start_new_session``), if
+    it still runs; then reap it unless ``wait`` is false (a stop asked from another thread)."""
+    import signal
+
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    if wait:
+        proc.wait()
 
 
 def too_large(name: str, text: str) -> str:

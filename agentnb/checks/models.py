@@ -22,6 +22,7 @@ import tempfile
 import time
 
 from agentnb.checks import where
+from agentnb.checks.limits import kill_group
 from agentnb.checks.result import FAILED, PASSED, SKIPPED, CheckResult
 from agentnb.checks.schema import Schema, Table
 from agentnb.text import plural
@@ -53,11 +54,8 @@ class Child:
 
     def stop(self) -> None:
         self.stopped = True
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        if self.proc is not None:
+            kill_group(self.proc, wait=False)
 
 
 def check_models(artifacts, schema: Schema | None, *, timeout: float | None = None,
@@ -231,10 +229,10 @@ def _run_child(python: list, blocks: list, timeout: float, child: Child) -> dict
         try:
             _, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill(proc)
+            kill_group(proc)
             return f"the models did not finish importing within {timeout:g} s (stopped)"
         finally:
-            _kill(proc)
+            kill_group(proc)
         elapsed = time.monotonic() - started
         if child.stopped:
             return f"stopped after {elapsed:.1f} s: the checks' time ran out"
@@ -251,15 +249,6 @@ def _run_child(python: list, blocks: list, timeout: float, child: Child) -> dict
             return "the models' import gave no readable metadata"
         data["paths"] = paths
         return data
-
-
-def _kill(proc) -> None:
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        proc.wait()
 
 
 def _signal_reason(code: int) -> str:

@@ -31,6 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from agentnb import settings
+from agentnb.checks.limits import kill_group
 
 __all__ = ["SETUP", "NodeFailed", "NodeUnavailable", "find_node", "install", "package_dir", "require",
            "run_script"]
@@ -187,7 +188,7 @@ def run_script(script: str, data: str, *, package: Path, node: str | None = None
             except subprocess.TimeoutExpired:
                 timed_out = True
             finally:
-                _kill(proc)
+                kill_group(proc)
         elapsed = time.monotonic() - started
         printed = os.path.getsize(paths["stdout"])
         stdout = _read(paths["stdout"], max_output)
@@ -203,15 +204,6 @@ def run_script(script: str, data: str, *, package: Path, node: str | None = None
 def _read(path: str, limit: int) -> str:
     with open(path, "rb") as f:
         return f.read(limit).decode("utf-8", "replace")
-
-
-def _kill(proc) -> None:
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    proc.wait()
 
 
 def _reason(code: int, stderr: str, printed: int, cpu: int, memory_mb: int, max_output: int) -> str:
