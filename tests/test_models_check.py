@@ -3,7 +3,6 @@ fails naming it, and hostile model code costs only its row."""
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest

@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-import agentnb
 from agentnb.checks import CheckReport
 from agentnb.checks.result import CheckResult
 from agentnb.render import metadata, panel
