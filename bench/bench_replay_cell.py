@@ -337,7 +337,7 @@ def breakdown(fns: dict, iterations: int) -> None:
     bare = list(fns.values())[1]
     timers = _Timers()
     steps = [
-        (agentnb.magics, "parse_argstring", "magic line parsing (parse_argstring)"),
+        (agentnb.magics, "parse_cell_options", "magic line parsing (parse_cell_options)"),
         (agentnb.attach, "context_blocks", "--with context (context_blocks)"),
         (agentnb.session.Session, "prepare", "request build (Session.prepare)"),
         (agentnb.llm.client.Client, "stream", "stream (Client.stream: SDK + transport + agentnb's loop)"),
