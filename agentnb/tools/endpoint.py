@@ -34,6 +34,7 @@ DROPPED_HEADERS = {"host", "x-api-key", "authorization", "content-length", "conn
                    "transfer-encoding", "keep-alive"}
 _REMINDER = re.compile(r"\s*<system-reminder>.*?</system-reminder>\s*", re.S)
 _BILLING = "x-anthropic-billing-header"
+POLL_S = 0.005     # how long stopping the endpoint may wait for its loop to notice (at the end of every cell)
 
 
 # -- matching -------------------------------------------------------------------------------------------
@@ -271,7 +272,7 @@ class Endpoint:
         httpd.daemon_threads = True
         httpd.endpoint = self
         self._httpd = httpd
-        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": POLL_S},
                          name="agentnb-tools-endpoint", daemon=True).start()
         return self
 

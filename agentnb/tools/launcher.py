@@ -62,6 +62,7 @@ def _end_all(group: int, grace: float) -> None:
     """End the CLI's group and every process handed back to this one: SIGTERM, SIGKILL after ``grace``."""
     linux = sys.platform.startswith("linux")
     started = time.monotonic()
+    pause = 0.002       # what is left usually ends within milliseconds of its SIGTERM: look again soon
     while True:
         late = time.monotonic() - started > grace
         sig = signal.SIGKILL if late else signal.SIGTERM
@@ -81,7 +82,8 @@ def _end_all(group: int, grace: float) -> None:
             return
         if time.monotonic() - started > 2 * grace:
             return          # stuck in the kernel (uninterruptible): nothing more a signal can do
-        time.sleep(0.05)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def main(settings: dict) -> None:
