@@ -236,9 +236,11 @@ def build_options(request: ToolsRequest, endpoint: Endpoint, *, scratch: Path, a
 
 def run(request: ToolsRequest, *, recordings: Path, mode: str, events: Events | None = None,
         guard: Callable[[dict], None] | None = None, allowed: set[str] | None = None,
-        ask: Callable | None = None, on_exchange: Callable[[Exchange], None] | None = None) -> ToolsResult:
+        ask: Callable | None = None, on_exchange: Callable[[Exchange], None] | None = None,
+        ready: Callable[[], object] | None = None) -> ToolsResult:
     """Run the cell's loop to its end and return what it gave. Raises CLIFailed (the CLI's own error),
-    RecordingMissingError-worthy misses are left to the caller (``result.exchanges``)."""
+    RecordingMissingError-worthy misses are left to the caller (``result.exchanges``). ``ready()`` is
+    waited for before the CLI's first request is answered (before it can run any tool)."""
     sdk()
     events = events or Events()
     inbox: queue.Queue = queue.Queue()
@@ -255,7 +257,7 @@ def run(request: ToolsRequest, *, recordings: Path, mode: str, events: Events | 
 
     with tempfile.TemporaryDirectory(prefix="agentnb-cli-") as scratch_dir, \
             Endpoint(recordings=recordings, mode=mode, workspace=request.workspace, add_dirs=request.add_dirs,
-                     guard=guard, on_exchange=on_exchange,
+                     guard=guard, on_exchange=on_exchange, ready=ready,
                      teammates={name: t[1] for name, t in request.teammates.items()}) as endpoint:
         scratch = Path(scratch_dir)
         state.exchanges = endpoint.exchanges
