@@ -34,7 +34,6 @@ DROPPED_HEADERS = {"host", "x-api-key", "authorization", "content-length", "conn
                    "transfer-encoding", "keep-alive"}
 _REMINDER = re.compile(r"\s*<system-reminder>.*?</system-reminder>\s*", re.S)
 _BILLING = "x-anthropic-billing-header"
-POLL_S = 0.005     # how long stopping the endpoint may wait for its loop to notice (at the end of every cell)
 
 
 # -- matching -------------------------------------------------------------------------------------------
@@ -238,6 +237,11 @@ class Upstream:
         return bool(self.headers)
 
 
+def _close(httpd: ThreadingHTTPServer) -> None:
+    httpd.shutdown()
+    httpd.server_close()
+
+
 class Endpoint:
     """A local HTTP endpoint for one tools cell. ``guard(body)`` is called before any live request (the
     budget); raising refuses it. ``on_exchange`` is told of every request once answered. ``ready()`` is
@@ -276,15 +280,16 @@ class Endpoint:
         httpd.daemon_threads = True
         httpd.endpoint = self
         self._httpd = httpd
-        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": POLL_S},
+        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
                          name="agentnb-tools-endpoint", daemon=True).start()
         return self
 
     def stop(self) -> None:
+        """Stop serving, without waiting: its loop notices within its poll interval (up to 50 ms at the
+        end of every cell otherwise), by when the CLI, the only client holding the token, has ended."""
         httpd, self._httpd = self._httpd, None
         if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
+            threading.Thread(target=_close, args=(httpd,), name="agentnb-tools-endpoint-stop", daemon=True).start()
 
     def __enter__(self):
         return self.start()
