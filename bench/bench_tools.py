@@ -1,33 +1,34 @@
-"""Where the time of a replayed ``--tools`` cell goes: the Claude Code CLI's start, agentnb's endpoint,
-the tools themselves, the CLI's own work, the checks, and agentnb's own work around them.
+"""What agentnb adds to a replayed ``--tools`` cell over the Claude Code CLI doing the same loop alone,
+and where the time of both goes.
 
-    /work/main/.venv/bin/python bench/bench_tools.py [--iterations 5] [--no-baseline]
+    /work/main/.venv/bin/python bench/bench_tools.py [--iterations 5] [--no-variants]
 
 Procedure (all in a temporary folder, HOME pointing there):
 
 1. record: a local ``agentnb.testing.server.MessagesServer`` serves a scripted loop (Write a schema,
-   Write a migration pair, Bash ``ls``, then the text) and one tools cell records it through agentnb
+   Write a migration pair, Bash ``ls -R``, then the text) and one tools cell records it through agentnb
    (``Session.ask`` with ``--tools Write,Bash --permission-mode bypassPermissions``, checks on);
-2. replay it ``--iterations`` times (record mode none, no key: the endpoint never forwards; a fresh
-   session and an emptied workspace each time), with timers wrapped around agentnb's steps (no code changed):
-   - CLI start: from ``engine.run`` launching the CLI to its first request reaching the endpoint;
-   - endpoint: inside ``Endpoint.answer`` (normalise, hash, load the recording, stream it back), summed;
-   - tools: each tool call from its ``tool_use`` to its result (the tool really runs again), summed;
-   - CLI other: the rest of ``engine.run`` (the CLI's and the SDK's work between requests, its exit);
-   - checks: ``Session._check`` (the files and fenced blocks through the usual checks);
-   - agentnb other: the rest of the cell (options, workspace snapshots, the file artifacts, the log);
-3. unless ``--no-baseline``: the CLI alone, through the SDK's ``query()`` with the same tools against
-   the local server serving the same loop (no agentnb endpoint, no confinement hook, no checks), for
-   scale: the cell minus checks, minus that, is what agentnb adds to the loop (goal: under 100 ms);
-   then the same loop with agentnb's own CLI options (``engine.build_options``, straight to the server,
-   no endpoint), and with one of them taken out at a time (the launcher, the confinement hook, the
-   teammates, Bash's sandbox, on when the machine has one): which of agentnb's choices costs what. The cells and these loops run interleaved, in a
-   rotating order, so that a busy machine slows them alike; on a shared 2-core machine differences under
-   ~50 ms are noise.
+2. each round, in a rotating order (a busy machine slows them alike):
+   - the cell, replayed (record mode none, no key: the endpoint never forwards; a fresh session and an
+     emptied workspace each time);
+   - the CLI alone: the bundled CLI through the SDK's ``query()`` with the same tools, served the same
+     loop by the local server, no agentnb code, **with Bash in Claude Code's sandbox as in the cell**
+     (where the machine has one). The sandbox is Claude Code's own: a user running Claude Code with it
+     pays for it too, so this is the baseline the goal is judged on;
+   - the CLI alone without the sandbox (the bare CLI), for scale;
+   - unless ``--no-variants``: the CLI with agentnb's own options (``engine.build_options``) straight to
+     the server (no endpoint, no cell), and with one of them taken out at a time (the launcher, the
+     confinement hook, ``--restricted``, the sandbox), or with the teammates defined (as when the agent
+     has the Agent tool): which of agentnb's choices costs what;
+3. every run is cut at the same points: the SDK spawning the CLI, its first request (at agentnb's
+   endpoint or the server), its last answer, its exit (the SDK's close). "after exit" is the cell's
+   work after the CLI ended, its checks taken out (they are timed apart: the CLI alone has none).
 
-Medians, min and max over the rounds are printed, in milliseconds; what agentnb adds is taken round by
-round (the cell and the CLI alone ran side by side) with its quartiles, and beside it the CPU time of
+Printed, in ms: median, min and max of each; the phases side by side with their round-by-round
+difference; what agentnb adds (the cell minus its checks, minus the CLI alone of the same round; goal
+under 100 ms) with its quartiles; the same over the bare CLI with the sandbox's share; the CPU time of
 this process (agentnb's own work: the endpoint, the bookkeeping, the snapshots; the CLI's is not in it).
+On a shared 2-core machine differences under ~50 ms are noise: run it several times.
 """
 
 from __future__ import annotations
@@ -45,7 +46,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 GOAL_MS = 100.0
-CPU_ALONE: list[float] = []      # this process's CPU seconds in each CLI-alone loop (the SDK reading the CLI)
 PROMPT = "Écris le schéma et la migration dans le workspace, puis liste les fichiers."
 SCHEMA = "CREATE TABLE members (\n    id bigint PRIMARY KEY,\n    email text NOT NULL UNIQUE\n);\n"
 UP = "CREATE TABLE loans (\n    id bigint PRIMARY KEY,\n    member_id bigint NOT NULL REFERENCES members (id)\n);\n"
@@ -306,7 +306,7 @@ def report(runs: dict, iterations: int, sandboxed: bool) -> None:
     def col(name, key):
         return [r[key] for r in runs[name]]
 
-    cell, alone = runs["cell"], runs["alone"]
+    cell = runs["cell"]
     alone_name = "CLI alone, sandboxed" if sandboxed else "CLI alone"
     print(f"replayed --tools cell (4 tool calls, 5 requests) and the CLI alone doing the same loop, "
           f"{iterations} interleaved rounds, ms")
@@ -319,7 +319,7 @@ def report(runs: dict, iterations: int, sandboxed: bool) -> None:
     if sandboxed:
         print(f"  {'CLI alone, bare':26} {ms(col('bare', 'total'))}   the same without the sandbox, for scale")
 
-    print(f"\nwhere the time goes, ms (median; the difference is taken round by round)")
+    print("\nwhere the time goes, ms (median; the difference is taken round by round)")
     print(f"  {'':16} {'cell':>8} {'alone':>8} {'cell - alone':>14}")
     for key in PHASES:
         diff = paired(col("cell", key), col("alone", key))
@@ -348,7 +348,7 @@ def report(runs: dict, iterations: int, sandboxed: bool) -> None:
     if ("options", None) not in runs:
         return
     full = col(("options", None), "total")
-    print(f"\nthe CLI with agentnb's options, straight to the server (no endpoint, no cell), ms")
+    print("\nthe CLI with agentnb's options, straight to the server (no endpoint, no cell), ms")
     print(f"  {'all of them':28} {statistics.median(full) * 1000:8.0f}   "
           f"{statistics.median(paired(full, col('alone', 'total'))):+6.0f} over the {alone_name}")
     for without in VARIANTS:
