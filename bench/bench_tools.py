@@ -319,12 +319,17 @@ def report(runs: dict, iterations: int, sandboxed: bool) -> None:
     if sandboxed:
         print(f"  {'CLI alone, bare':26} {ms(col('bare', 'total'))}   the same without the sandbox, for scale")
 
-    print("\nwhere the time goes, ms (median; the difference is taken round by round)")
-    print(f"  {'':16} {'cell':>8} {'alone':>8} {'cell - alone':>14}")
+    print("\nwhere the time goes, ms (medians; differences taken round by round)")
+    print(f"  {'':16} {'cell':>8} {'alone':>8} {'cell - alone':>14}"
+          + (f" {'bare':>8} {'the sandbox':>12}" if sandboxed else ""))
     for key in PHASES:
         diff = paired(col("cell", key), col("alone", key))
-        print(f"  {key:16} {statistics.median(col('cell', key)) * 1000:8.0f} "
-              f"{statistics.median(col('alone', key)) * 1000:8.0f} {statistics.median(diff):14.0f}")
+        line = (f"  {key:16} {statistics.median(col('cell', key)) * 1000:8.0f} "
+                f"{statistics.median(col('alone', key)) * 1000:8.0f} {statistics.median(diff):14.0f}")
+        if sandboxed:       # what Claude Code's sandbox costs in each phase: the CLI alone with it, minus without
+            line += (f" {statistics.median(col('bare', key)) * 1000:8.0f} "
+                     f"{statistics.median(paired(col('alone', key), col('bare', key))):12.0f}")
+        print(line)
     print(f"    in the cell's loop: agentnb's endpoint {statistics.median(col('cell', 'endpoint')) * 1000:.0f} ms "
           f"(5 requests), the tool calls {statistics.median(col('cell', 'tools')) * 1000:.0f} ms (as the CLI reports them)")
 
