@@ -68,6 +68,22 @@ def test_write_edit_then_bash_run_for_real_in_the_workspace(api, workdir):
             assert TEST_KEY.encode() not in path.read_bytes(), path
 
 
+def test_in_a_workspace_of_many_files_only_what_the_agent_wrote_is_listed(api, workdir):
+    # the workspace's "before" is taken while the CLI starts; no tool may run before it is done
+    workspace = workdir / "workspace"
+    for i in range(3000):
+        folder = workspace / f"pkg{i % 30}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"mod{i}.py").write_text(f"VALUE = {i}\n" * 50)
+    api.enqueue(tool_use("Bash", {"command": "printf 'EXTRA = 1\\n' >> pkg7/mod7.py", "description": "append"}),
+                tool_use("Write", {"file_path": str(workspace / "pkg7" / "new.py"), "content": "NEW = 1\n"}),
+                text("Fait."))
+    r = ask("Ajoute EXTRA et new.py.", permission_mode="bypassPermissions")
+    assert [c.status for c in r.tool_calls] == ["done", "done"]
+    assert (workspace / "pkg7" / "mod7.py").read_text().endswith("VALUE = 7\nEXTRA = 1\n")
+    assert [(c.path, c.status) for c in r.changes] == [("pkg7/mod7.py", "changed"), ("pkg7/new.py", "created")]
+
+
 def test_record_then_replay_in_another_folder_rebuilds_the_same_workspace(api, workdir, tmp_path_factory,
                                                                         monkeypatch):
     script_write_edit_bash(api, workdir / "workspace")

@@ -246,7 +246,11 @@ def ask(session, agent, prompt: str, *, model: str | None, thread: str | None, n
 
     interactive = permissions.front_end_can_answer() and mode != "bypassPermissions"
     allowed = session.__dict__.setdefault("tools_allowed", set())     # "always" answers, for this session
-    before = workspaces.snapshot(folder)
+    # the workspace as it was, taken while the CLI starts: its first answer (before any tool can run) waits
+    # for it; the user's own settings may run hooks at the session's start, so then it is awaited first
+    before = workspaces.Snapshot(folder)
+    if options.claude_settings:
+        before.result()
     if renderer is not None and hasattr(renderer, "tool_call"):
         renderer.workspace = folder           # paths shown relative to it
     events = engine.Events(on_text=renderer.text if renderer else None,
@@ -257,7 +261,8 @@ def ask(session, agent, prompt: str, *, model: str | None, thread: str | None, n
     try:
         result = engine.run(request, recordings=settings.resolved_recordings(), mode=settings.resolved_record_mode(),
                             events=events, guard=guard, allowed=allowed,
-                            ask=permissions.ask if interactive else None, on_exchange=log.exchange)
+                            ask=permissions.ask if interactive else None, on_exchange=log.exchange,
+                            ready=before.result)
     except KeyboardInterrupt:
         if renderer:
             renderer.fail(KeyboardInterrupt(), "")
@@ -278,7 +283,7 @@ def ask(session, agent, prompt: str, *, model: str | None, thread: str | None, n
     if result.error or (refused is not None and not result.text):
         detail = refused.error if refused is not None else result.error
         raise engine.CLIFailed(f"Claude Code stopped: {detail}")
-    changes = workspaces.changes(before, workspaces.snapshot(folder, before))
+    changes = workspaces.changes(before.result(), workspaces.snapshot(folder, before.result()))
     from agentnb.redact import redact
 
     session._commit(conversation, 0, [{"type": "text", "text": prompt}], redact(result.text), result.stop_reason)

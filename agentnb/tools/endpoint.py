@@ -237,19 +237,28 @@ class Upstream:
         return bool(self.headers)
 
 
+def _close(httpd: ThreadingHTTPServer) -> None:
+    httpd.shutdown()
+    httpd.server_close()
+
+
 class Endpoint:
     """A local HTTP endpoint for one tools cell. ``guard(body)`` is called before any live request (the
-    budget); raising refuses it. ``on_exchange`` is told of every request once answered."""
+    budget); raising refuses it. ``on_exchange`` is told of every request once answered. ``ready()`` is
+    waited for before the first answer: no tool runs before it (the workspace's snapshot, taken while
+    the CLI starts)."""
 
     def __init__(self, *, recordings: Path, mode: str, workspace: Path, add_dirs: list[Path] = (),
                  upstream: Upstream | None = None, guard: Callable[[dict], None] | None = None,
-                 on_exchange: Callable[[Exchange], None] | None = None, teammates: dict[str, str] | None = None):
+                 on_exchange: Callable[[Exchange], None] | None = None, teammates: dict[str, str] | None = None,
+                 ready: Callable[[], object] | None = None):
         self.recordings = Path(recordings)
         self.mode = recording.record_mode(mode)
         self.roots = roots_of(workspace, list(add_dirs))
         self._upstream = upstream
         self.guard = guard
         self.on_exchange = on_exchange
+        self.ready = ready
         # name -> the start of its system prompt: a sub-agent's requests carry its own (the CLI's stream
         # does not show every answer of a sub-agent, its last one only as the Agent call's result)
         self.teammates = {name: " ".join(prompt.split())[:200] for name, prompt in (teammates or {}).items()
@@ -276,10 +285,11 @@ class Endpoint:
         return self
 
     def stop(self) -> None:
+        """Stop serving, without waiting: its loop notices within its poll interval (up to 50 ms at the
+        end of every cell otherwise), by when the CLI, the only client holding the token, has ended."""
         httpd, self._httpd = self._httpd, None
         if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
+            threading.Thread(target=_close, args=(httpd,), name="agentnb-tools-endpoint-stop", daemon=True).start()
 
     def __enter__(self):
         return self.start()
@@ -315,6 +325,11 @@ class Endpoint:
 
     # -- one request --------------------------------------------------------------------------------
     def answer(self, handler: "_Handler", body: dict) -> None:
+        if self.ready is not None:
+            try:
+                self.ready()
+            except Exception:     # raised again where the caller asks for it after the loop
+                pass
         step = self._next_step()
         exchange = Exchange(step=step, model=str(body.get("model", "")), teammate=self.teammate_of(body))
         request = canonical(body, self.roots)

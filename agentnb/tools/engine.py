@@ -42,6 +42,11 @@ STDERR_LINES = 40
 BYPASS_DEFAULT_TOOLS = ("Agent", "Bash", "Edit", "Glob", "Grep", "NotebookEdit", "Read", "Task", "WebFetch",
                         "WebSearch", "Write")
 KILL_GRACE_S = 2.0
+# Bash in Claude Code's sandbox, where the machine has one. failIfUnavailable: should the CLI find it
+# cannot sandbox after all, it stops instead of running Bash unsandboxed (its default is a warning
+# nobody here would read)
+SANDBOX = {"enabled": True, "autoAllowBashIfSandboxed": True, "allowUnsandboxedCommands": False,
+           "failIfUnavailable": True}
 TOOLS_NOTE = ("\n\n## Outils (agentnb)\nDans cette session tu as de vrais outils : ton dossier de travail est "
               "le workspace du notebook. Écris les fichiers que tu proposes dans ce dossier (chemins relatifs), "
               "lis ceux qui s'y trouvent, et exécute les tests que tu écris quand tu as Bash. Résume à la fin "
@@ -140,6 +145,13 @@ def bundled_cli() -> str:
     return str(path)
 
 
+def consults(tools: list[str] | None) -> bool:
+    """Whether the agent can consult a sub-agent with these tools (None: Claude Code's default set, which
+    can). Without Agent or Task the teammates are not offered: defining them costs the CLI's start-up
+    time for nothing."""
+    return tools is None or any(name in ("Agent", "Task") for name in tools)
+
+
 def build_options(request: ToolsRequest, endpoint: Endpoint, *, scratch: Path, asker, refused: list[str],
                   stderr: Callable[[str], None]):
     """The SDK's options for this cell (see the module docstring for why each is what it is)."""
@@ -188,16 +200,13 @@ def build_options(request: ToolsRequest, endpoint: Endpoint, *, scratch: Path, a
         mode = "acceptEdits"
         allowed = list(tools or BYPASS_DEFAULT_TOOLS)
     agents = None
-    if request.teammates:
+    if request.teammates and consults(tools):
         # background=False: a consultation answers within the call that made it (shown nested under it)
         agents = {name: agent_sdk.AgentDefinition(description=d, prompt=p, tools=t or None, model=m, background=False)
                   for name, (d, p, t, m) in request.teammates.items()}
     sandbox = None
     if (tools is None or "Bash" in tools) and permissions.sandbox_available():
-        # failIfUnavailable: should the CLI find it cannot sandbox after all, it stops instead of running
-        # Bash unsandboxed (its default is a warning nobody here would read)
-        sandbox = {"enabled": True, "autoAllowBashIfSandboxed": True, "allowUnsandboxedCommands": False,
-                   "failIfUnavailable": True}
+        sandbox = dict(SANDBOX)
     hook = permissions.confinement_hook(roots, workspace, refused)
     return agent_sdk.ClaudeAgentOptions(
         tools=tools if tools is not None else {"type": "preset", "preset": "claude_code"},
@@ -214,7 +223,9 @@ def build_options(request: ToolsRequest, endpoint: Endpoint, *, scratch: Path, a
         setting_sources=None if request.claude_settings else [],
         strict_mcp_config=not request.claude_settings,
         can_use_tool=asker.can_use_tool if asker is not None else None,
-        hooks={"PreToolUse": [agent_sdk.HookMatcher(matcher=None, hooks=[hook])]},
+        # only the file tools: the hook has nothing to say of the others (Bash is the sandbox's), and each
+        # call it sees is a round trip from the CLI to this process
+        hooks={"PreToolUse": [agent_sdk.HookMatcher(matcher="|".join(permissions.PATH_FIELDS), hooks=[hook])]},
         agents=agents,
         include_partial_messages=True,
         sandbox=sandbox,
@@ -225,9 +236,11 @@ def build_options(request: ToolsRequest, endpoint: Endpoint, *, scratch: Path, a
 
 def run(request: ToolsRequest, *, recordings: Path, mode: str, events: Events | None = None,
         guard: Callable[[dict], None] | None = None, allowed: set[str] | None = None,
-        ask: Callable | None = None, on_exchange: Callable[[Exchange], None] | None = None) -> ToolsResult:
+        ask: Callable | None = None, on_exchange: Callable[[Exchange], None] | None = None,
+        ready: Callable[[], object] | None = None) -> ToolsResult:
     """Run the cell's loop to its end and return what it gave. Raises CLIFailed (the CLI's own error),
-    RecordingMissingError-worthy misses are left to the caller (``result.exchanges``)."""
+    RecordingMissingError-worthy misses are left to the caller (``result.exchanges``). ``ready()`` is
+    waited for before the CLI's first request is answered (before it can run any tool)."""
     sdk()
     events = events or Events()
     inbox: queue.Queue = queue.Queue()
@@ -244,7 +257,7 @@ def run(request: ToolsRequest, *, recordings: Path, mode: str, events: Events | 
 
     with tempfile.TemporaryDirectory(prefix="agentnb-cli-") as scratch_dir, \
             Endpoint(recordings=recordings, mode=mode, workspace=request.workspace, add_dirs=request.add_dirs,
-                     guard=guard, on_exchange=on_exchange,
+                     guard=guard, on_exchange=on_exchange, ready=ready,
                      teammates={name: t[1] for name, t in request.teammates.items()}) as endpoint:
         scratch = Path(scratch_dir)
         state.exchanges = endpoint.exchanges

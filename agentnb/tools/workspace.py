@@ -81,6 +81,33 @@ def snapshot(root: Path, before: dict[str, FileState] | None = None) -> dict[str
     return states
 
 
+class Snapshot:
+    """:func:`snapshot` taken in a thread, so that it overlaps the CLI's start; ``result()`` waits for it
+    (and raises what it raised)."""
+
+    def __init__(self, root: Path):
+        import threading
+
+        self._done = threading.Event()
+        self._value: dict[str, FileState] = {}
+        self._error: BaseException | None = None
+        threading.Thread(target=self._take, args=(root,), name="agentnb-snapshot", daemon=True).start()
+
+    def _take(self, root: Path) -> None:
+        try:
+            self._value = snapshot(root)
+        except BaseException as err:      # handed to whoever asks for the result
+            self._error = err
+        finally:
+            self._done.set()
+
+    def result(self) -> dict[str, FileState]:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 @dataclass
 class Change:
     path: str              # relative to the workspace, POSIX
