@@ -258,7 +258,6 @@ def test_interrupt_ends_the_cli_process_group(api, workdir):
     import threading
     import time
 
-    from agentnb.tools import engine
 
     marker = workdir / "workspace" / "still-running"
     script = f"import pathlib, time; time.sleep(30); pathlib.Path({str(marker)!r}).touch()"
