@@ -22,7 +22,9 @@ INPUT_CHARS = 2000
 # tokens its context held (which vary with the folder's path and the date)
 _VOLATILE = [(re.compile(r"\bagentId: [0-9a-zA-Z_-]+"), "agentId: <id>"),
              (re.compile(r"\bduration_ms: \d+"), "duration_ms: <t>"),
-             (re.compile(r"\bsubagent_tokens: \d+"), "subagent_tokens: <n>")]
+             (re.compile(r"\bsubagent_tokens: \d+"), "subagent_tokens: <n>"),
+             # the CLI's own scratch folder for a session (a background task's output file names it)
+             (re.compile(r"/tmp/claude-\d+/[0-9A-Za-z-]{8,}"), "<claude-tmp>")]
 # Durations in a command's output ("3 passed in 0.02s"): they differ on every run, replays included
 TIMING = re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|sec|secs|seconds)\b")
 STATUS = {"running": "…", "done": "allowed", "error": "allowed, failed", "denied": "denied"}
