@@ -430,7 +430,9 @@ def test_a_killed_kernel_takes_the_cli_and_what_its_bash_started_with_it(api, wo
     script = ("import sys\nfrom agentnb.session import current\nfrom agentnb.tools.cell import ToolsOptions\n"
               "current().ask('backend-dev', 'Attends.', check=False, tools=ToolsOptions(tools=['Bash'], "
               "permission_mode='bypassPermissions'))\n")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    scratch = workdir / "tmp"           # where the kernel's temporary folders go (the CLI's scratch folder)
+    scratch.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "TMPDIR": str(scratch)}
     kernel = subprocess.Popen([sys.executable, "-c", script], cwd=workdir, env=env)
     try:
         deadline = time.monotonic() + 60
@@ -443,6 +445,9 @@ def test_a_killed_kernel_takes_the_cli_and_what_its_bash_started_with_it(api, wo
         while processes_in(workspace) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert processes_in(workspace) == []
+        while list(scratch.glob("agentnb-cli-*")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert list(scratch.glob("agentnb-cli-*")) == []       # nor its scratch folder
     finally:
         kernel.kill()
     assert not (workspace / "late.txt").exists()

@@ -144,7 +144,19 @@ def main(settings: dict) -> None:
     except ChildProcessError:
         code = 1
     _end_all(pid, settings.get("grace", GRACE_S))
+    if os.getppid() != parent:
+        _remove_scratch()        # the kernel died before its own cleanup could run
     os._exit(code if code >= 0 else 128 - code)
+
+
+def _remove_scratch() -> None:
+    """Remove the CLI's scratch folder (the one holding this script), which the kernel made and would
+    have removed at the cell's end; only a folder named as the engine names it."""
+    folder = os.path.dirname(os.path.abspath(sys.argv[0]))
+    if os.path.basename(folder).startswith("agentnb-cli-"):
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # -- used by the engine (in the kernel) -------------------------------------------------------------
