@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from agentnb.batch.execute import run_notebooks
+from timing import scratch_folder
 
 CELLS = [
     "n = 0",
@@ -52,7 +52,7 @@ def batch(notebook: Path, out: Path, runs: int, jobs: int, pool: str) -> float:
 def main(runs: int = 4, repeat: int = 5) -> None:
     import nbconvert  # noqa: F401  (imported once, outside the timings, as in a real batch after the first)
 
-    folder = Path(tempfile.mkdtemp(prefix="agentnb-bench-run-"))
+    folder = scratch_folder("agentnb-bench-run-")
     notebook = make_notebook(folder)
     batch(notebook, folder / "warm", 1, 1, "thread")     # warm the caches (kernel spec, bytecode)
     configs = [("jobs 1 (thread)", 1, "thread"), ("jobs 2 (thread)", 2, "thread"),

@@ -18,9 +18,9 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
+from timing import scratch_folder
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "design_session.ipynb"
@@ -102,7 +102,7 @@ def main(repeat: int = 3) -> None:
     import nbconvert  # noqa: F401  imported once, outside the timings
     import papermill  # noqa: F401
 
-    folder = Path(tempfile.mkdtemp(prefix="agentnb-bench-session-"))
+    folder = scratch_folder("agentnb-bench-session-")
     offline_env(folder / "home")
     print(f"load average at start: {os.getloadavg()[0]:.2f} (2 cores)")
     bare = stripped(folder)

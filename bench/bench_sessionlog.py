@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from agentnb import sessionlog
 from agentnb.sessionlog import Exchange, append, connect, query, rows, totals
+from timing import scratch_folder
 
 
 def _ms(seconds: float) -> str:
@@ -29,7 +29,7 @@ def _time(fn, repeat: int = 5) -> float:
 
 
 def main(n: int = 10_000) -> None:
-    home = Path(tempfile.mkdtemp(prefix="agentnb-bench-"))
+    home = scratch_folder("agentnb-bench-")
     prompt = "Summarise the dataframe `sales` by region; explain outliers. " * 8       # ~0.5 kB
     answer = "Region West leads with 41% of revenue; two outliers in March… " * 30     # ~2 kB
     latencies = []
@@ -59,7 +59,7 @@ def main(n: int = 10_000) -> None:
     print(f"  query().fetchall(), all rows      {_ms(_time(lambda: query(home=home).fetchall()))}")
 
     # months of kernels: the same rows spread over 500 files (one per process run)
-    many = Path(tempfile.mkdtemp(prefix="agentnb-bench-many-"))
+    many = scratch_folder("agentnb-bench-many-")
     ex = Exchange(prompt=prompt, answer=answer, input_tokens=1200, cost_usd=0.0135)
     for i in range(n):
         if i % (n // 500 or 1) == 0:

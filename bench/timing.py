@@ -1,10 +1,21 @@
-"""What the bench scripts share: timing a function over repeated runs (``python bench/X.py`` puts this
-folder on the import path)."""
+"""What the bench scripts share: timing a function over repeated runs, and scratch folders
+(``python bench/X.py`` puts this folder on the import path)."""
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import statistics
+import tempfile
 import time
+from pathlib import Path
+
+
+def scratch_folder(prefix: str) -> Path:
+    """A new temporary folder, removed when the bench exits (a bench leaves nothing in /tmp)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def samples(fn, runs: int) -> list[float]:
