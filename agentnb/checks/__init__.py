@@ -264,37 +264,32 @@ def _code_checks(answer_text: str, artifacts, required) -> list[tuple[str, Calla
     return checks
 
 
+# the stack's families that run when the answer holds their kind: (kind, row name, public check function)
+_STACK_BY_KIND = (("graphql", "GraphQL schema", "check_graphql"), ("proto", "Protocol Buffers", "check_proto"),
+                  ("dockerfile", "Dockerfile", "check_dockerfile"), ("compose", "Compose file", "check_compose"),
+                  ("prisma", "Prisma schema", "check_prisma"), ("asyncapi", "AsyncAPI document", "check_asyncapi"))
+
+
 def _stack_checks(artifacts) -> list[tuple[str, Callable[[], list[CheckResult]]]]:
-    """GraphQL, gRPC, Docker, AsyncAPI, MongoDB, Prisma and the code's security: each family a check of its
-    own, only when the answer holds its kind (each returns its rows, none when there is nothing to check)."""
-    checks: list[tuple[str, Callable[[], list[CheckResult]]]] = []
-    kinds = {a.kind for a in artifacts}
-    if "graphql" in kinds:
-        checks.append(("GraphQL schema", partial(_family, "graphql", "check_graphql", artifacts)))
-    if "proto" in kinds:
-        checks.append(("Protocol Buffers", partial(_family, "proto", "check_proto", artifacts)))
-    if "dockerfile" in kinds:
-        checks.append(("Dockerfile", partial(_family, "docker", "check_dockerfile", artifacts)))
-    if "compose" in kinds:
-        checks.append(("Compose file", partial(_family, "docker", "check_compose", artifacts)))
-    if "prisma" in kinds:
-        checks.append(("Prisma schema", partial(_family, "prisma", "check_prisma", artifacts)))
-    if "asyncapi" in kinds:
-        checks.append(("AsyncAPI document", partial(_family, "asyncapi", "check_asyncapi", artifacts)))
+    """GraphQL, gRPC, Docker, Prisma, AsyncAPI, MongoDB and the code's security: each family a check of its
+    own, only when the answer holds what it reads (each returns its rows, none when there is nothing to check)."""
     from agentnb.checks.mongodb import mongodb_blocks
 
+    kinds = {a.kind for a in artifacts}
+    checks = [(row, partial(_family, function, artifacts)) for kind, row, function in _STACK_BY_KIND
+              if kind in kinds]
     if mongodb_blocks(artifacts):         # mongosh blocks, and driver calls in the answer's code
-        checks.append(("MongoDB", partial(_family, "mongodb", "check_mongodb", artifacts)))
+        checks.append(("MongoDB", partial(_family, "check_mongodb", artifacts)))
     if any(a.language == "python" and a.kind in ("python", "migration") for a in artifacts):
-        checks.append(("Security of the Python code", partial(_family, "security", "check_security", artifacts)))
+        checks.append(("Security of the Python code", partial(_family, "check_security", artifacts)))
     return checks
 
 
-def _family(module: str, function: str, artifacts) -> list[CheckResult]:
+def _family(function: str, artifacts) -> list[CheckResult]:
+    """A public check function's rows, its module imported when the check runs (in its job)."""
     from importlib import import_module
 
-    rows = getattr(import_module(f"agentnb.checks.{module}"), function)(artifacts)
-    return [rows] if isinstance(rows, CheckResult) else list(rows)
+    return _extra(getattr(import_module(_LAZY[function]), function), artifacts)
 
 
 def _one(check, *args) -> Callable[[], list[CheckResult]]:
