@@ -38,6 +38,19 @@ def run_cell(shell, workspace):
                                 f"--workspace {workspace} --no-check", CELL)
 
 
+def checkout_elsewhere(workdir, n, monkeypatch, displays):
+    """A new checkout (its own folder, the recordings copied in) and a new session there, as CI does."""
+    from agentnb.session import reset
+
+    elsewhere = workdir / f"checkout{n}"
+    elsewhere.mkdir()
+    shutil.copytree(workdir / "recordings", elsewhere / "recordings")
+    monkeypatch.chdir(elsewhere)
+    reset()
+    displays.sent.clear()
+    return elsewhere
+
+
 def script(api, workspace):
     api.enqueue(tool_use("Write", {"file_path": str(workspace / "schema.sql"),
                                    "content": "CREATE TABLE membre (id int PRIMARY KEY);\n"}),
@@ -68,14 +81,7 @@ def test_live_then_replayed_in_another_folder_the_cell_shows_the_same(api, workd
     for _ in range(2):                     # replayed twice, the second time elsewhere
         monkeypatch.setenv("AGENTNB_RECORD_MODE", "none")
         monkeypatch.delenv("ANTHROPIC_API_KEY")
-        elsewhere = workdir / f"checkout{len(outputs)}"
-        elsewhere.mkdir()
-        shutil.copytree(workdir / "recordings", elsewhere / "recordings")
-        monkeypatch.chdir(elsewhere)
-        from agentnb.session import reset
-
-        reset()
-        displays.sent.clear()
+        elsewhere = checkout_elsewhere(workdir, len(outputs), monkeypatch, displays)
         before = len(api.message_requests)
         run_cell(shell, "ws")
         assert len(api.message_requests) == before
@@ -93,8 +99,6 @@ def test_live_then_replayed_in_another_folder_the_cell_shows_the_same(api, workd
 
 def test_a_consultation_shows_its_requests_and_cost_the_same_live_and_replayed(api, workdir, monkeypatch):
     from IPython.core.interactiveshell import InteractiveShell
-
-    from agentnb.session import reset
 
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "agentnb")
@@ -118,12 +122,7 @@ def test_a_consultation_shows_its_requests_and_cost_the_same_live_and_replayed(a
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     shown = []
     for n in range(2):
-        elsewhere = workdir / f"checkout{n}"
-        elsewhere.mkdir()
-        shutil.copytree(workdir / "recordings", elsewhere / "recordings")
-        monkeypatch.chdir(elsewhere)
-        reset()
-        displays.sent.clear()
+        checkout_elsewhere(workdir, n, monkeypatch, displays)
         cell()
         shown.append(displays.sent[:])
         agent_lines = [d["text/plain"] for _, d in displays.tools() if "Agent" in d["text/plain"]]
