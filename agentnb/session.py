@@ -21,6 +21,7 @@ from agentnb.llm.conversation import Conversation, build_request
 from agentnb.redact import redact
 from agentnb.response import Response
 from agentnb.settings import Settings
+from agentnb.text import first_line
 from agentnb.warmup import WarmUp
 
 
@@ -319,7 +320,7 @@ class Session:
         loaded = duck.load(ddl)
         if applied and not loaded.ok:
             loaded.con.close()
-            first = loaded.failures[0].message.splitlines()[0]
+            first = first_line(loaded.failures[0].message)
             response.warnings.append(f"schema_db() holds the schema without migration {', '.join(applied)}: "
                                      f"DuckDB could not apply it ({first})")
             if conversation.schema_db is not None:

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from agentnb.errors import AgentnbError
 from agentnb.redact import redact, register_url
+from agentnb.text import quote_ident
 
 __all__ = ["ExistingSchema", "schema_from", "display_source", "migrated_schema"]
 
@@ -264,7 +265,7 @@ def _sqlite_key_actions(con, meta) -> None:
     column's ``REFERENCES p ON DELETE CASCADE`` came back without its action)."""
     for table in meta.sorted_tables:
         keys: dict[int, dict] = {}
-        for row in con.exec_driver_sql(f"PRAGMA foreign_key_list({_sqlite_quote(table.name)})").mappings():
+        for row in con.exec_driver_sql(f"PRAGMA foreign_key_list({quote_ident(table.name)})").mappings():
             key = keys.setdefault(row["id"], {"table": row["table"], "from": [], "on_update": row["on_update"],
                                               "on_delete": row["on_delete"]})
             key["from"].append(row["from"])
@@ -280,10 +281,6 @@ def _sqlite_key_actions(con, meta) -> None:
             for attr, action in (("ondelete", found["on_delete"]), ("onupdate", found["on_update"])):
                 if getattr(constraint, attr) is None and action and action.upper() != "NO ACTION":
                     setattr(constraint, attr, action.upper())
-
-
-def _sqlite_quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _render(meta, dialect, generic: bool = False) -> str:

@@ -89,8 +89,19 @@ def _tables(html: str) -> dict[str, list[list[str]]]:
     return out
 
 
+def _checked(text: str) -> Response:
+    """A response whose checks ran on its artifacts, as a cell's do (the API tab reads what they read)."""
+    from agentnb import checks
+
+    r = Response(text=text, agent="backend-dev", model="claude-sonnet-5-5", usage={})
+    r.check_report = checks.run(r.artifacts, answer_text=text, sql=False)
+    return r
+
+
 def test_api_tab_lists_rest_graphql_and_grpc_with_the_same_columns():
-    html = panel.api_tab(_response(THREE))
+    html = panel.api_tab(_checked(THREE))
+    unchecked = Response(text=THREE, agent="backend-dev", model="claude-sonnet-5-5", usage={})
+    assert panel.api_tab(unchecked) == html              # --no-check: the tab reads the artifacts itself
     tables = _tables(html)
     assert list(tables) == ["REST (OpenAPI)", "GraphQL", "gRPC"]
     assert html.count("<th style='text-align:left;vertical-align:top;padding:2px 8px;word-break:normal;"
@@ -105,7 +116,7 @@ def test_api_tab_lists_rest_graphql_and_grpc_with_the_same_columns():
 
 def test_api_tab_shows_what_builds_and_says_when_nothing_is_there():
     broken = THREE.replace("type Book { id: ID! title: String! }", "type Book { id: Nope }")
-    tables = _tables(panel.api_tab(_response(broken)))
+    tables = _tables(panel.api_tab(_checked(broken)))
     assert list(tables) == ["REST (OpenAPI)", "gRPC"]          # the SDL does not build: its row says why
     assert panel.api_tab(_response("Just prose.")).startswith(panel.EMPTY)
 
@@ -137,6 +148,6 @@ operations:
 
 def test_api_tab_lists_asyncapi_operations_beside_the_others():
     pytest.importorskip("agentnb.checks.asyncapi")
-    tables = _tables(panel.api_tab(_response(THREE + ASYNCAPI)))
+    tables = _tables(panel.api_tab(_checked(THREE + ASYNCAPI)))
     assert list(tables) == ["REST (OpenAPI)", "GraphQL", "gRPC", "AsyncAPI"]
     assert tables["AsyncAPI"] == [["send loans.due", "", "LoanDue", "notifyLoanDue · A loan is due tomorrow"]]

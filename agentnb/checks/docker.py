@@ -132,7 +132,8 @@ def _own_rules(a: Artifact) -> CheckResult:
     def add(line: int, error: str) -> None:
         found.append({"file": _place(a), "line": line, "answer_line": a.line + line - 1, "error": error})
 
-    for line, word, args in _instructions(a.code):
+    instructions = _instructions(a.code)
+    for line, word, args in instructions:
         if word == "FROM":
             parts = [p for p in args.split() if not p.startswith("--")]
             if not parts:
@@ -154,7 +155,7 @@ def _own_rules(a: Artifact) -> CheckResult:
             user = (args.split() or ["root"])[0].split(":")[0]
     if images:
         if user is None or user in ("root", "0"):
-            last_line = max((ln for ln, w, _ in _instructions(a.code)), default=1)
+            last_line = max((ln for ln, _, _ in instructions), default=1)
             add(last_line, "the container runs as root: add a USER with an unprivileged account in the final stage")
     if found:
         return _failed(name, found, {})

@@ -229,7 +229,6 @@ def _run_child(python: list, blocks: list, timeout: float, child: Child) -> dict
         try:
             _, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            kill_group(proc)
             return f"the models did not finish importing within {timeout:g} s (stopped)"
         finally:
             kill_group(proc)

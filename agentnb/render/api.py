@@ -37,6 +37,15 @@ def _load(artifact):
     return load_document(artifact.code, artifact.filename or "the document", artifact.language).doc
 
 
+def _from_checks(response, name: str, key: str) -> list | None:
+    """What the checks already read of the answer (``details[key]`` of its passed rows named ``name`` or
+    ``name: FILE``), or None when no check ran: the tab then reads the artifacts itself."""
+    if response.check_report is None:
+        return None
+    return [item for row in response.checks if row.status == "passed"
+            and (row.name == name or row.name.startswith(name + ": ")) for item in row.details.get(key, ())]
+
+
 def openapi_operations(document: dict) -> list[dict]:
     """Each operation of an OpenAPI document: ``method``, ``path``, ``summary``, ``request`` (parameters
     and bodies) and ``responses`` (status codes)."""
@@ -70,8 +79,8 @@ def rest(response) -> list[tuple[str, list[dict]]]:
     artifact = response.artifacts.openapi
     if artifact is None:
         return []
-    document = _load(artifact)
-    if not isinstance(document, dict):
+    document = response.openapi          # read once, through the same bounded loader
+    if document is None:
         return [(artifact.filename or "OpenAPI contract", [])]
     info = _mapping(document.get("info"))
     title = " ".join(str(info[k]) for k in ("title", "version") if info.get(k)) or artifact.filename or ""
@@ -83,12 +92,13 @@ def graphql(response) -> list[tuple[str, list[dict]]]:
     """The queries, mutations and subscriptions of the answer's SDL."""
     if not response.artifacts.by_kind("graphql"):
         return []
-    from agentnb.checks.graphql import graphql_operations
+    from agentnb.checks.graphql import SCHEMA_ROW, graphql_operations
 
+    operations = _from_checks(response, SCHEMA_ROW, "operations")
     rows = [{"operation": f"{op['kind']} {op['name']}",
              "input": ", ".join(f"{name}: {kind}" for name, kind in op["args"].items()),
              "output": op["type"], "description": op["description"]}
-            for op in graphql_operations(response.artifacts)]
+            for op in (graphql_operations(response.artifacts) if operations is None else operations)]
     return [("", rows)] if rows else []
 
 
@@ -98,6 +108,8 @@ def grpc(response) -> list[tuple[str, list[dict]]]:
         return []
     from agentnb.checks.proto import proto_services
 
+    services = _from_checks(response, "Protocol Buffers", "services")   # protoc ran once, in the checks
+
     def message(name: str, streaming: bool) -> str:
         return f"stream {name}" if streaming else name
 
@@ -105,7 +117,7 @@ def grpc(response) -> list[tuple[str, list[dict]]]:
                                        "input": message(m["input"], m["client_streaming"]),
                                        "output": message(m["output"], m["server_streaming"]), "description": ""}
                                       for m in s["methods"]])
-            for s in proto_services(response.artifacts)]
+            for s in (proto_services(response.artifacts) if services is None else services)]
 
 
 def asyncapi(response) -> list[tuple[str, list[dict]]]:

@@ -293,11 +293,6 @@ def _layers(schema: Schema, boxes: dict[str, _Box], refs: dict[str, list[str]]) 
     return depth
 
 
-def _clear(sorted_ys: list[float], y: float, gap: float) -> bool:
-    """No height of ``sorted_ys`` closer to ``y`` than ``gap``."""
-    return _blocker(sorted_ys, y, gap) is None
-
-
 def _blocker(sorted_ys: list[float], y: float, gap: float) -> float | None:
     """A height of ``sorted_ys`` closer to ``y`` than ``gap`` (None: there is none)."""
     i = bisect_left(sorted_ys, y - gap - 1)

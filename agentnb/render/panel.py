@@ -264,10 +264,15 @@ def panel_text(response) -> str:
     return "\n".join(lines)
 
 
-def panel_html(response) -> str:
+def build_tabs(response) -> list[tuple[str, str]]:
+    """(name, HTML content) of every tab, built once for the HTML sections and the widget alike."""
+    return [(name, build(response)) for name, build in TABS]
+
+
+def panel_html(response, tabs: list[tuple[str, str]] | None = None) -> str:
     """One ``<details>`` section a kind of artifact, then the checks; the section to open is the first
     with something in it, or Checks when a check failed (its summary then carries a red count)."""
-    tabs = [(name, build(response)) for name, build in TABS]
+    tabs = tabs if tabs is not None else build_tabs(response)
     first = _first_open(response, tabs)
     sections = []
     for i, (name, content) in enumerate(tabs):
@@ -305,10 +310,10 @@ def _first_filled(tabs: list[tuple[str, str]]) -> int:
     return next((i for i, (_, content) in enumerate(tabs) if not content.startswith(EMPTY)), len(tabs) - 1)
 
 
-def panel_widget(response):
+def panel_widget(response, tabs: list[tuple[str, str]] | None = None):
     import ipywidgets as widgets
 
-    tabs = [(name, build(response)) for name, build in TABS]
+    tabs = tabs if tabs is not None else build_tabs(response)
     tab = widgets.Tab(children=[widgets.HTML(content) for _, content in tabs])
     tab.titles = [name for name, _ in tabs]
     tab.selected_index = _first_open(response, tabs)
@@ -318,9 +323,10 @@ def panel_widget(response):
 def panel_bundle(response, widgets: bool = False) -> tuple[dict, dict]:
     """The tabs' output: static HTML (or ipywidgets tabs), the summary as its text/plain form, the checks
     as metadata."""
-    data = {"text/html": panel_html(response), "text/plain": panel_text(response)}
+    tabs = build_tabs(response)
+    data = {"text/html": panel_html(response, tabs), "text/plain": panel_text(response)}
     if widgets:
-        bundle = panel_widget(response)._repr_mimebundle_() or {}
+        bundle = panel_widget(response, tabs)._repr_mimebundle_() or {}
         bundle = bundle[0] if isinstance(bundle, tuple) else bundle
         view = "application/vnd.jupyter.widget-view+json"
         data = {**data, view: bundle[view]}    # the summary stays the text/plain form

@@ -41,7 +41,6 @@ STDERR_LINES = 40
 # What bypassPermissions allows when the agent names no tools (Claude Code's default set, code included)
 BYPASS_DEFAULT_TOOLS = ("Agent", "Bash", "Edit", "Glob", "Grep", "NotebookEdit", "Read", "Task", "WebFetch",
                         "WebSearch", "Write")
-KILL_GRACE_S = 2.0
 # Bash in Claude Code's sandbox, where the machine has one. failIfUnavailable: should the CLI find it
 # cannot sandbox after all, it stops instead of running Bash unsandboxed (its default is a warning
 # nobody here would read)
@@ -286,13 +285,13 @@ def run(request: ToolsRequest, *, recordings: Path, mode: str, events: Events | 
                     break
         except KeyboardInterrupt:
             launcher.stop(scratch / "cli.pid")
-            thread.join(KILL_GRACE_S * 2)
+            thread.join(launcher.GRACE_S * 2)
             raise
         finally:
             if thread.is_alive():
                 launcher.stop(scratch / "cli.pid")
-                thread.join(KILL_GRACE_S)
-        thread.join(KILL_GRACE_S)
+                thread.join(launcher.GRACE_S)
+        thread.join(launcher.GRACE_S)
         exchanges = list(endpoint.exchanges)
     return state.result(request, exchanges, refused, asker)
 
