@@ -41,10 +41,11 @@ def _place(a: Artifact) -> str:
 
 @lru_cache(maxsize=len(SPEC_VERSIONS))
 def _spec_validator(version: str):
-    from jsonschema import Draft7Validator
-
+    """The specification's validator, with the bounds the answer's own schemas get: the spec has patterns
+    that backtrack exponentially too (Avro's ``namespace``: 25 characters took 8.6 s, doubling with each
+    one more), and a match in C cannot be stopped."""
     text = resources.files("agentnb.checks").joinpath("specs", f"asyncapi-{version}.json").read_text("utf-8")
-    return Draft7Validator(json.loads(text))
+    return validator_class()(bounded_copy(json.loads(text))[0])
 
 
 def check_asyncapi(artifacts: Sequence[Artifact]) -> list[CheckResult]:
