@@ -250,7 +250,9 @@ def _refs_row(place: str, doc: dict, locate: _Located) -> list[CheckResult]:
         else:
             end = _resolve(doc, {"$ref": ref}, [])[1]
             if end is _MISSING or end is _LOOP:
-                broken.append({"ref": ref, "json_path": _json_path(path), **locate(path + ["$ref"]),
+                # located up to the ones the row keeps: each lookup walks the document
+                place_of = locate(path + ["$ref"]) if len(broken) < _MAX_ERRORS else {}
+                broken.append({"ref": ref, "json_path": _json_path(path), **place_of,
                                "why": "points to nothing in the document" if end is _MISSING
                                else "is part of a loop of $refs that never reaches a value"})
     details: dict = {"file": place, "refs": len(refs)}
@@ -260,7 +262,7 @@ def _refs_row(place: str, doc: dict, locate: _Located) -> list[CheckResult]:
         first = broken[0]
         message = (f"{_at_line(place, first)}: $ref {first['ref']!r} {first['why']} "
                    f"(at {first['json_path']}){_more(broken)}")
-        return [CheckResult(title, FAILED, message, {**details, **first, "broken": broken})]
+        return [CheckResult(title, FAILED, message, {**details, **first, "broken": broken[:_MAX_ERRORS]})]
     resolved = len(refs) - len(external)
     message = f"{plural(resolved, 'local $ref')} resolve{'s' if resolved == 1 else ''}"
     if external:
@@ -352,7 +354,8 @@ def _examples_row(place: str, doc: dict, locate: _Located) -> CheckResult:
                     not_checked.append(f"{name} ({why})")
                     continue
                 checked += 1
-                failures += _example_errors(bounded, target, example[part], name, part, i, where, locate)
+                failures += _example_errors(bounded, target, example[part], name, part, i, where,
+                                            locate if len(failures) < _MAX_ERRORS else _unplaced)
     if risky and checked:
         not_checked.append(f"{plural(len(risky), 'pattern')} that could take exponential time ({risky[0]!r})")
     details: dict = {"file": place, "checked": checked}
@@ -369,6 +372,11 @@ def _examples_row(place: str, doc: dict, locate: _Located) -> CheckResult:
     note = f"; not checked: {', '.join(not_checked)}" if not_checked else ""
     return CheckResult(title, PASSED, f"{plural(checked, 'example')} valid against {'its' if checked == 1 else 'their'}"
                                       f" message's schema{note}", details)
+
+
+def _unplaced(path) -> dict:
+    """No line: past the errors a row keeps, looking each one up would walk the document for nothing."""
+    return {}
 
 
 def _example_errors(doc, target, value, name, part, index, where, locate) -> list[dict]:
