@@ -318,11 +318,6 @@ def load_ipython_extension(shell) -> None:
     if getattr(shell, "kernel", None) is not None:
         # In a kernel (a person reading, typing a prompt), load the SDK meanwhile: importing it takes
         # about a second, which the first answer would otherwise wait for. Not in a plain IPython run.
-        import threading
+        from agentnb.llm import preload
 
-        threading.Thread(target=_preload_sdk, name="agentnb-preload", daemon=True).start()
-
-
-def _preload_sdk() -> None:
-    import anthropic  # noqa: F401
-    import httpx2  # noqa: F401
+        preload.start()

@@ -16,7 +16,7 @@ from typing import Callable, Protocol
 from agentnb import settings as env_settings
 from agentnb.agentfile import Agent
 from agentnb.errors import AgentnbError, ConfigurationError
-from agentnb.llm import models
+from agentnb.llm import models, preload
 from agentnb.llm.conversation import Conversation, build_request
 from agentnb.redact import redact
 from agentnb.response import Response
@@ -171,6 +171,7 @@ class Session:
         conversation's schema before the call: the answer's migrations are checked against it. With ``fix=N``, failed schema and migration checks are sent back to the
         agent as the next turn, up to N rounds, stopping as soon as they pass. With ``tools`` (a
         ``tools.cell.ToolsOptions``, or tools on in the settings) the agent runs in Claude Code."""
+        preload.wait()           # the SDK's background import (a kernel's) ends before this thread imports it
         if tools is not None or self.settings.resolved_tools():
             return self._ask_tools(agent, prompt, model=model, thread=thread, new=new, context=context,
                                    renderer=renderer, check=check, tools=tools)
